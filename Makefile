@@ -1,0 +1,19 @@
+# One command for every check: `make check` (lint, types, tests).
+VENV ?= .venv
+PY := $(VENV)/bin/python
+
+.PHONY: install check lint types test
+install:
+	python3 -m venv $(VENV) && $(PY) -m pip install -q -e '.[dev]'
+
+lint:
+	$(PY) -m ruff check core tui tests bench
+	$(PY) -m ruff format --check core tui tests bench
+
+types:
+	$(PY) -m mypy
+
+test:
+	$(PY) -m pytest -q
+
+check: lint types test

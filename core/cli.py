@@ -1,0 +1,91 @@
+"""The `twin` command: one entry point, subcommands in `core.commands.*`.
+
+`twin` or `twin PROFILE.toml` opens the TUI (imported lazily, so the headless
+paths never import Textual); `twin --batch PROFILE.toml` runs headless;
+`twin <command> ...` runs a subcommand. Exit codes: 0 done, 1 the run failed or
+was stopped, 2 bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from core import __version__
+from core.errors import EXIT_BAD_INPUT, TwinError
+
+# name -> (module, one-line help). Each module has `main(argv: list[str]) -> int`.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "plan": ("core.commands.plan", "resolve a profile into its schedule without running it"),
+    "stress": ("core.commands.stress", "run one stressor in the foreground"),
+    "analyze": ("core.commands.analyze", "event-aligned responses, EDA report and plots"),
+    "compare": ("core.commands.compare", "compare the responses of two runs"),
+    "export": ("core.commands.export", "export a run to parquet, jsonl, prometheus or influx"),
+    "model": ("core.commands.model", "fit a predictive model from recorded runs"),
+    "predict": ("core.commands.predict", "predict a profile's metrics before running it"),
+    "recover": ("core.commands.recover", "repair runs left behind by a killed twin"),
+    "columns": ("core.commands.columns", "describe every dataset column (data dictionary)"),
+}
+
+
+def _top_parser() -> argparse.ArgumentParser:
+    lines = "\n".join(f"  {name:<9} {text}" for name, (_, text) in COMMANDS.items())
+    parser = argparse.ArgumentParser(
+        prog="twin",
+        description="server-twin: controlled experiments on this node, recorded as datasets.",
+        epilog=f"commands (twin COMMAND --help):\n{lines}\n\n"
+        "exit codes: 0 done, 1 run failed or stopped, 2 bad input",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("profile", nargs="?", type=Path, help="profile to open in the TUI")
+    parser.add_argument("--batch", metavar="PROFILE", type=Path, help="run PROFILE headless")
+    parser.add_argument(
+        "--out", metavar="DIR", type=Path, default=None, help="parent directory for runs"
+    )
+    parser.add_argument("--version", action="version", version=f"twin {__version__}")
+    return parser
+
+
+def run_guarded(func: Callable[[], int]) -> int:
+    """Run a command body; a `TwinError` becomes one line on stderr and its exit code."""
+    try:
+        return func()
+    except TwinError as exc:
+        for line in str(exc).splitlines() or [type(exc).__name__]:
+            print(f"twin: {line}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("twin: interrupted", file=sys.stderr)
+        return 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    args_list = sys.argv[1:] if argv is None else list(argv)
+    if args_list and args_list[0] in COMMANDS:
+        module = importlib.import_module(COMMANDS[args_list[0]][0])
+        code: int = run_guarded(lambda: module.main(args_list[1:]))
+        return code
+    parser = _top_parser()
+    args = parser.parse_args(args_list)
+    if args.batch is not None:
+        if args.profile is not None:
+            parser.error("give the profile either positionally (TUI) or with --batch, not both")
+        from core.commands import batch
+
+        return run_guarded(lambda: batch.run_batch(args.batch, args.out))
+    if args.profile is not None and not args.profile.is_file():
+        print(f"twin: {args.profile}: no such profile file", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    try:
+        from tui.app import run_app
+    except ImportError as exc:  # the TUI is optional for headless installs
+        print(f"twin: the TUI is not available ({exc})", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    return run_guarded(lambda: run_app(args.profile, args.out))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
