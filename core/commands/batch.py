@@ -1,0 +1,89 @@
+"""`twin --batch PROFILE.toml`: the headless run. Never imports Textual.
+
+Exit codes are an API: 0 the run completed, 1 it failed or was stopped
+(signal, a stressor died, disk full), 2 bad input (nothing started, no run
+directory left). Progress goes to stderr; the last line on stdout is the run
+directory. SIGINT, SIGTERM and SIGHUP stop the run in order.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+from pathlib import Path
+from types import FrameType
+
+from core.bundle import DEFAULT_RUNS_DIR, check_output_parent
+from core.profile import load_profile, resolve_schedule
+from core.recovery import recover_runs
+from core.runner import EventState, ExperimentRun, RunListener, RunResult
+from core.schedule import Schedule
+
+SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+class ProgressPrinter(RunListener):
+    """One line per event start and end on stderr."""
+
+    def __init__(self, run: ExperimentRun | None = None) -> None:
+        self.run = run
+
+    def on_event(self, state: EventState) -> None:
+        e = state.event
+        params = " ".join(f"{k}={v}" for k, v in e.params.items())
+        if state.status == "running":
+            t = state.start_elapsed_s or 0.0
+            late = (t - e.start_s) * 1000
+            log(f"[{t:8.1f}s] {e.id} {e.stressor} started ({params}) {late:+.0f} ms vs plan")
+        else:
+            t = state.end_elapsed_s or 0.0
+            extra = f": {state.message}" if state.message else ""
+            log(f"[{t:8.1f}s] {e.id} {e.stressor} {state.status}{extra}")
+
+
+def report_recovered(parent: Path) -> None:
+    for run_dir, notes in recover_runs(parent).items():
+        log(f"twin: recovered {run_dir}: {'; '.join(notes)}")
+
+
+def run_batch(profile_path: Path, out: Path | None) -> int:
+    profile = load_profile(profile_path)
+    schedule = resolve_schedule(profile)
+    parent = check_output_parent(out or DEFAULT_RUNS_DIR)
+    report_recovered(parent)
+    return execute(schedule, parent, profile.text)
+
+
+def execute(schedule: Schedule, parent: Path, profile_text: str) -> int:
+    printer = ProgressPrinter()
+    run = ExperimentRun(schedule, parent, profile_text=profile_text, listener=printer)
+    run_dir = run.prepare()
+    log(
+        f"twin: run {schedule.name}: {len(schedule.events)} event(s), "
+        f"{schedule.total_s:.0f} s at {schedule.interval_s:g} s -> {run_dir}"
+    )
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        name = signal.Signals(signum).name
+        log(f"twin: {name} received, stopping the run")
+        run.stop(name)
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in SIGNALS}
+    try:
+        run.start()
+        result: RunResult | None = None
+        while result is None:
+            result = run.wait(timeout=0.25)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    summary = f"twin: {result.status}: {result.samples} samples"
+    if result.message:
+        summary += f"; {result.message}"
+    log(summary)
+    print(result.run_dir)
+    return result.exit_code

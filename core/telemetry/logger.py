@@ -1,0 +1,106 @@
+"""The sampling loop: deadline scheduling on the monotonic clock, so rows never drift.
+
+Sample k is due at `start + k * interval`; a late wake-up delays only that
+sample (its lateness is recorded), never the ones after it. If the process was
+suspended for more than an interval, the missed deadlines are skipped and the
+gap shows in `elapsed_s` and `sample_interval_s`.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from core.telemetry.columns import QUALITY, Column
+from core.telemetry.sampler import Sample, Sampler
+
+
+@dataclass(frozen=True)
+class RunClock:
+    """The run clock: seconds since the run started, and the wall time it maps to."""
+
+    mono0: float
+    wall0: datetime
+
+    @classmethod
+    def start_now(cls) -> RunClock:
+        return cls(time.monotonic(), datetime.now(UTC))
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.mono0
+
+    def wall_at(self, elapsed_s: float) -> datetime:
+        return self.wall0 + timedelta(seconds=elapsed_s)
+
+
+def iso_ms(when: datetime) -> str:
+    return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
+
+
+class TelemetryLoop:
+    """Calls the sampler at each deadline and hands every `Sample` to `on_sample`.
+
+    `decorate` adds columns owned by others (active events, stressor work) to
+    each sample's values at the instant it is taken.
+    """
+
+    def __init__(
+        self,
+        sampler: Sampler,
+        interval_s: float,
+        clock: RunClock,
+        on_sample: Callable[[Sample], None],
+        decorate: Callable[[float, dict[str, float]], tuple[str, ...]] | None = None,
+        extra_columns: list[Column] | None = None,
+    ) -> None:
+        self.sampler = sampler
+        self.interval_s = interval_s
+        self.clock = clock
+        self.on_sample = on_sample
+        self.decorate = decorate
+        self.columns = sampler.columns + QUALITY + (extra_columns or [])
+        self._stop = threading.Event()
+        self.samples = 0
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def run(self, until_s: float | None = None) -> None:
+        """Sample until `until_s` on the run clock (inclusive) or until `stop()`."""
+        prev_mono = self.clock.mono0
+        self.sampler.prime(prev_mono)
+        prev_cpu = time.thread_time()
+        k = 1
+        last_k = math.floor(until_s / self.interval_s + 1e-9) if until_s is not None else None
+        while last_k is None or k <= last_k:
+            deadline = self.clock.mono0 + k * self.interval_s
+            wait = deadline - time.monotonic()
+            if wait > 0 and self._stop.wait(wait):
+                return
+            if self._stop.is_set():
+                return
+            now = time.monotonic()
+            values = self.sampler.read(now)
+            elapsed = now - self.clock.mono0
+            active = self.decorate(elapsed, values) if self.decorate else ()
+            cpu = time.thread_time()
+            values["sample_interval_s"] = now - prev_mono
+            values["sample_lateness_ms"] = (now - deadline) * 1000.0
+            values["logger_cpu_percent"] = 100.0 * (cpu - prev_cpu) / max(now - prev_mono, 1e-9)
+            prev_mono, prev_cpu = now, cpu
+            sample = Sample(
+                timestamp=self.clock.wall_at(elapsed),
+                elapsed_s=elapsed,
+                values=values,
+                active_events=active,
+            )
+            self.on_sample(sample)
+            self.samples += 1
+            k += 1
+            behind = math.floor((time.monotonic() - self.clock.mono0) / self.interval_s)
+            if behind >= k + 1:  # suspended for over an interval: skip what cannot be caught up
+                k = behind

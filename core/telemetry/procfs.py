@@ -1,0 +1,152 @@
+"""Cheap reads of Linux /proc and /sys: files opened once and re-read with pread.
+
+psutil parses the same files but reopens them on every call (~0.9 ms a tick
+for the metrics we log); keeping descriptors open brings a tick near 0.2 ms,
+which is what lets the logger run at 100 Hz for a few percent of one core.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+SECTOR_BYTES = 512
+
+
+class ProcFile:
+    """A /proc or /sys file kept open and re-read from offset 0."""
+
+    def __init__(self, path: str | Path, size: int = 65536) -> None:
+        self.path = str(path)
+        self.size = size
+        self.fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
+
+    def read(self) -> bytes:
+        data = os.pread(self.fd, self.size, 0)
+        while len(data) >= self.size:  # grow until one read holds the whole file
+            self.size *= 2
+            data = os.pread(self.fd, self.size, 0)
+        return data
+
+    def close(self) -> None:
+        os.close(self.fd)
+
+
+def open_optional(path: str | Path) -> ProcFile | None:
+    """Open a file the machine may not have (PSI, sensors); None when absent or unreadable."""
+    try:
+        f = ProcFile(path)
+        f.read()
+    except OSError:
+        return None
+    return f
+
+
+def parse_stat(data: bytes) -> tuple[list[list[int]], dict[bytes, int]]:
+    """/proc/stat -> (cpu time rows: total first then each core, other counters)."""
+    cpus: list[list[int]] = []
+    other: dict[bytes, int] = {}
+    for line in data.splitlines():
+        if line.startswith(b"cpu"):
+            cpus.append([int(x) for x in line.split()[1:]])
+        else:
+            parts = line.split(None, 2)
+            if len(parts) >= 2 and parts[0] in (
+                b"ctxt",
+                b"intr",
+                b"procs_running",
+                b"procs_blocked",
+            ):
+                other[parts[0]] = int(parts[1])
+    return cpus, other
+
+
+def parse_keyed(data: bytes, fields: frozenset[bytes]) -> dict[bytes, int]:
+    """'Key: value' or 'key value' files (/proc/meminfo, /proc/vmstat) -> the wanted fields."""
+    out: dict[bytes, int] = {}
+    for line in data.splitlines():
+        parts = line.split()
+        if len(parts) >= 2:
+            key = parts[0].rstrip(b":")
+            if key in fields:
+                out[key] = int(parts[1])
+    return out
+
+
+def physical_disks(sys_block: Path = Path("/sys/block")) -> frozenset[bytes]:
+    """Whole disks backed by a device; loop, ram, dm and md have no `device` link."""
+    try:
+        names = os.listdir(sys_block)
+    except OSError:
+        return frozenset()
+    return frozenset(n.encode() for n in names if (sys_block / n / "device").exists())
+
+
+def parse_diskstats(data: bytes, disks: frozenset[bytes]) -> tuple[int, int, int, int]:
+    """-> (read ops, read bytes, write ops, write bytes) summed over `disks`."""
+    rops = rbytes = wops = wbytes = 0
+    for line in data.splitlines():
+        f = line.split()
+        if len(f) >= 10 and f[2] in disks:
+            rops += int(f[3])
+            rbytes += int(f[5]) * SECTOR_BYTES
+            wops += int(f[7])
+            wbytes += int(f[9]) * SECTOR_BYTES
+    return rops, rbytes, wops, wbytes
+
+
+def parse_net_dev(data: bytes) -> tuple[int, int, int, int]:
+    """-> (sent, received over all interfaces, sent, received without loopback)."""
+    sent = recv = ext_sent = ext_recv = 0
+    for line in data.splitlines()[2:]:
+        name, _, rest = line.partition(b":")
+        f = rest.split()
+        if len(f) < 9:
+            continue
+        rx, tx = int(f[0]), int(f[8])
+        sent += tx
+        recv += rx
+        if name.strip() != b"lo":
+            ext_sent += tx
+            ext_recv += rx
+    return sent, recv, ext_sent, ext_recv
+
+
+def parse_psi(data: bytes) -> dict[str, int]:
+    """/proc/pressure/* -> {'some': total_us, 'full': total_us}."""
+    out: dict[str, int] = {}
+    for line in data.splitlines():
+        parts = line.split()
+        if parts and parts[-1].startswith(b"total="):
+            out[parts[0].decode()] = int(parts[-1][6:])
+    return out
+
+
+def find_temperature_sensors() -> dict[str, Path]:
+    """Temperature inputs the machine has, found once: {column-safe name: file}."""
+    found: dict[str, Path] = {}
+    for hwmon in sorted(Path("/sys/class/hwmon").glob("hwmon*")):
+        chip = _read_text(hwmon / "name") or hwmon.name
+        for inp in sorted(hwmon.glob("temp*_input")):
+            label = _read_text(inp.with_name(inp.name.replace("_input", "_label"))) or inp.name[:-6]
+            found.setdefault(_safe(f"{chip}_{label}"), inp)
+    for zone in sorted(Path("/sys/class/thermal").glob("thermal_zone*")):
+        kind = _read_text(zone / "type") or zone.name
+        found.setdefault(_safe(f"{kind}_{zone.name[12:]}"), zone / "temp")
+    return found
+
+
+def find_cpufreq_files() -> list[Path]:
+    return sorted(Path("/sys/devices/system/cpu").glob("cpu[0-9]*/cpufreq/scaling_cur_freq"))
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text().strip()
+    except OSError:
+        return ""
+
+
+def _safe(name: str) -> str:
+    out = "".join(c.lower() if c.isalnum() else "_" for c in name)
+    return "_".join(filter(None, out.split("_")))

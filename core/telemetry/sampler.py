@@ -1,0 +1,257 @@
+"""Typed samples of the real system, with counters turned into per-second rates.
+
+`SystemSampler.prime()` reads every counter once; each `sample()` then reports
+rates and percentages over the real time since the previous read, so even the
+first row holds numbers. What the machine lacks (PSI, sensors, cpufreq) is
+detected once at construction and never polled.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Protocol
+
+from core.telemetry import columns as C
+from core.telemetry.procfs import (
+    ProcFile,
+    find_cpufreq_files,
+    find_temperature_sensors,
+    open_optional,
+    parse_diskstats,
+    parse_keyed,
+    parse_net_dev,
+    parse_psi,
+    parse_stat,
+    physical_disks,
+)
+
+MEMINFO_FIELDS = frozenset(
+    {b"MemTotal", b"MemAvailable", b"MemFree", b"Buffers", b"Cached", b"SwapTotal", b"SwapFree"}
+)
+VMSTAT_FIELDS = frozenset({b"pswpin", b"pswpout", b"pgmajfault"})
+PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    """One row of the dataset: every numeric column by name, plus the events running."""
+
+    timestamp: datetime
+    elapsed_s: float
+    values: Mapping[str, float]
+    active_events: tuple[str, ...] = ()
+
+    @property
+    def cpu_percent(self) -> float:
+        return self.values["cpu_percent"]
+
+    @property
+    def per_cpu_percent(self) -> list[float]:
+        out: list[float] = []
+        while f"cpu{len(out)}_percent" in self.values:
+            out.append(self.values[f"cpu{len(out)}_percent"])
+        return out
+
+    def get(self, name: str, default: float = 0.0) -> float:
+        return self.values.get(name, default)
+
+
+class Sampler(Protocol):
+    """What the logger needs: fixed columns, a priming read, and timed reads."""
+
+    @property
+    def columns(self) -> list[C.Column]: ...
+
+    def prime(self, now: float) -> None: ...
+
+    def read(self, now: float) -> dict[str, float]: ...
+
+
+@dataclass
+class _Counters:
+    time: float
+    cpu: list[list[int]]
+    stat: dict[bytes, int]
+    disk: tuple[int, int, int, int]
+    net: tuple[int, int, int, int]
+    vm: dict[bytes, int]
+    psi: dict[str, dict[str, int]] = field(default_factory=dict)
+
+
+class SystemSampler:
+    """Reads /proc and /sys through descriptors opened once (Linux)."""
+
+    def __init__(self, output_dir: Path | None = None) -> None:
+        self._stat = ProcFile("/proc/stat")
+        self._meminfo = ProcFile("/proc/meminfo")
+        self._vmstat = ProcFile("/proc/vmstat")
+        self._diskstats = ProcFile("/proc/diskstats")
+        self._netdev = ProcFile("/proc/net/dev")
+        self._loadavg = ProcFile("/proc/loadavg")
+        self._disks = physical_disks()
+        self._psi = {
+            res: f
+            for res in C.PSI_RESOURCES
+            if (f := open_optional(f"/proc/pressure/{res}")) is not None
+        }
+        self._psi_kinds = {res: sorted(parse_psi(f.read())) for res, f in self._psi.items()}
+        self._freq = [f for p in find_cpufreq_files() if (f := open_optional(p)) is not None]
+        self._temps = {
+            name: f for name, p in find_temperature_sensors().items() if (f := open_optional(p))
+        }
+        self._output_dir = output_dir
+        self.n_cpus = len(parse_stat(self._stat.read())[0]) - 1
+        self._prev: _Counters | None = None
+        self._columns = self._build_columns()
+
+    def _build_columns(self) -> list[C.Column]:
+        cols = list(C.CONTRACT_BEFORE_CORES)
+        cols += [C.cpu_core_column(i) for i in range(self.n_cpus)]
+        cols += C.CONTRACT_AFTER_CORES
+        cols += C.CPU_EXTRAS + C.MEM_EXTRAS + C.NET_EXTRAS
+        for res in self._psi:
+            cols += [C.psi_column(res, kind) for kind in self._psi_kinds[res]]
+        if self._freq:
+            cols.append(C.FREQ)
+        cols += [C.temperature_column(name) for name in self._temps]
+        if self._output_dir is not None:
+            cols += C.OUTPUT_FS
+        return cols
+
+    @property
+    def columns(self) -> list[C.Column]:
+        return self._columns
+
+    def _counters(self, now: float) -> _Counters:
+        cpu, stat = parse_stat(self._stat.read())
+        return _Counters(
+            time=now,
+            cpu=cpu,
+            stat=stat,
+            disk=parse_diskstats(self._diskstats.read(), self._disks),
+            net=parse_net_dev(self._netdev.read()),
+            vm=parse_keyed(self._vmstat.read(), VMSTAT_FIELDS),
+            psi={res: parse_psi(f.read()) for res, f in self._psi.items()},
+        )
+
+    def prime(self, now: float) -> None:
+        self._prev = self._counters(now)
+
+    def read(self, now: float) -> dict[str, float]:
+        """Numeric columns over the interval since the previous read (or the priming)."""
+        cur = self._counters(now)
+        prev = self._prev or cur
+        self._prev = cur
+        dt = max(cur.time - prev.time, 1e-9)
+        v: dict[str, float] = {}
+
+        total_pct = _cpu_breakdown(prev.cpu[0], cur.cpu[0])
+        v["cpu_percent"] = total_pct["busy"]
+        for i in range(self.n_cpus):
+            v[f"cpu{i}_percent"] = _cpu_breakdown(prev.cpu[i + 1], cur.cpu[i + 1])["busy"]
+
+        mem = parse_keyed(self._meminfo.read(), MEMINFO_FIELDS)
+        total = mem.get(b"MemTotal", 0) * 1024
+        avail = mem.get(b"MemAvailable", 0) * 1024
+        swap_total = mem.get(b"SwapTotal", 0) * 1024
+        swap_used = swap_total - mem.get(b"SwapFree", 0) * 1024
+        v["mem_percent"] = 100.0 * (total - avail) / total if total else 0.0
+        v["mem_used_bytes"] = total - avail
+        v["mem_available_bytes"] = avail
+        v["swap_percent"] = 100.0 * swap_used / swap_total if swap_total else 0.0
+
+        d0, d1 = prev.disk, cur.disk
+        v["disk_read_bytes_per_s"] = (d1[1] - d0[1]) / dt
+        v["disk_write_bytes_per_s"] = (d1[3] - d0[3]) / dt
+        v["disk_read_ops_per_s"] = (d1[0] - d0[0]) / dt
+        v["disk_write_ops_per_s"] = (d1[2] - d0[2]) / dt
+        n0, n1 = prev.net, cur.net
+        v["net_sent_bytes_per_s"] = (n1[0] - n0[0]) / dt
+        v["net_recv_bytes_per_s"] = (n1[1] - n0[1]) / dt
+
+        load = self._loadavg.read().split()
+        v["load_1m"] = float(load[0])
+        v["process_count"] = sum(1 for name in os.listdir("/proc") if name[0] in "0123456789")
+
+        v["cpu_user_percent"] = total_pct["user"]
+        v["cpu_system_percent"] = total_pct["system"]
+        v["cpu_iowait_percent"] = total_pct["iowait"]
+        v["cpu_steal_percent"] = total_pct["steal"]
+        v["ctx_switches_per_s"] = (cur.stat.get(b"ctxt", 0) - prev.stat.get(b"ctxt", 0)) / dt
+        v["interrupts_per_s"] = (cur.stat.get(b"intr", 0) - prev.stat.get(b"intr", 0)) / dt
+        v["procs_running"] = cur.stat.get(b"procs_running", 0)
+        v["procs_blocked"] = cur.stat.get(b"procs_blocked", 0)
+        v["load_5m"] = float(load[1])
+        v["load_15m"] = float(load[2])
+
+        v["mem_total_bytes"] = total
+        v["mem_cached_bytes"] = (mem.get(b"Cached", 0) + mem.get(b"Buffers", 0)) * 1024
+        v["swap_used_bytes"] = swap_used
+        for col, key in (("swap_in", b"pswpin"), ("swap_out", b"pswpout")):
+            v[f"{col}_bytes_per_s"] = (cur.vm.get(key, 0) - prev.vm.get(key, 0)) * PAGE_SIZE / dt
+        v["major_faults_per_s"] = (
+            cur.vm.get(b"pgmajfault", 0) - prev.vm.get(b"pgmajfault", 0)
+        ) / dt
+        v["net_ext_sent_bytes_per_s"] = (n1[2] - n0[2]) / dt
+        v["net_ext_recv_bytes_per_s"] = (n1[3] - n0[3]) / dt
+
+        for res, kinds in self._psi_kinds.items():
+            for kind in kinds:
+                stalled_us = cur.psi[res].get(kind, 0) - prev.psi[res].get(kind, 0)
+                v[f"psi_{res}_{kind}_percent"] = min(100.0, stalled_us / (dt * 1e6) * 100.0)
+        if self._freq:
+            khz = [int(f.read()) for f in self._freq]
+            v["cpu_freq_mhz"] = sum(khz) / len(khz) / 1000.0
+        for name, f in self._temps.items():
+            v[f"temp_{name}_c"] = int(f.read()) / 1000.0
+        if self._output_dir is not None:
+            st = os.statvfs(self._output_dir)
+            size = st.f_blocks * st.f_frsize
+            v["out_fs_free_bytes"] = st.f_bavail * st.f_frsize
+            used = size - st.f_bfree * st.f_frsize
+            v["out_fs_used_percent"] = 100.0 * used / size if size else 0.0
+        return v
+
+    def close(self) -> None:
+        for f in [
+            self._stat,
+            self._meminfo,
+            self._vmstat,
+            self._diskstats,
+            self._netdev,
+            self._loadavg,
+            *self._psi.values(),
+            *self._freq,
+            *self._temps.values(),
+        ]:
+            f.close()
+
+
+def _cpu_breakdown(prev: list[int], cur: list[int]) -> dict[str, float]:
+    """Percent busy/user/system/iowait/steal between two /proc/stat cpu rows.
+
+    Fields: user nice system idle iowait irq softirq steal guest guest_nice; guest
+    time is already inside user, so it is not added again.
+    """
+    d = [b - a for a, b in zip(prev[:8], cur[:8], strict=False)]
+    d += [0] * (8 - len(d))
+    total = sum(d)
+    if total <= 0:
+        return {"busy": 0.0, "user": 0.0, "system": 0.0, "iowait": 0.0, "steal": 0.0}
+    user, nice, system, idle, iowait, irq, softirq, steal = d
+    return {
+        "busy": 100.0 * (total - idle - iowait) / total,
+        "user": 100.0 * (user + nice) / total,
+        "system": 100.0 * (system + irq + softirq) / total,
+        "iowait": 100.0 * iowait / total,
+        "steal": 100.0 * steal / total,
+    }
+
+
+def monotonic() -> float:
+    return time.monotonic()

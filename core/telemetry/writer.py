@@ -1,0 +1,69 @@
+"""Crash-safe CSV: header once, each row a single append-mode write.
+
+A reader sees at most one partial line even after `kill -9`, because each row
+goes out in one `write(2)` on an O_APPEND descriptor; a short write (disk full)
+is rolled back with ftruncate so the file stays whole rows.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from core.telemetry.columns import Column
+from core.telemetry.logger import iso_ms
+from core.telemetry.sampler import Sample
+
+
+class DatasetWriter:
+    """Appends samples to `system_metrics_dataset.csv` with a fixed column set."""
+
+    def __init__(self, path: Path, columns: Sequence[Column]) -> None:
+        self.path = path
+        self.columns = list(columns)
+        self._numeric = [
+            c for c in self.columns if c.name not in ("timestamp", "elapsed_s", "active_events")
+        ]
+        self._fd = os.open(
+            path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND | os.O_CLOEXEC, 0o644
+        )
+        self._size = 0
+        self.rows = 0
+        self._append(",".join(c.name for c in self.columns) + "\n")
+
+    def format_row(self, sample: Sample) -> str:
+        fields: dict[str, str] = {
+            "timestamp": iso_ms(sample.timestamp),
+            "elapsed_s": f"{sample.elapsed_s:.3f}",
+            "active_events": ";".join(sample.active_events),
+        }
+        for col in self._numeric:
+            value = sample.values.get(col.name, 0.0)
+            fields[col.name] = f"{value:.{col.decimals}f}"
+        return ",".join(fields[c.name] for c in self.columns) + "\n"
+
+    def write(self, sample: Sample) -> None:
+        self._append(self.format_row(sample))
+        self.rows += 1
+
+    def _append(self, line: str) -> None:
+        data = line.encode()
+        try:
+            written = os.write(self._fd, data)
+        except OSError:
+            os.ftruncate(self._fd, self._size)
+            raise
+        if written != len(data):
+            os.ftruncate(self._fd, self._size)
+            raise OSError(errno.ENOSPC, "short write: disk full", str(self.path))
+        self._size += written
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            with contextlib.suppress(OSError):
+                os.fsync(self._fd)
+            os.close(self._fd)
+            self._fd = -1
