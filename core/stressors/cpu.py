@@ -1,0 +1,195 @@
+"""CPU stressor: one worker process per core (the GIL), each duty-cycling on its own CPU time.
+
+A worker runs 100 ms periods: it spins until its *own* CPU clock (`time.thread_time`, which
+excludes time stolen by the hypervisor or taken by other processes) has advanced by
+`load × 100 ms`, then sleeps out the period. A shortfall (contention, steal) carries over to the
+next period, bounded to one period so a starved worker never bursts. With `target = "system"`
+the leader runs a closed loop on /proc/stat and sets each worker's load so that the machine's
+total CPU use holds `load_percent`, counting whatever else runs.
+"""
+
+from __future__ import annotations
+
+import mmap
+import os
+import signal
+import struct
+import time
+from types import FrameType
+from typing import Any
+
+from core.stressors._proc import become_stressor, cpu_times
+from core.stressors._runtime import RateMeter, Reporter, Stop
+
+PERIOD_S = 0.1
+CONTROL_S = 0.25
+KERNEL_STEPS = 200  # one "loop" = one pass of a 200-step integer LCG
+_SLOT = struct.Struct("<ddd")  # load (0..1), loops, own cpu seconds
+_SLOT_BASE = 64
+
+
+def kernel(x: int) -> int:
+    for _ in range(KERNEL_STEPS):
+        x = (x * 1103515245 + 12345) & 0x7FFFFFFF
+    return x
+
+
+class _Shared:
+    """Anonymous shared memory between the leader and its forked workers."""
+
+    def __init__(self, workers: int) -> None:
+        self.map = mmap.mmap(-1, max(4096, _SLOT_BASE + _SLOT.size * workers))
+
+    def stop(self) -> None:
+        struct.pack_into("<q", self.map, 0, 1)
+
+    def stopped(self) -> bool:
+        flag: int = struct.unpack_from("<q", self.map, 0)[0]
+        return flag != 0
+
+    def set_load(self, i: int, load: float) -> None:
+        struct.pack_into("<d", self.map, _SLOT_BASE + _SLOT.size * i, load)
+
+    def load(self, i: int) -> float:
+        value: float = struct.unpack_from("<d", self.map, _SLOT_BASE + _SLOT.size * i)[0]
+        return value
+
+    def publish(self, i: int, loops: float, cpu_s: float) -> None:
+        struct.pack_into("<dd", self.map, _SLOT_BASE + _SLOT.size * i + 8, loops, cpu_s)
+
+    def counters(self, i: int) -> tuple[float, float]:
+        loops, cpu_s = struct.unpack_from("<dd", self.map, _SLOT_BASE + _SLOT.size * i + 8)
+        return float(loops), float(cpu_s)
+
+
+def _worker(shared: _Shared, index: int, leader: int, title: str, deadline_s: float) -> None:
+    become_stressor(f"{title} w{index}", leader, deadline_s)
+    stopping = [False]
+
+    def on_term(signum: int, frame: FrameType | None) -> None:
+        stopping[0] = True
+
+    signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    clock = time.thread_time
+    x = index + 1
+    loops = 0.0
+    carry = 0.0
+    c_start = clock()
+    next_publish = 0.0
+    while not stopping[0] and not shared.stopped():
+        load = shared.load(index)
+        w0 = time.monotonic()
+        want = load * PERIOD_S + carry
+        c0 = clock()
+        w_end = w0 + PERIOD_S
+        if want > 0:
+            while True:
+                x = kernel(x)
+                loops += 1
+                if clock() - c0 >= want or time.monotonic() >= w_end:
+                    break
+        got = clock() - c0
+        carry = min(max(want - got, -load * PERIOD_S), load * PERIOD_S)
+        now = time.monotonic()
+        if now >= next_publish:
+            shared.publish(index, loops, clock() - c_start)
+            next_publish = now + 0.05
+        if w_end > now:
+            time.sleep(w_end - now)
+    shared.publish(index, loops, clock() - c_start)
+
+
+def run_cpu(params: dict[str, Any], stop: Stop, reporter: Reporter, title: str) -> None:
+    workers = int(params["workers"])
+    target = float(params["load_percent"]) / 100.0
+    system = params["target"] == "system"
+    ncpu = os.cpu_count() or 1
+    shared = _Shared(workers)
+    first = min(1.0, target * ncpu / workers) if system else target
+    for i in range(workers):
+        shared.set_load(i, first)
+    leader = os.getpid()
+    deadline = stop.remaining() + 10.0
+    pids: list[int] = []
+    try:
+        for i in range(workers):
+            pid = os.fork()
+            if pid == 0:  # pragma: no cover - runs in the worker process
+                code = 0
+                try:
+                    _worker(shared, i, leader, title, deadline)
+                except BaseException:
+                    code = 3
+                os._exit(code)
+            pids.append(pid)
+        _lead(shared, workers, ncpu, target, system, stop, reporter)
+    finally:
+        shared.stop()
+        _reap(pids)
+
+
+def _lead(
+    shared: _Shared,
+    workers: int,
+    ncpu: int,
+    target: float,
+    system: bool,
+    stop: Stop,
+    reporter: Reporter,
+) -> None:
+    meter = RateMeter(("stress_cpu_loops_per_s",))
+    busy0, total0, steal0 = cpu_times()
+    sec_busy0, sec_total0, sec_steal0 = busy0, total0, steal0
+    own0 = 0.0
+    t0 = time.monotonic()
+    other = 0.0
+    trim = 0.0
+    reporter.publish({"stress_cpu_loops_per_s": 0.0}, workers=workers, load=target)
+    while stop.sleep(CONTROL_S):
+        counters = [shared.counters(i) for i in range(workers)]
+        if system:
+            busy, total, steal = cpu_times()
+            own = sum(c for _, c in counters)
+            now = time.monotonic()
+            if total > total0:
+                busy_frac = (busy - busy0) / (total - total0)
+                own_frac = (own - own0) / max((now - t0) * ncpu, 1e-9)
+                other = 0.7 * other + 0.3 * max(busy_frac - own_frac, 0.0)
+                trim = min(max(trim + 0.2 * (target - busy_frac), -0.1), 0.1)
+                need = min(max(target - other + trim, 0.0), 1.0)
+                load = min(need * ncpu / workers, 1.0)
+                for i in range(workers):
+                    shared.set_load(i, load)
+                busy0, total0, own0, t0 = busy, total, own, now
+        if meter.due():
+            loops = sum(c for c, _ in counters)
+            rates = meter.rates({"stress_cpu_loops_per_s": loops})
+            busy, total, steal = cpu_times()
+            dt = max(total - sec_total0, 1e-9)
+            reporter.publish(
+                rates,
+                system_cpu_percent=round(100 * (busy - sec_busy0) / dt, 2),
+                steal_percent=round(100 * (steal - sec_steal0) / dt, 2),
+                worker_load=round(shared.load(0), 4),
+            )
+            sec_busy0, sec_total0, sec_steal0 = busy, total, steal
+
+
+def _reap(pids: list[int]) -> None:
+    """Wait for workers to see the stop flag; SIGKILL any that do not within a second."""
+    end = time.monotonic() + 1.0
+    live = set(pids)
+    while live and time.monotonic() < end:
+        for pid in list(live):
+            done, _ = os.waitpid(pid, os.WNOHANG)
+            if done:
+                live.discard(pid)
+        if live:
+            time.sleep(0.01)
+    for pid in live:
+        try:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        except (ProcessLookupError, ChildProcessError):
+            pass

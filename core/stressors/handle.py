@@ -1,0 +1,262 @@
+"""Starting, watching and stopping one stressor process.
+
+Threading contract: each stressor asks the kernel to kill it when its parent dies
+(PR_SET_PDEATHSIG), and Linux ties that to the *thread* that forked it, not the process. Start
+every stressor from one long-lived thread (the runner uses its control thread) and keep that
+thread alive while they run: if it exits, its stressors are SIGKILLed. Do not start stressors
+through multiprocessing's forkserver either: the fork server, not you, would be the parent.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from core.errors import BadInput, TwinError
+from core.schedule import Event
+from core.stressors._proc import WorkBlock, vm_oom_kills
+from core.stressors.params import param_problems, resolve_params
+from core.stressors.safety import safety_problems
+
+WORK_COLUMNS: tuple[str, ...] = (
+    "stress_cpu_loops_per_s",
+    "stress_mem_resident_bytes",
+    "stress_disk_read_bytes_per_s",
+    "stress_disk_write_bytes_per_s",
+    "stress_disk_ops_per_s",
+    "stress_net_bytes_per_s",
+)
+READY_TIMEOUT_S = 15.0
+_PROJECT_ROOT = str(Path(__file__).resolve().parents[2])
+
+
+class StressorError(TwinError):
+    """A stressor could not be started (exit code 1)."""
+
+
+@dataclass(frozen=True)
+class StressorExit:
+    """How a stressor ended. `ok`: it ran to its deadline or was stopped on request."""
+
+    ok: bool
+    reason: str = ""
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
+
+
+class StressorHandle:
+    """A running stressor process (and its process group). Methods are not thread-safe."""
+
+    def __init__(
+        self,
+        kind: str,
+        event_id: str,
+        proc: subprocess.Popen[bytes],
+        block: WorkBlock,
+        stderr: IO[bytes],
+        params: dict[str, Any],
+    ) -> None:
+        self.kind = kind
+        self.event_id = event_id
+        self.pid = proc.pid
+        self.params = params
+        self._proc = proc
+        self._block = block
+        self._stderr = stderr
+        self._oom0 = vm_oom_kills()
+        self._term_sent = False
+        self._kill_sent = False
+        self._grace = 0.0
+        self._exit: StressorExit | None = None
+        self._last: dict[str, Any] = {}
+
+    def poll(self) -> StressorExit | None:
+        """Non-blocking: None while the stressor runs, else how it ended."""
+        if self._exit is None and self._proc.poll() is not None:
+            self._finish()
+        return self._exit
+
+    def stop(self, grace_s: float = 2.0) -> StressorExit:
+        """SIGTERM the whole process group, SIGKILL it after `grace_s`; idempotent."""
+        if self.poll() is not None:
+            assert self._exit is not None
+            return self._exit
+        self._term_sent = True
+        self._grace = grace_s
+        self._killpg(signal.SIGTERM)
+        try:
+            self._proc.wait(timeout=grace_s)
+        except subprocess.TimeoutExpired:
+            self._kill_sent = True
+            self._killpg(signal.SIGKILL)
+            self._proc.wait()
+        self._finish()
+        assert self._exit is not None
+        return self._exit
+
+    def work(self) -> dict[str, float]:
+        """The latest per-second work report: WORK_COLUMNS names (only this kind's)."""
+        self._refresh()
+        work = self._last.get("work") or {}
+        return {k: float(v) for k, v in work.items() if k in WORK_COLUMNS}
+
+    def status(self) -> dict[str, Any]:
+        """Extra fields of the latest report, e.g. `limited` (why growth stopped),
+        `steal_percent` and `system_cpu_percent` for cpu."""
+        self._refresh()
+        status: dict[str, Any] = dict(self._last.get("status") or {})
+        return status
+
+    def _refresh(self) -> None:
+        if self._exit is None or not self._last:
+            report = self._block.read() if self._block.fd >= 0 else None
+            if report is not None:
+                self._last = report
+
+    def _killpg(self, sig: int) -> None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.pid, sig)
+
+    def _finish(self) -> None:
+        if self._exit is not None:
+            return
+        # Anything left in the group (a worker whose leader died) goes too.
+        self._killpg(signal.SIGKILL)
+        self._refresh()
+        code = self._proc.returncode
+        self._exit = self._classify(code)
+        self._block.close()
+        self._block.fd = -1
+        self._stderr.close()
+
+    def _classify(self, code: int) -> StressorExit:
+        if code == 0:
+            return StressorExit(True)
+        if code < 0:
+            sig = -code
+            if self._kill_sent:
+                return StressorExit(
+                    False, f"ignored SIGTERM; killed by SIGKILL after the {self._grace:g} s grace"
+                )
+            if self._term_sent and sig == signal.SIGTERM:
+                return StressorExit(True)
+            if sig == signal.SIGKILL and vm_oom_kills() > self._oom0 >= 0:
+                return StressorExit(False, "OOM-killed")
+            if sig == signal.SIGALRM:
+                return StressorExit(False, "overran and hit its own safety deadline (SIGALRM)")
+            return StressorExit(False, f"killed by {_signal_name(sig)}")
+        reason = str(self._last.get("error") or "") or self._stderr_tail()
+        if code == 98:
+            reason = reason or "its parent was gone before it started"
+        return StressorExit(False, f"exit code {code}" + (f": {reason}" if reason else ""))
+
+    def _stderr_tail(self) -> str:
+        try:
+            self._stderr.seek(0)
+            lines = [ln for ln in self._stderr.read().decode(errors="replace").splitlines() if ln]
+        except (OSError, ValueError):
+            return ""
+        return lines[-1].removeprefix("twin-stress: ") if lines else ""
+
+
+def _bad(kind: str, problems: list[tuple[str, str]]) -> BadInput:
+    return BadInput("\n".join(f"{kind}.{name}: {reason}" for name, reason in problems))
+
+
+def check_stressor(
+    kind: str, params: Mapping[str, Any], duration_s: float, scratch_dir: Path
+) -> dict[str, Any]:
+    """Every check `start_stressor` makes, without starting anything; returns resolved params."""
+    problems = param_problems(kind, params)
+    if not duration_s > 0:
+        problems.append(("duration_s", "must be more than 0 seconds"))
+    if problems:
+        raise _bad(kind, problems)
+    event = Event("check", kind, dict(params), 0.0, duration_s)
+    unsafe = safety_problems([event], scratch_dir)
+    if unsafe:
+        raise _bad(kind, [(name, reason) for _, name, reason in unsafe])
+    resolved = resolve_params(kind, params)
+    if kind == "disk":
+        if not scratch_dir.is_dir():
+            raise BadInput(f"disk: scratch directory {scratch_dir} does not exist")
+        from core.stressors.disk import open_scratch_file
+
+        try:
+            fd, _ = open_scratch_file(scratch_dir, bool(resolved["direct"]))
+            os.close(fd)
+        except OSError as exc:
+            raise BadInput(f"disk: cannot use {scratch_dir}: {exc.strerror or exc}") from None
+    return resolved
+
+
+def start_stressor(
+    kind: str,
+    params: Mapping[str, Any],
+    duration_s: float,
+    scratch_dir: Path,
+    event_id: str = "adhoc",
+) -> StressorHandle:
+    """Start one stressor process; return once it runs (its first report is in).
+
+    Raises `BadInput` for bad params or unsafe targets (nothing started) and `StressorError`
+    if the process dies while starting. Call it from a thread that outlives the stressor (see
+    the module docstring: PR_SET_PDEATHSIG follows the forking thread).
+    """
+    resolved = check_stressor(kind, params, duration_s, scratch_dir)
+    block = WorkBlock.create(f"twin-stress-{kind}-{event_id}")
+    spec = {
+        "kind": kind,
+        "params": resolved,
+        "duration_s": duration_s,
+        "scratch_dir": str(scratch_dir.absolute()),
+        "event_id": event_id,
+        "parent_pid": os.getpid(),
+        "fd": block.fd,
+    }
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (_PROJECT_ROOT, env.get("PYTHONPATH", "")) if p)
+    stderr = tempfile.TemporaryFile()  # noqa: SIM115 - the handle owns and closes it
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "core.stressors.child", json.dumps(spec)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            pass_fds=(block.fd,),
+            start_new_session=True,
+            env=env,
+        )
+    except OSError as exc:
+        block.close()
+        stderr.close()
+        raise StressorError(f"{kind}: cannot start a stressor process: {exc}") from None
+    handle = StressorHandle(kind, event_id, proc, block, stderr, resolved)
+    end = time.monotonic() + READY_TIMEOUT_S
+    while time.monotonic() < end:
+        handle._refresh()
+        if handle._last.get("ready"):
+            if handle._last.get("error"):
+                break
+            return handle
+        if proc.poll() is not None:
+            break
+        time.sleep(0.005)
+    result = handle.poll() or handle.stop(0.5)
+    reason = result.reason or "did not start in time"
+    raise StressorError(f"{kind} stressor {event_id} failed to start: {reason}")
