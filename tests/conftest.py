@@ -1,0 +1,39 @@
+"""Shared fixtures: the real `twin` executable, profile files, the run bundle checker."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+TWIN = [sys.executable, "-m", "core"]
+# The team's run bundle checker; the vendored copy keeps CI working on a bare clone.
+SHARED_CHECKER = ROOT.parent / "shared" / "tools" / "check_run.py"
+CHECKER = SHARED_CHECKER if SHARED_CHECKER.is_file() else ROOT / "tests" / "tools" / "check_run.py"
+
+
+def run_twin(*args: str, timeout: float = 60, **kwargs: object) -> subprocess.CompletedProcess[str]:
+    """Run `twin ARGS` as a user would, from the project root."""
+    return subprocess.run(
+        [*TWIN, *args], capture_output=True, text=True, timeout=timeout, cwd=ROOT, **kwargs
+    )  # type: ignore[call-overload]
+
+
+def check_run(run_dir: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(CHECKER), str(run_dir)], capture_output=True, text=True, timeout=60
+    )
+
+
+@pytest.fixture
+def write_profile(tmp_path: Path) -> Callable[[str, str], Path]:
+    def write(text: str, name: str = "profile.toml") -> Path:
+        path = tmp_path / name
+        path.write_text(text)
+        return path
+
+    return write

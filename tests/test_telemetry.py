@@ -1,0 +1,142 @@
+"""Telemetry: /proc parsing, rates over real elapsed time, deadline scheduling, crash-safe rows."""
+
+from __future__ import annotations
+
+import csv
+import os
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from core.recovery import repair_dataset
+from core.telemetry import columns as C
+from core.telemetry.logger import RunClock, TelemetryLoop
+from core.telemetry.procfs import parse_diskstats, parse_net_dev, parse_psi, parse_stat
+from core.telemetry.sampler import Sample, SystemSampler, _cpu_breakdown
+from core.telemetry.writer import DatasetWriter
+
+STAT = b"""cpu  100 0 50 800 50 0 0 0 0 0
+cpu0 60 0 20 400 20 0 0 0 0 0
+cpu1 40 0 30 400 30 0 0 0 0 0
+intr 5000 1 2 3
+ctxt 12345
+procs_running 3
+procs_blocked 1
+"""
+
+
+def test_parse_stat_reads_total_cores_and_counters() -> None:
+    cpus, other = parse_stat(STAT)
+    assert len(cpus) == 3 and cpus[1][0] == 60
+    assert other == {b"intr": 5000, b"ctxt": 12345, b"procs_running": 3, b"procs_blocked": 1}
+
+
+def test_cpu_breakdown_counts_iowait_as_not_busy() -> None:
+    prev = [100, 0, 50, 800, 50, 0, 0, 0, 0, 0]
+    cur = [150, 0, 60, 830, 60, 0, 0, 0, 0, 0]  # +50 user +10 sys +30 idle +10 iowait of 100
+    pct = _cpu_breakdown(prev, cur)
+    assert pct["busy"] == pytest.approx(60.0)
+    assert pct["iowait"] == pytest.approx(10.0)
+    assert pct["user"] == pytest.approx(50.0)
+
+
+def test_diskstats_counts_only_physical_disks_in_bytes() -> None:
+    data = (
+        b"   8       0 sda 10 0 200 0 5 0 100 0 0 0 0\n"
+        b"   8       1 sda1 10 0 200 0 5 0 100 0 0 0 0\n"
+        b"   7       0 loop0 99 0 999 0 99 0 999 0 0 0 0\n"
+    )
+    assert parse_diskstats(data, frozenset({b"sda"})) == (10, 200 * 512, 5, 100 * 512)
+
+
+def test_net_dev_includes_loopback_in_totals_only() -> None:
+    data = (
+        b"Inter-|   Receive |  Transmit\n face |bytes packets|bytes\n"
+        b"    lo: 1000 10 0 0 0 0 0 0 1000 10 0 0 0 0 0 0\n"
+        b"  eth0: 500 5 0 0 0 0 0 0 300 3 0 0 0 0 0 0\n"
+    )
+    assert parse_net_dev(data) == (1300, 1500, 300, 500)
+
+
+def test_psi_totals() -> None:
+    data = b"some avg10=0.00 avg60=0 avg300=0 total=1234\nfull avg10=0 avg60=0 avg300=0 total=5\n"
+    assert parse_psi(data) == {"some": 1234, "full": 5}
+
+
+def test_real_sampler_sees_our_own_cpu_and_disk_work(tmp_path: Path) -> None:
+    """Rates come from the real system: a busy thread and an fsynced write must show."""
+    sampler = SystemSampler(output_dir=tmp_path)
+    sampler.prime(time.monotonic())
+    end = time.monotonic() + 0.6
+    with open(tmp_path / "blob", "wb") as f:
+        f.write(os.urandom(8 << 20))
+        f.flush()
+        os.fsync(f.fileno())
+    while time.monotonic() < end:
+        pass
+    values = sampler.read(time.monotonic())
+    assert values["cpu_percent"] >= 100 / (os.cpu_count() or 1) * 0.6
+    assert values["disk_write_bytes_per_s"] > 1 << 20
+    names = [
+        c.name for c in sampler.columns if c.name not in ("timestamp", "elapsed_s", "active_events")
+    ]
+    assert all(isinstance(values[n], (int, float)) for n in names)
+    assert values["mem_used_bytes"] + values["mem_available_bytes"] == values["mem_total_bytes"]
+
+
+class CountingSampler:
+    """A fake sampler: counts reads, reports nothing but a constant."""
+
+    def __init__(self) -> None:
+        self.columns = [C.TIMESTAMP, C.ELAPSED, C.CONTRACT_BEFORE_CORES[2]]
+        self.primed = False
+
+    def prime(self, now: float) -> None:
+        self.primed = True
+
+    def read(self, now: float) -> dict[str, float]:
+        return {"cpu_percent": 1.0}
+
+
+def test_deadline_loop_has_exact_row_count_and_no_drift() -> None:
+    samples: list[Sample] = []
+    clock = RunClock.start_now()
+    loop = TelemetryLoop(CountingSampler(), 0.05, clock, samples.append)
+    loop.run(until_s=2.0)
+    assert len(samples) == 40
+    elapsed = [s.elapsed_s for s in samples]
+    assert elapsed == sorted(elapsed)
+    # Each sample sits on its own deadline: lateness never accumulates.
+    assert abs(elapsed[-1] - 2.0) < 0.02
+    assert max(s.values["sample_lateness_ms"] for s in samples) < 20
+
+
+def test_loop_stops_promptly() -> None:
+    loop = TelemetryLoop(CountingSampler(), 1.0, RunClock.start_now(), lambda s: None)
+    thread = threading.Thread(target=loop.run)
+    thread.start()
+    time.sleep(0.1)
+    t0 = time.monotonic()
+    loop.stop()
+    thread.join(2)
+    assert not thread.is_alive() and time.monotonic() - t0 < 0.5
+
+
+def test_writer_rows_are_whole_and_torn_tail_is_repaired(tmp_path: Path) -> None:
+    path = tmp_path / "system_metrics_dataset.csv"
+    cols = [C.TIMESTAMP, C.ELAPSED, C.CONTRACT_BEFORE_CORES[2], C.ACTIVE_EVENTS]
+    writer = DatasetWriter(path, cols)
+    clock = RunClock.start_now()
+    for k in range(1, 4):
+        writer.write(Sample(clock.wall_at(k), float(k), {"cpu_percent": 12.5}, ("e01",)))
+    writer.close()
+    rows = list(csv.DictReader(path.open()))
+    assert [r["elapsed_s"] for r in rows] == ["1.000", "2.000", "3.000"]
+    assert rows[0]["timestamp"].endswith("Z") and rows[0]["active_events"] == "e01"
+    with path.open("a") as f:
+        f.write("2026-01-01T00:00:04.000Z,4.0")  # what kill -9 mid-write could leave
+    assert repair_dataset(path)
+    assert len(list(csv.DictReader(path.open()))) == 3
+    assert not repair_dataset(path)
