@@ -309,7 +309,9 @@ class _Checker:
 
     def add(self, path: KeyPath, reason: str) -> None:
         line = self._lines.line_of(path) if self._lines is not None else None
-        self.problems.append(Problem(format_key(path), reason, line))
+        problem = Problem(format_key(path), reason, line)
+        if problem not in self.problems:
+            self.problems.append(problem)
 
     def table(self, path: KeyPath, value: Any, allowed: Sequence[str]) -> dict[str, Any] | None:
         """A table with only `allowed` keys (unknown ones reported, then ignored)."""
@@ -501,6 +503,11 @@ def _read(data: dict[str, Any], check: _Checker, path: Path | None, text: str) -
 
 
 def _read_event(check: _Checker, index: int, item: Any) -> EventSpec | None:
+    """The event, or None when its timing (stressor, duration, start) is unusable.
+
+    An event with bad params or label is still returned (its problems are
+    reported), so overlaps and safety are checked across all events.
+    """
     path: KeyPath = ("events", index)
     event = check.table(path, item, EVENT_KEYS)
     if event is None:
@@ -517,10 +524,13 @@ def _read_event(check: _Checker, index: int, item: Any) -> EventSpec | None:
         duration = check.number((*path, "duration_s"), event["duration_s"], 0.0, above=0)
     start = check.number((*path, "start_s"), event.get("start_s"), 0.0, least=0)
     label = check.string((*path, "label"), event.get("label"), "")
-    params = check.params((*path, "params"), event.get("params"), kind)
-    if kind is None or duration is None or start is None or label is None or params is None:
+    raw_params = event.get("params")
+    params = check.params((*path, "params"), raw_params, kind)
+    if kind is None or duration is None or start is None:
         return None
-    return EventSpec(kind, duration, params, start, label)
+    if params is None:
+        params = dict(raw_params) if isinstance(raw_params, dict) else {}
+    return EventSpec(kind, duration, params, start, label or "")
 
 
 def _range(
@@ -572,10 +582,14 @@ def _param_spec(
         samples, spec = [lo, hi], num
     else:
         samples, spec = [value], Fixed(value)
+    known = stressor_params(kind)
+    if known and name not in known:
+        samples = samples[:1]  # an unknown name: say so once
     ok = True
     for sample in samples:
         for param, reason in param_problems(kind, {name: sample}):
-            check.add(path if param == name else (*path[:-1], param), f"{_show(sample)}: {reason}")
+            prefix = "" if isinstance(spec, Fixed) or name not in known else f"{_show(sample)}: "
+            check.add(path if param == name else (*path[:-1], param), prefix + reason)
             ok = False
     return spec if ok else None
 
