@@ -1,0 +1,129 @@
+"""Terminal rendering of an analysis with Rich (tables) and plotext (charts).
+
+Lives in `tui/` because `core/` never imports Rich; `twin analyze` imports it
+lazily. Every function takes the plain result objects of `core.analysis`.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+from rich import box
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from core.analysis.compare import Comparison
+from core.analysis.pipeline import AnalysisResult
+from core.analysis.plots import text_plot
+from core.analysis.report import fmt, response_view
+
+
+def frame_table(frame: pd.DataFrame, title: str, limit: int = 40) -> Table:
+    table = Table(title=title, box=box.SIMPLE_HEAD, title_justify="left", expand=False)
+    for col in frame.columns:
+        numeric = pd.api.types.is_numeric_dtype(frame[col])
+        table.add_column(str(col), justify="right" if numeric else "left", overflow="fold")
+    for row in frame.head(limit).itertuples(index=False):
+        table.add_row(*(fmt(v) for v in row))
+    if len(frame) > limit:
+        table.caption = f"{len(frame) - limit} more rows in the CSV"
+    return table
+
+
+UNITS = (("_bytes_per_s", 2.0**20, "MiB/s"), ("_bytes", 2.0**30, "GiB"), ("_percent", 1.0, "%"))
+VALUE_COLS = ("baseline", "level", "change", "peak")
+
+
+def human(value: object, metric: str) -> str:
+    """A measured value with the metric's unit, scaled for reading (GiB, MiB/s, %)."""
+    if not isinstance(value, float) or value != value:
+        return fmt(value)
+    for suffix, scale, unit in UNITS:
+        if metric.endswith(suffix):
+            return f"{value / scale:.3g} {unit}" if unit != "%" else f"{value:.3g}%"
+    return f"{value:.3g}"
+
+
+def response_table(frame: pd.DataFrame, title: str, limit: int = 60) -> Table:
+    """Responses with units; `frame` has event_id or stressor+param, metric and the measures."""
+    table = Table(title=title, box=box.SIMPLE_HEAD, title_justify="left", pad_edge=False)
+    label_cols = [c for c in ("event_id", "stressor", "param") if c in frame.columns]
+    for col in [*label_cols, "metric"]:
+        table.add_column(col.replace("_id", ""), overflow="fold")
+    present = [c for c in VALUE_COLS if c in frame.columns]
+    for col in present:
+        table.add_column(col, justify="right")
+    for head in ("onset s", "rise s", "recov s"):
+        table.add_column(head, justify="right")
+    for rec in frame.head(limit).to_dict("records"):
+        metric = str(rec["metric"])
+        cells = [str(rec[c]) for c in label_cols] + [metric.removesuffix("_bytes_per_s")]
+        cells += [human(rec[c], metric) for c in present]
+        cells += [fmt(rec[c]) for c in ("onset_lag_s", "rise_time_s", "recovery_time_s")]
+        table.add_row(*cells)
+    if len(frame) > limit:
+        table.caption = f"{len(frame) - limit} more rows in the CSV"
+    return table
+
+
+def quality_table(result: AnalysisResult) -> Table:
+    table = Table(title="Data quality", box=box.SIMPLE_HEAD, title_justify="left")
+    table.add_column("check")
+    table.add_column("result")
+    for check, value in result.quality.summary_rows():
+        table.add_row(check, value)
+    return table
+
+
+def print_analysis(result: AnalysisResult, console: Console | None = None) -> None:
+    con = console or Console()
+    b = result.bundle
+    con.rule(f"[bold]twin analyze[/] {b.name} · profile {b.profile or '?'} · host {b.host}")
+    con.print(quality_table(result))
+    for problem in result.quality.problems:
+        con.print(f"  [yellow]![/] {problem}")
+    if not result.quality.problems:
+        con.print("  [green]no data quality problems[/]")
+    view = response_view(result.responses)
+    view = view.drop(columns=["stressor"]) if "param" in view.columns else view
+    con.print(response_table(view, "Responses (detectable changes; all rows in responses.csv)"))
+    agg = result.aggregate
+    if not agg.empty:
+        agg = agg.loc[agg["detected"] > 0]
+        con.print(response_table(agg, "Mean response per stressor and parameter"))
+    if result.fidelity is not None:
+        con.print(frame_table(result.fidelity, "Twin fidelity (prediction.csv)"))
+    if len(result.pairs):
+        con.print(frame_table(result.pairs, "Strongest correlations"))
+    width = max(60, min(con.width, 140))
+    con.print(Text.from_ansi(text_plot(b, ["cpu_percent"], width=width, height=15)))
+    if "mem_percent" in b.dataset.columns:
+        con.print(Text.from_ansi(text_plot(b, ["mem_percent"], width=width, height=12)))
+    con.print("[bold]files[/]")
+    for path in result.files:
+        con.print(f"  {path}")
+    timing = ", ".join(f"{k} {v:.2f}s" for k, v in result.timings.items())
+    con.print(f"[dim]{timing}[/]")
+
+
+def print_comparison(comparison: Comparison, console: Console | None = None) -> None:
+    con = console or Console()
+    con.rule(f"[bold]twin compare[/] {comparison.run_a} → {comparison.run_b}")
+    for note in comparison.notes:
+        con.print(f"  [yellow]![/] {note}")
+    changed = comparison.changed
+    cols = [
+        "event_id",
+        "stressor",
+        "metric",
+        "change_a",
+        "change_b",
+        "change_delta_percent",
+        "onset_lag_s_delta",
+        "rise_time_s_delta",
+        "recovery_time_s_delta",
+    ]
+    if changed.empty:
+        con.print("[green]no response changed beyond noise[/]")
+    else:
+        con.print(frame_table(changed[cols], f"{len(changed)} response(s) changed"))
