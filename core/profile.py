@@ -336,8 +336,11 @@ class _Checker:
         """A finite number within bounds: the value, `default` if absent, None if bad."""
         if value is None:
             return default
-        if not _is_number(value) or not math.isfinite(value):
+        if not _is_number(value):
             self.add(path, f"must be a number, not {_type_name(value)} ({_show(value)})")
+            return None
+        if not math.isfinite(value):
+            self.add(path, f"must be a finite number, not {_show(value)}")
             return None
         if least is not None and most is not None and not least <= value <= most:
             self.add(path, f"must be between {_show(least)} and {_show(most)}, not {_show(value)}")

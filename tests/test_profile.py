@@ -125,6 +125,12 @@ def test_sampling_interval_bounds() -> None:
     )
 
 
+def test_numbers_must_be_finite() -> None:
+    assert one('name = "x"\n[sampling]\ninterval_s = nan\n') == (
+        "p.toml:3: sampling.interval_s: must be a finite number, not nan"
+    )
+
+
 def test_section_must_be_a_table() -> None:
     assert one('name = "x"\nrun = 3\n') == "p.toml:2: run: must be a table, not an integer"
 
