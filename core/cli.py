@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from core import __version__
-from core.errors import EXIT_BAD_INPUT, TwinError
+from core.errors import EXIT_BAD_INPUT, ProfileError, TwinError
 
 # name -> (module, one-line help). Each module has `main(argv: list[str]) -> int`.
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -53,6 +53,10 @@ def run_guarded(func: Callable[[], int]) -> int:
     """Run a command body; a `TwinError` becomes one line on stderr and its exit code."""
     try:
         return func()
+    except ProfileError as exc:  # FILE:LINE: key: reason, bare, as compilers print them
+        for line in exc.problems:
+            print(line, file=sys.stderr)
+        return exc.exit_code
     except TwinError as exc:
         for line in str(exc).splitlines() or [type(exc).__name__]:
             print(f"twin: {line}", file=sys.stderr)

@@ -51,9 +51,9 @@ def report_recovered(parent: Path) -> None:
 
 
 def run_batch(profile_path: Path, out: Path | None) -> int:
-    profile = load_profile(profile_path)
-    schedule = resolve_schedule(profile)
     parent = check_output_parent(out or DEFAULT_RUNS_DIR)
+    profile = load_profile(profile_path, scratch_dir=parent)  # disk checked where it will go
+    schedule = resolve_schedule(profile)
     report_recovered(parent)
     return execute(schedule, parent, profile.text)
 

@@ -62,14 +62,22 @@ def parse_stat(data: bytes) -> tuple[list[list[int]], dict[bytes, int]]:
 
 
 def parse_keyed(data: bytes, fields: frozenset[bytes]) -> dict[bytes, int]:
-    """'Key: value' or 'key value' files (/proc/meminfo, /proc/vmstat) -> the wanted fields."""
+    """'Key: value' or 'key value' files (/proc/meminfo, /proc/vmstat) -> the wanted fields.
+
+    Finds each wanted key instead of splitting every line: /proc/vmstat has ~170
+    lines and we want three of them.
+    """
     out: dict[bytes, int] = {}
-    for line in data.splitlines():
-        parts = line.split()
-        if len(parts) >= 2:
-            key = parts[0].rstrip(b":")
-            if key in fields:
-                out[key] = int(parts[1])
+    text = b"\n" + data
+    for key in fields:
+        at = text.find(b"\n" + key)
+        while at >= 0:
+            end = at + 1 + len(key)
+            if text[end : end + 1] in (b":", b" "):
+                line_end = text.find(b"\n", end)
+                out[key] = int(text[end + 1 : line_end if line_end >= 0 else None].split()[0])
+                break
+            at = text.find(b"\n" + key, end)
     return out
 
 

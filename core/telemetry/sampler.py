@@ -8,6 +8,7 @@ detected once at construction and never polled.
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from collections.abc import Mapping
@@ -35,6 +36,7 @@ MEMINFO_FIELDS = frozenset(
 )
 VMSTAT_FIELDS = frozenset({b"pswpin", b"pswpout", b"pgmajfault"})
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
+PROCESS_COUNT_EVERY_S = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +109,7 @@ class SystemSampler:
         self._output_dir = output_dir
         self.n_cpus = len(parse_stat(self._stat.read())[0]) - 1
         self._prev: _Counters | None = None
+        self._procs, self._procs_at = 0, -math.inf
         self._columns = self._build_columns()
 
     def _build_columns(self) -> list[C.Column]:
@@ -138,6 +141,13 @@ class SystemSampler:
             vm=parse_keyed(self._vmstat.read(), VMSTAT_FIELDS),
             psi={res: parse_psi(f.read()) for res, f in self._psi.items()},
         )
+
+    def _process_count(self, now: float) -> int:
+        """Entries in /proc, counted at most once a second (listing /proc is the priciest read)."""
+        if now - self._procs_at >= PROCESS_COUNT_EVERY_S:
+            self._procs = sum(1 for name in os.listdir("/proc") if name[0] in "0123456789")
+            self._procs_at = now
+        return self._procs
 
     def prime(self, now: float) -> None:
         self._prev = self._counters(now)
@@ -176,7 +186,7 @@ class SystemSampler:
 
         load = self._loadavg.read().split()
         v["load_1m"] = float(load[0])
-        v["process_count"] = sum(1 for name in os.listdir("/proc") if name[0] in "0123456789")
+        v["process_count"] = self._process_count(now)
 
         v["cpu_user_percent"] = total_pct["user"]
         v["cpu_system_percent"] = total_pct["system"]
