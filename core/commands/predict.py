@@ -1,0 +1,194 @@
+"""`twin predict PROFILE.toml [--model MODEL] [-o PREDICTION.csv]`: a run's metrics, before it runs.
+
+Resolves the profile into its schedule, predicts every modelled metric on the run's sample
+clock (`elapsed_s` = k x interval_s) and prints a summary and the stretches where the plan would
+overload the node (memory available under 5%, swap in use, CPU pressure, CPU saturated).
+`-o FILE` writes the series as CSV (`elapsed_s` + metric columns named as in the dataset; `-`
+for stdout); saved as `RUN_DIR/prediction.csv`, `twin analyze` scores it against the run.
+
+`twin predict --cpu 80 --memory-mb 4096 [--duration 60]` answers a one-off "what if" with the
+steady-state levels and the same warnings.
+
+Default model: the newest in data/models/ for this host. A model from another host warns.
+Exit codes: 0 done (warnings do not fail), 2 bad input (profile, model, flags).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from core.bundle import host_fingerprint
+from core.errors import EXIT_OK, BadInput
+from core.model import (
+    DEFAULT_MODELS_DIR,
+    TwinModel,
+    find_model,
+    host_warning,
+    load_model,
+    overload_warnings,
+    predict_schedule,
+    unmodelled_warnings,
+    whatif_schedule,
+    write_prediction,
+)
+from core.profile import load_profile, resolve_schedule
+from core.schedule import Schedule
+
+SUMMARY_METRICS = (
+    "cpu_percent",
+    "mem_used_bytes",
+    "mem_available_bytes",
+    "swap_percent",
+    "load_1m",
+    "disk_read_bytes_per_s",
+    "disk_write_bytes_per_s",
+    "net_sent_bytes_per_s",
+    "psi_cpu_some_percent",
+    "psi_memory_some_percent",
+    "psi_io_some_percent",
+)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="twin predict",
+        description="predict a profile's metrics (or a one-off load) with a fitted model",
+    )
+    p.add_argument("profile", nargs="?", type=Path, help="profile to predict")
+    p.add_argument("--model", type=Path, default=None, help="model file (default: newest here)")
+    p.add_argument("--models-dir", type=Path, default=DEFAULT_MODELS_DIR, help=argparse.SUPPRESS)
+    p.add_argument("-o", "--output", default=None, help="write the series as CSV ('-': stdout)")
+    what = p.add_argument_group("one-off what-if (instead of a profile)")
+    what.add_argument("--cpu", type=float, default=None, metavar="PERCENT", help="cpu load_percent")
+    what.add_argument("--workers", type=int, default=None, help="cpu workers (default: all CPUs)")
+    what.add_argument("--memory-mb", type=float, default=None, metavar="MIB", help="memory size")
+    what.add_argument("--disk-mb-s", type=float, default=None, metavar="MIB_S", help="disk rate")
+    what.add_argument("--disk-mode", default="write", choices=("write", "read", "mixed"))
+    what.add_argument("--net-mbit-s", type=float, default=None, metavar="MBIT_S", help="net rate")
+    what.add_argument("--duration", type=float, default=60.0, metavar="S", help="what-if length")
+    return p
+
+
+def _human(metric: str, value: float) -> str:
+    if metric.endswith("_bytes"):
+        return f"{value / 1024**3:.2f} GiB"
+    if metric.endswith("_bytes_per_s"):
+        return f"{value / 1024**2:.1f} MiB/s"
+    if metric.endswith("_percent"):
+        return f"{value:.1f}%"
+    if metric.endswith("_c"):
+        return f"{value:.1f} °C"
+    return f"{value:.2f}"
+
+
+def _load(args: argparse.Namespace) -> tuple[TwinModel, Path]:
+    path: Path | None = args.model
+    if path is None:
+        path = find_model(str(host_fingerprint()["id"]), args.models_dir)
+        if path is None:
+            raise BadInput(
+                f"no model in {args.models_dir}: record runs, then `twin model fit RUN_DIR...` "
+                "(or give --model)"
+            )
+    return load_model(path), path
+
+
+def _summary(prediction: pd.DataFrame, schedule: Schedule) -> list[str]:
+    metrics = [m for m in SUMMARY_METRICS if m in prediction.columns]
+    metrics += [c for c in prediction.columns if c.startswith("temp_")]
+    lines = [f"{'metric':<24} {'start':>11} {'mean':>11} {'peak':>11}  at"]
+    t = prediction["elapsed_s"].to_numpy(dtype=float)
+    for metric in metrics:
+        y = prediction[metric].to_numpy(dtype=float)
+        if not len(y):
+            continue
+        low_is_bad = metric == "mem_available_bytes"
+        i = int(np.argmin(y) if low_is_bad else np.argmax(y))
+        label = "low" if low_is_bad else "peak"
+        lines.append(
+            f"{metric:<24} {_human(metric, y[0]):>11} {_human(metric, float(y.mean())):>11} "
+            f"{_human(metric, y[i]):>11}  {label} at {t[i]:.1f} s"
+        )
+    return lines
+
+
+def _whatif_lines(prediction: pd.DataFrame, schedule: Schedule) -> list[str]:
+    end = schedule.baseline_s + max((e.duration_s for e in schedule.events), default=0.0)
+    before = prediction[prediction["elapsed_s"] <= end]
+    row = before.iloc[-1] if len(before) else prediction.iloc[-1]
+    idle = prediction.iloc[0]
+    lines = [f"{'metric':<24} {'idle':>11} {'steady state':>13}"]
+    for metric in prediction.columns:
+        if metric == "elapsed_s":
+            continue
+        lines.append(
+            f"{metric:<24} {_human(metric, float(idle[metric])):>11} "
+            f"{_human(metric, float(row[metric])):>13}"
+        )
+    return lines
+
+
+def main(argv: list[str]) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    whatif = any(v is not None for v in (args.cpu, args.memory_mb, args.disk_mb_s, args.net_mbit_s))
+    if args.profile is None and not whatif:
+        raise BadInput("give a PROFILE.toml, or a what-if such as --cpu 80 --memory-mb 4096")
+    if args.profile is not None and whatif:
+        raise BadInput("give either a profile or what-if flags (--cpu, --memory-mb ...), not both")
+    if args.duration <= 0:
+        raise BadInput(f"--duration must be positive, not {args.duration:g}")
+    if args.profile is not None:
+        schedule = resolve_schedule(load_profile(args.profile))
+        model, model_path = _load(args)
+    else:
+        model, model_path = _load(args)
+        schedule = whatif_schedule(
+            model,
+            cpu_percent=args.cpu,
+            workers=args.workers,
+            memory_mb=args.memory_mb,
+            disk_mb_s=args.disk_mb_s,
+            disk_mode=args.disk_mode,
+            net_mbit_s=args.net_mbit_s,
+            duration_s=args.duration,
+        )
+    prediction = predict_schedule(model, schedule)
+    warnings: list[str] = []
+    mismatch = host_warning(model)
+    if mismatch:
+        warnings.append(mismatch)
+    warnings += unmodelled_warnings(model, schedule)
+    overloads = overload_warnings(model, schedule)
+    to_stdout = args.output == "-"
+    out = sys.stderr if to_stdout else sys.stdout
+    print(
+        f"prediction of {schedule.name}: {len(schedule.events)} event(s), "
+        f"{schedule.total_s:g} s at {schedule.interval_s:g} s, {len(prediction)} samples "
+        f"(model {model_path})",
+        file=out,
+    )
+    lines = _whatif_lines(prediction, schedule) if whatif else _summary(prediction, schedule)
+    for line in lines:
+        print(line, file=out)
+    for text in warnings:
+        print(f"twin: warning: {text}", file=sys.stderr)
+    for overload in overloads:
+        print(f"twin: warning: overload: {overload}", file=sys.stderr)
+    if not overloads:
+        print("no overload predicted", file=out)
+    if args.output is not None:
+        if to_stdout:
+            prediction.to_csv(sys.stdout, index=False, float_format="%.6g")
+        else:
+            try:
+                write_prediction(prediction, Path(args.output))
+            except OSError as exc:
+                raise BadInput(f"{args.output}: cannot write: {exc.strerror or exc}") from None
+            print(f"prediction written to {args.output}", file=out)
+    return EXIT_OK

@@ -1,0 +1,57 @@
+"""The predictive twin: learn how this node responds to stress, predict planned runs.
+
+Public API:
+- `fit_runs(run_dirs)` -> `(TwinModel, notes)`; `TwinModel.save(path)`, `load_model(path)`;
+- `predict_schedule(model, schedule, baseline=None)` -> DataFrame (`elapsed_s` + one column per
+  metric, on a run's sample clock), `write_prediction(df, path)` (e.g. `RUN_DIR/prediction.csv`);
+- `overload_warnings(model, schedule)`, `host_warning(model)`, `unmodelled_warnings(...)`;
+- `default_model()` / `find_model(host_id)`: the newest model in `data/models/` for this host;
+- `whatif_schedule(model, cpu_percent=..., memory_mb=...)` for one-off questions.
+"""
+
+from __future__ import annotations
+
+from core.model.fit import fit_runs, load_training_run
+from core.model.predict import (
+    Overload,
+    default_model,
+    host_warning,
+    overload_warnings,
+    predict_demand,
+    predict_schedule,
+    sample_clock,
+    unmodelled_warnings,
+    whatif_schedule,
+    write_prediction,
+)
+from core.model.store import (
+    DEFAULT_MODELS_DIR,
+    MetricModel,
+    Term,
+    TwinModel,
+    default_model_path,
+    find_model,
+    load_model,
+)
+
+__all__ = [
+    "DEFAULT_MODELS_DIR",
+    "MetricModel",
+    "Overload",
+    "Term",
+    "TwinModel",
+    "default_model",
+    "default_model_path",
+    "find_model",
+    "fit_runs",
+    "host_warning",
+    "load_model",
+    "load_training_run",
+    "overload_warnings",
+    "predict_demand",
+    "predict_schedule",
+    "sample_clock",
+    "unmodelled_warnings",
+    "whatif_schedule",
+    "write_prediction",
+]

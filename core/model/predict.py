@@ -1,0 +1,289 @@
+"""Predict a schedule's metrics with a `TwinModel`, and flag plans that would overload the node.
+
+`predict_schedule(model, schedule)` gives what a run of `schedule` should record: `elapsed_s` at
+k x interval_s (k = 1 .. floor(total / interval), the samples a run writes) and one column per
+predicted metric, named and meant as in `system_metrics_dataset.csv`. Events are placed at their
+planned times plus the start lag seen in training.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from core.bundle import host_fingerprint
+from core.model.response import Array, Pulse, event_features, event_ramp_s, kind_columns
+from core.model.store import DEFAULT_MODELS_DIR, TwinModel, find_model, load_model
+from core.runner import expected_samples
+from core.schedule import Event, Schedule
+
+MEM_AVAILABLE_MIN_FRACTION = 0.05  # warn when memory available would fall under 5% of RAM
+SWAP_WARN_PERCENT = 1.0  # warn when predicted swap use exceeds this
+CPU_PRESSURE_WARN_PERCENT = 40.0  # psi_cpu_some_percent above this: tasks wait for a CPU
+CPU_SATURATED_PERCENT = 98.0  # cpu demand at or above this: the CPUs are saturated
+GIB = 1024**3
+BoolArray = npt.NDArray[np.bool_]
+
+
+def sample_clock(schedule: Schedule) -> Array:
+    """The `elapsed_s` of the samples a run of `schedule` writes."""
+    n = expected_samples(schedule.total_s, schedule.interval_s)
+    t: Array = np.round(np.arange(1, n + 1) * schedule.interval_s, 6)
+    return t
+
+
+def _pulses(model: TwinModel, events: Sequence[Event]) -> list[Pulse]:
+    out = []
+    for e in events:
+        lag = model.start_lag_s.get(e.stressor, 0.0)
+        features = event_features(e.stressor, e.params, model.n_cpus)
+        out.append(
+            Pulse(
+                e.stressor,
+                e.start_s + lag,
+                e.end_s + lag,
+                features,
+                event_ramp_s(e.stressor, e.params),
+            )
+        )
+    return out
+
+
+def predict_demand(
+    model: TwinModel,
+    schedule: Schedule,
+    baseline: Mapping[str, float] | None = None,
+    t: Array | None = None,
+) -> dict[str, Array]:
+    """Unbounded predictions per metric (what the plan asks for, before saturation)."""
+    times = sample_clock(schedule) if t is None else t
+    pulses = _pulses(model, schedule.events)
+    out: dict[str, Array] = {"elapsed_s": times}
+    for name, m in model.metrics.items():
+        base = m.baseline if baseline is None else float(baseline.get(name, m.baseline))
+        y = np.full(len(times), base)
+        for kind, term in m.terms.items():
+            mine = [p for p in pulses if p.kind == kind]
+            if not mine:
+                continue
+            features = list(term.gains)
+            cols = kind_columns(
+                times,
+                mine,
+                features,
+                term.tau_rise_s,
+                term.tau_fall_s,
+                schedule.interval_s,
+                m.average,
+            )
+            y = y + cols @ np.array([term.gains[f] for f in features])
+        out[name] = y
+    return out
+
+
+def predict_schedule(
+    model: TwinModel, schedule: Schedule, baseline: Mapping[str, float] | None = None
+) -> pd.DataFrame:
+    """The expected series of a run of `schedule`: `elapsed_s` + one column per metric.
+
+    `baseline` overrides the idle levels (e.g. the current `mem_used_bytes` when a run starts).
+    """
+    demand = predict_demand(model, schedule, baseline)
+    frame: dict[str, Array] = {"elapsed_s": demand["elapsed_s"]}
+    for name, m in model.metrics.items():
+        lower = -np.inf if m.lower is None else m.lower
+        upper = np.inf if m.upper is None else m.upper
+        frame[name] = np.clip(demand[name], lower, upper)
+    return pd.DataFrame(frame)
+
+
+def write_prediction(prediction: pd.DataFrame, path: Path) -> None:
+    """Write a prediction CSV (the file `twin analyze` scores as RUN_DIR/prediction.csv)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    prediction.to_csv(path, index=False, float_format="%.6g")
+
+
+@dataclass(frozen=True)
+class Overload:
+    """A stretch of the plan where the node would be overloaded."""
+
+    what: str  # memory | swap | cpu_pressure | cpu_saturated
+    start_s: float
+    end_s: float
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.start_s:.1f}-{self.end_s:.1f} s: {self.message}"
+
+
+def _spans(t: Array, flags: BoolArray) -> list[tuple[int, int]]:
+    """(first, last) indices of each run of True in `flags`."""
+    spans: list[tuple[int, int]] = []
+    start: int | None = None
+    for i, flag in enumerate(flags.tolist()):
+        if flag and start is None:
+            start = i
+        elif not flag and start is not None:
+            spans.append((start, i - 1))
+            start = None
+    if start is not None:
+        spans.append((start, len(flags) - 1))
+    return spans
+
+
+def overload_warnings(
+    model: TwinModel, schedule: Schedule, baseline: Mapping[str, float] | None = None
+) -> list[Overload]:
+    """Where the plan would overload the node: memory, swap, CPU pressure, CPU saturation."""
+    demand = predict_demand(model, schedule, baseline)
+    t = demand["elapsed_s"]
+    out: list[Overload] = []
+    ram = model.ram_bytes
+
+    def add(what: str, flags: BoolArray, text: Any) -> None:
+        for a, b in _spans(t, flags):
+            out.append(Overload(what, float(t[a]), float(t[b]), text(a, b)))
+
+    if ram > 0 and ("mem_available_bytes" in demand or "mem_used_bytes" in demand):
+        if "mem_available_bytes" in demand:
+            avail = demand["mem_available_bytes"]
+        else:
+            avail = ram - demand["mem_used_bytes"]
+        if "mem_used_bytes" in demand:
+            avail = np.minimum(avail, ram - demand["mem_used_bytes"])
+        low = avail < MEM_AVAILABLE_MIN_FRACTION * ram
+
+        def memory_text(a: int, b: int) -> str:
+            worst = float(avail[a : b + 1].min())
+            if worst < 0:
+                beyond = -worst / GIB
+                fate = (
+                    "it would push into swap"
+                    if model.swap_bytes > 0
+                    else "there is no swap: the OOM killer would end processes"
+                )
+                return (
+                    f"memory beyond RAM: the plan needs {beyond:.1f} GiB more than the "
+                    f"{ram / GIB:.1f} GiB this machine has; {fate}"
+                )
+            return (
+                f"memory available falls to {worst / GIB:.2f} GiB "
+                f"({worst / ram * 100:.1f}% of RAM, under {MEM_AVAILABLE_MIN_FRACTION:.0%})"
+            )
+
+        add("memory", low, memory_text)
+    if "swap_percent" in demand:
+        swap = demand["swap_percent"]
+        add(
+            "swap",
+            swap > SWAP_WARN_PERCENT,
+            lambda a, b: f"swap in use (up to {float(swap[a : b + 1].max()):.0f}%)",
+        )
+    if "psi_cpu_some_percent" in demand:
+        psi = demand["psi_cpu_some_percent"]
+        add(
+            "cpu_pressure",
+            psi > CPU_PRESSURE_WARN_PERCENT,
+            lambda a, b: (
+                f"CPU pressure {float(psi[a : b + 1].max()):.0f}% "
+                f"(tasks waiting for a CPU; threshold {CPU_PRESSURE_WARN_PERCENT:.0f}%)"
+            ),
+        )
+    if "cpu_percent" in demand:
+        cpu = demand["cpu_percent"]
+        add(
+            "cpu_saturated",
+            cpu >= CPU_SATURATED_PERCENT,
+            lambda a, b: (
+                f"CPU saturated (demand {float(cpu[a : b + 1].max()):.0f}% "
+                "of the machine): loads beyond it will not be reached"
+            ),
+        )
+    return sorted(out, key=lambda o: (o.start_s, o.what))
+
+
+def host_warning(model: TwinModel, host: Mapping[str, Any] | None = None) -> str | None:
+    """A warning when the model was fitted on another machine than `host` (default: this one)."""
+    here = dict(host) if host is not None else host_fingerprint()
+    if model.host_id and model.host_id == str(here.get("id", "")):
+        return None
+    theirs = model.host.get("hostname", "?")
+    return (
+        f"the model was fitted on another host ({theirs}, id {model.host_id or '?'}); this is "
+        f"{here.get('hostname', '?')} (id {here.get('id', '?')}): predictions may not hold here"
+    )
+
+
+def unmodelled_warnings(model: TwinModel, schedule: Schedule) -> list[str]:
+    """Events of a stressor kind (or mode) the model never saw in training."""
+    seen = model.kinds
+    out: list[str] = []
+    for kind in sorted({e.stressor for e in schedule.events}):
+        if kind not in seen:
+            out.append(f"the model has never seen a {kind} event: its effect is not predicted")
+            continue
+        known = set(seen[kind].get("features", []))
+        for e in schedule.events:
+            if e.stressor != kind:
+                continue
+            missing = set(event_features(kind, e.params, model.n_cpus)) - known
+            if missing:
+                out.append(
+                    f"event {e.id} ({kind}): the model has no data for "
+                    f"{', '.join(sorted(missing))}: that part of its effect is not predicted"
+                )
+    return out
+
+
+def default_model(
+    models_dir: Path = DEFAULT_MODELS_DIR, host_id: str | None = None
+) -> TwinModel | None:
+    """The newest model in `models_dir` for this host (else any host's), or None."""
+    path = find_model(host_id or str(host_fingerprint()["id"]), models_dir)
+    return load_model(path) if path is not None else None
+
+
+def whatif_schedule(
+    model: TwinModel,
+    *,
+    cpu_percent: float | None = None,
+    workers: int | None = None,
+    memory_mb: float | None = None,
+    disk_mb_s: float | None = None,
+    disk_mode: str = "write",
+    net_mbit_s: float | None = None,
+    duration_s: float = 60.0,
+    baseline_s: float = 5.0,
+) -> Schedule:
+    """A parallel schedule of the given one-off loads, all starting after `baseline_s`."""
+    events: list[Event] = []
+
+    def add(kind: str, params: dict[str, Any]) -> None:
+        eid = f"w{len(events) + 1:02d}"
+        events.append(Event(eid, kind, params, baseline_s, duration_s, "what if"))
+
+    if cpu_percent is not None:
+        params: dict[str, Any] = {"load_percent": cpu_percent}
+        if workers is not None:
+            params["workers"] = workers
+        add("cpu", params)
+    if memory_mb is not None:
+        add("memory", {"size_mb": memory_mb})
+    if disk_mb_s is not None:
+        add("disk", {"mode": disk_mode, "rate_mb_s": disk_mb_s})
+    if net_mbit_s is not None:
+        add("network", {"rate_mbit_s": net_mbit_s})
+    return Schedule(
+        name="what-if",
+        mode="parallel",
+        events=tuple(events),
+        total_s=baseline_s + duration_s + baseline_s,
+        interval_s=model.interval_s,
+        baseline_s=baseline_s,
+    )

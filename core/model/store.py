@@ -1,0 +1,163 @@
+"""The model file: a JSON document, and where models live (`data/models/model-<host id>.json`).
+
+Format (`"format": "server-twin-model"`, `"version": 1`):
+
+- `host`: the fingerprint of the machine the training runs were recorded on (`host["id"]`);
+- `n_cpus`, `ram_bytes`, `swap_bytes`: the machine's size, used for drives and warnings;
+- `training_runs`: one entry per run (id, path, profile, samples, events);
+- `start_lag_s`: per stressor kind, the mean delay between planned and actual event starts;
+- `kinds`: per stressor kind, its drive features and how many training events it had;
+- `metrics`: per metric, `baseline`, `average` (interval-averaged or a level), `lower`/`upper`
+  bounds, `terms` (per kind: `tau_rise_s`, `tau_fall_s`, `gains` per feature) and `fit`
+  (in-sample `r2`, `mae`, `rmse`, `n`).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from core.bundle import DEFAULT_RUNS_DIR, write_json_atomic
+from core.errors import BadInput
+
+FORMAT = "server-twin-model"
+VERSION = 1
+DEFAULT_MODELS_DIR = DEFAULT_RUNS_DIR.parent / "models"
+
+
+@dataclass
+class Term:
+    """How one stressor kind moves one metric."""
+
+    tau_rise_s: float
+    tau_fall_s: float
+    gains: dict[str, float]
+
+
+@dataclass
+class MetricModel:
+    """baseline + sum over events of gains . features x first-order response, within bounds."""
+
+    baseline: float
+    average: bool
+    lower: float | None = None
+    upper: float | None = None
+    terms: dict[str, Term] = field(default_factory=dict)
+    fit: dict[str, float | int | None] = field(default_factory=dict)
+
+
+@dataclass
+class TwinModel:
+    host: dict[str, Any]
+    n_cpus: int
+    ram_bytes: float
+    metrics: dict[str, MetricModel]
+    kinds: dict[str, dict[str, Any]] = field(default_factory=dict)
+    start_lag_s: dict[str, float] = field(default_factory=dict)
+    training_runs: list[dict[str, Any]] = field(default_factory=list)
+    interval_s: float = 1.0
+    swap_bytes: float = 0.0
+    created_at: str = ""
+
+    @property
+    def host_id(self) -> str:
+        return str(self.host.get("id", ""))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT,
+            "version": VERSION,
+            "created_at": self.created_at,
+            "host": self.host,
+            "n_cpus": self.n_cpus,
+            "ram_bytes": self.ram_bytes,
+            "swap_bytes": self.swap_bytes,
+            "interval_s": self.interval_s,
+            "training_runs": self.training_runs,
+            "start_lag_s": self.start_lag_s,
+            "kinds": self.kinds,
+            "metrics": {name: asdict(m) for name, m in self.metrics.items()},
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> TwinModel:
+        metrics: dict[str, MetricModel] = {}
+        for name, m in data["metrics"].items():
+            terms = {
+                k: Term(float(t["tau_rise_s"]), float(t["tau_fall_s"]), dict(t["gains"]))
+                for k, t in m.get("terms", {}).items()
+            }
+            metrics[name] = MetricModel(
+                baseline=float(m["baseline"]),
+                average=bool(m.get("average", True)),
+                lower=m.get("lower"),
+                upper=m.get("upper"),
+                terms=terms,
+                fit=dict(m.get("fit", {})),
+            )
+        return cls(
+            host=dict(data.get("host", {})),
+            n_cpus=int(data["n_cpus"]),
+            ram_bytes=float(data["ram_bytes"]),
+            swap_bytes=float(data.get("swap_bytes", 0.0)),
+            metrics=metrics,
+            kinds=dict(data.get("kinds", {})),
+            start_lag_s={k: float(v) for k, v in data.get("start_lag_s", {}).items()},
+            training_runs=list(data.get("training_runs", [])),
+            interval_s=float(data.get("interval_s", 1.0)),
+            created_at=str(data.get("created_at", "")),
+        )
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_json_atomic(path, self.to_json())
+
+
+def load_model(path: Path) -> TwinModel:
+    """Read a model file; `BadInput` (one line) when it is missing or not a model."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise BadInput(f"{path}: cannot read model: {exc.strerror or exc}") from None
+    except (ValueError, UnicodeDecodeError):
+        raise BadInput(f"{path}: not a model file (not JSON)") from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise BadInput(f"{path}: not a server-twin model file")
+    if int(data.get("version", 0)) > VERSION:
+        raise BadInput(
+            f"{path}: model format version {data.get('version')} is newer than {VERSION}"
+        )
+    try:
+        return TwinModel.from_json(data)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise BadInput(f"{path}: damaged model file ({exc})") from None
+
+
+def default_model_path(host_id: str, models_dir: Path = DEFAULT_MODELS_DIR) -> Path:
+    return models_dir / f"model-{host_id}.json"
+
+
+def find_model(host_id: str, models_dir: Path = DEFAULT_MODELS_DIR) -> Path | None:
+    """The newest model for this host in `models_dir`; else the newest model of any host."""
+    if not models_dir.is_dir():
+        return None
+    candidates = sorted(
+        (p for p in models_dir.glob("*.json") if p.is_file()),
+        key=lambda p: p.stat().st_mtime,
+        reverse=True,
+    )
+    fallback: Path | None = None
+    for path in candidates:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError, UnicodeDecodeError):
+            continue
+        if not isinstance(data, dict) or data.get("format") != FORMAT:
+            continue
+        if str(data.get("host", {}).get("id", "")) == host_id:
+            return path
+        if fallback is None:
+            fallback = path
+    return fallback
