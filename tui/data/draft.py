@@ -1,0 +1,199 @@
+"""The timeline editor's working copy of a profile, checked by the engine's own rules.
+
+A `Draft` is mutable (the editor changes it in place) and turns into the exact
+TOML `twin --batch` reads: `toml()` is `core.profile.profile_to_toml`, and
+`problems()` runs `core.profile.check_profile_data` over that very text, so the
+editor shows the messages (and line numbers) a batch run of the saved file
+would print.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from core.errors import ProfileError
+from core.profile import (
+    DEFAULT_BASELINE_S,
+    DEFAULT_GAP_S,
+    DEFAULT_INTERVAL_S,
+    EventSpec,
+    Problem,
+    Profile,
+    check_profile_data,
+    event_specs,
+    load_profile,
+    profile_from_data,
+    profile_to_toml,
+    resolve_schedule,
+)
+from core.schedule import Schedule
+
+PROFILES_DIR = Path("profiles")
+_EVENT_KEY = re.compile(r"^events\[(\d+)\]")
+
+
+@dataclass
+class Draft:
+    """A profile being edited."""
+
+    name: str = "untitled"
+    description: str = ""
+    interval_s: float = DEFAULT_INTERVAL_S
+    mode: str = "sequential"
+    baseline_s: float = DEFAULT_BASELINE_S
+    gap_s: float = DEFAULT_GAP_S
+    events: list[EventSpec] = field(default_factory=list)
+    generate: dict[str, Any] | None = None
+    source: Path | None = None
+    text: str = ""
+    """The file as it was read (kept for runs of an unchanged profile: comments and all)."""
+    dirty: bool = False
+
+    # ---- building ------------------------------------------------------------------
+    @classmethod
+    def from_profile(cls, profile: Profile) -> Draft:
+        return cls(
+            name=profile.name,
+            description=profile.description,
+            interval_s=profile.interval_s,
+            mode=profile.mode,
+            baseline_s=profile.baseline_s,
+            gap_s=profile.gap_s,
+            events=list(profile.events),
+            generate=dict(profile.generate) if profile.generate is not None else None,
+            source=profile.source,
+            text=profile.text,
+        )
+
+    @classmethod
+    def load(cls, path: Path) -> Draft:
+        """Read a profile file (raises `ProfileError` with the engine's messages)."""
+        return cls.from_profile(load_profile(path))
+
+    @property
+    def is_blank(self) -> bool:
+        """A new, untouched draft: nothing the user asked to run."""
+        return self.source is None and not self.dirty
+
+    def profile(self) -> Profile:
+        """The draft as a `Profile` (not validated)."""
+        return Profile(
+            name=self.name,
+            description=self.description,
+            interval_s=self.interval_s,
+            mode=self.mode,
+            baseline_s=self.baseline_s,
+            gap_s=self.gap_s,
+            events=tuple(self.events),
+            generate=self.generate,
+            seed=_seed(self.generate),
+            source=self.source,
+            text=self.text,
+        )
+
+    # ---- text and checks --------------------------------------------------------------
+    def toml(self) -> str:
+        """The TOML this draft saves as (what `twin --batch` reads)."""
+        return profile_to_toml(self.profile())
+
+    def run_text(self) -> str:
+        """The profile text a run records: the file itself while unchanged."""
+        return self.text if self.text and not self.dirty else self.toml()
+
+    def problems(self, scratch_dir: Path | None = None) -> list[Problem]:
+        """Every problem the engine finds in `toml()`, with its key and line."""
+        try:
+            text = self.toml()
+        except (ValueError, TypeError) as exc:
+            return [Problem("", f"cannot be written as TOML: {exc}")]
+        return check_profile_data(tomllib.loads(text), text, scratch_dir=scratch_dir)
+
+    def messages(self, scratch_dir: Path | None = None) -> list[str]:
+        where = self.source if self.source is not None else "<unsaved profile>"
+        return [p.format(where) for p in self.problems(scratch_dir)]
+
+    def validated(self, scratch_dir: Path | None = None) -> Profile:
+        """The profile as the engine reads it back; raises `ProfileError`."""
+        text = self.toml()
+        return profile_from_data(tomllib.loads(text), self.source, text, scratch_dir=scratch_dir)
+
+    def schedule(self, scratch_dir: Path | None = None) -> Schedule:
+        """The resolved run plan; raises `ProfileError` listing every problem."""
+        return resolve_schedule(self.validated(scratch_dir))
+
+    def preview(self) -> tuple[list[EventSpec], Schedule | None]:
+        """The events the run would have (generated ones too) and their schedule, if sound."""
+        try:
+            profile = self.validated()
+        except ProfileError:
+            return (list(self.events) if self.generate is None else []), None
+        try:
+            return list(event_specs(profile)), resolve_schedule(profile)
+        except ProfileError:
+            return list(event_specs(profile)), None
+
+    # ---- editing -------------------------------------------------------------------
+    def touch(self) -> None:
+        self.dirty = True
+
+    def add(self, spec: EventSpec, index: int | None = None) -> int:
+        at = len(self.events) if index is None else max(0, min(index, len(self.events)))
+        self.events.insert(at, spec)
+        self.touch()
+        return at
+
+    def replace_event(self, index: int, spec: EventSpec) -> None:
+        self.events[index] = spec
+        self.touch()
+
+    def duplicate(self, index: int) -> int:
+        return self.add(replace(self.events[index]), index + 1)
+
+    def delete(self, index: int) -> None:
+        del self.events[index]
+        self.touch()
+
+    def move(self, index: int, delta: int) -> int:
+        """Move an event up (`delta` < 0) or down; returns its new index."""
+        to = index + delta
+        if not (0 <= index < len(self.events) and 0 <= to < len(self.events)):
+            return index
+        self.events[index], self.events[to] = self.events[to], self.events[index]
+        self.touch()
+        return to
+
+    def expand(self) -> None:
+        """Write a `[generate]` design out as events that can be edited one by one."""
+        if self.generate is None:
+            return
+        events, _ = self.preview()
+        self.events = events
+        self.generate = None
+        self.touch()
+
+    def save(self, path: Path) -> None:
+        text = self.toml()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        self.source, self.text, self.dirty = path, text, False
+
+
+def event_index(problem: Problem) -> int | None:
+    """The event a problem is about (`events[2].duration_s` -> 2)."""
+    match = _EVENT_KEY.match(problem.key)
+    return int(match.group(1)) if match else None
+
+
+def _seed(generate: dict[str, Any] | None) -> int | None:
+    if generate is None:
+        return None
+    seed = generate.get("seed")
+    return seed if isinstance(seed, int) and not isinstance(seed, bool) else None
+
+
+def profile_files(folder: Path = PROFILES_DIR) -> list[Path]:
+    return sorted(folder.glob("*.toml")) if folder.is_dir() else []

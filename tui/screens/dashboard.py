@@ -1,0 +1,148 @@
+"""The first screen: live graphs, the stress events on their time axis, the stressor panel."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar, cast
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Label, ProgressBar
+
+from tui.data.history import series, window_size
+from tui.data.metrics import metric_specs
+from tui.data.status import RunStatus
+from tui.widgets.event_strip import EventStrip
+from tui.widgets.metric_row import MetricRow
+from tui.widgets.status_bar import StatusBar
+from tui.widgets.stressor_panel import StressorPanel
+
+if TYPE_CHECKING:
+    from tui.app import TwinApp
+
+
+class DashboardScreen(Screen[None]):
+    """Graphs of the live system; the stressor panel on the right."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("c", "launch('cpu')", "CPU"),
+        Binding("m", "launch('memory')", "Mem"),
+        Binding("d", "launch('disk')", "Disk"),
+        Binding("n", "launch('network')", "Net"),
+        Binding("x", "stop_stressor", "Stop stressor"),
+        Binding("s", "focus_panel", "Panel", show=False),
+        Binding("g", "focus_graphs", "Graphs", show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__(id="dashboard")
+        self._columns: frozenset[str] = frozenset()
+        self._version = -1
+
+    @property
+    def twin(self) -> TwinApp:
+        return cast("TwinApp", self.app)
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="top"):
+            yield StatusBar(id="status")
+            yield ProgressBar(id="progress", show_eta=False, total=100)
+        with Horizontal(id="main"):
+            with Vertical(id="graph-col"):
+                yield VerticalScroll(id="graphs")
+                with Horizontal(id="strip-row"):
+                    yield Label("events", classes="metric-label")
+                    yield EventStrip(id="strip")
+                    yield Label("", id="strip-now", classes="metric-value")
+            yield StressorPanel(id="stressors")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.watch(self.app, "run_status", self._status_changed, init=True)
+        self.refresh_metrics()
+
+    def on_screen_resume(self) -> None:
+        self._version = -1
+        self.refresh_metrics()
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self._redraw)
+
+    def _redraw(self) -> None:
+        self._version = -1
+        self.refresh_metrics()
+
+    # ---- graphs -------------------------------------------------------------------
+    def _ensure_rows(self) -> None:
+        columns = frozenset(self.twin.history.columns)
+        if columns == self._columns:
+            return
+        self._columns = columns
+        graphs = self.query_one("#graphs", VerticalScroll)
+        existing = {row.spec.key: row for row in graphs.query(MetricRow)}
+        previous: MetricRow | None = None
+        for spec in metric_specs(columns):
+            row = existing.pop(spec.key, None)
+            if row is None:
+                row = MetricRow(spec)
+                if previous is not None:
+                    graphs.mount(row, after=previous)
+                elif graphs.children:
+                    graphs.mount(row, before=0)
+                else:
+                    graphs.mount(row)
+            previous = row
+        for row in existing.values():
+            row.remove()
+
+    def refresh_metrics(self) -> None:
+        """Redraw every graph from the app's history (cheap when nothing changed)."""
+        history = self.twin.history
+        if history.version == self._version or not self.is_mounted:
+            return
+        self._version = history.version
+        self._ensure_rows()
+        rows = list(self.query(MetricRow))
+        width = max((r.graph_width for r in rows), default=0)
+        strip = self.query_one(EventStrip)
+        width = max(width, strip.size.width)
+        samples = history.window(window_size(self.twin.interval_s, width))
+        latest = samples[-1].values if samples else None
+        for row in rows:
+            row.show(series(samples, row.spec.key), latest)
+        strip.show([s.active_events for s in samples], self.twin.event_kinds)
+        now = samples[-1].active_events if samples else ()
+        self.query_one("#strip-now", Label).update(" ".join(now) or "-")
+        running = self.twin.active_events()
+        self.query_one(StressorPanel).show_running(running, self.twin.engine_elapsed())
+
+    def _status_changed(self, status: RunStatus) -> None:
+        bar = self.query_one("#progress", ProgressBar)
+        bar.display = status.recording
+        if status.recording:
+            bar.update(total=100, progress=round(status.progress * 100, 1))
+
+    # ---- actions ------------------------------------------------------------------
+    def action_launch(self, stressor: str) -> None:
+        self.query_one(StressorPanel).request_launch(stressor)
+
+    def action_stop_stressor(self) -> None:
+        panel = self.query_one(StressorPanel)
+        event_id = panel.selected_event()
+        if event_id is None:
+            self.notify("no stressor is running", severity="warning")
+            return
+        self.twin.stop_event(event_id)
+
+    def action_focus_panel(self) -> None:
+        self.query_one("#launch-cpu").focus()
+
+    def action_focus_graphs(self) -> None:
+        self.query_one("#graphs").focus()
+
+    def on_stressor_panel_launch_requested(self, message: StressorPanel.LaunchRequested) -> None:
+        self.twin.launch(message.stressor, message.params, message.duration_s)
+
+    def on_stressor_panel_stop_requested(self, message: StressorPanel.StopRequested) -> None:
+        self.twin.stop_event(message.event_id)

@@ -1,0 +1,1 @@
+"""Widgets of the twin TUI, one per module."""

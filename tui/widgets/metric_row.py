@@ -1,0 +1,49 @@
+"""One dashboard graph: its label, a sparkline, and the current value with its unit."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from textual.app import ComposeResult
+from textual.widget import Widget
+from textual.widgets import Label
+
+from tui.data.metrics import MetricSpec
+from tui.widgets.metric_sparkline import MetricSparkline
+
+
+class MetricRow(Widget):
+    """`CPU ▁▂▅█▇▃  42.0%`: a label, a `MetricSparkline` and a value."""
+
+    def __init__(self, spec: MetricSpec, *, id: str | None = None) -> None:  # noqa: A002
+        super().__init__(id=id, classes=f"metric -{spec.group}")
+        self.spec = spec
+        self.ever_nonzero = False
+        self._spark = MetricSparkline([], classes="metric-spark")
+        self._spark.ceiling = spec.ceiling
+        self._spark.floor = spec.floor
+        self._value = Label("", classes="metric-value")
+
+    def compose(self) -> ComposeResult:
+        yield Label(self.spec.label, classes="metric-label")
+        yield self._spark
+        yield self._value
+
+    @property
+    def graph_width(self) -> int:
+        return self._spark.size.width
+
+    def show(self, data: Sequence[float], latest: Mapping[str, float] | None) -> None:
+        """Plot `data` (the whole window) and show the newest value."""
+        self._spark.data = data
+        if latest is None or self.spec.key not in latest:
+            text = "-"
+        else:
+            value = latest[self.spec.key]
+            text = self.spec.fmt(value)
+            if self.spec.detail is not None:
+                text = f"{text} {self.spec.detail(latest)}"
+        self._value.update(text)
+        if self.spec.hide_when_zero:
+            self.ever_nonzero = self.ever_nonzero or any(v > 0 for v in data)
+            self.display = self.ever_nonzero
