@@ -30,7 +30,7 @@ def frame_table(frame: pd.DataFrame, title: str, limit: int = 40) -> Table:
     return table
 
 
-UNITS = (("_bytes_per_s", 2.0**20, "MiB/s"), ("_bytes", 2.0**30, "GiB"), ("_percent", 1.0, "%"))
+UNITS = (("_bytes_per_s", 2.0**20, "M/s"), ("_bytes", 2.0**30, "G"), ("_percent", 1.0, "%"))
 VALUE_COLS = ("baseline", "level", "change", "peak")
 
 
@@ -40,26 +40,51 @@ def human(value: object, metric: str) -> str:
         return fmt(value)
     for suffix, scale, unit in UNITS:
         if metric.endswith(suffix):
-            return f"{value / scale:.3g} {unit}" if unit != "%" else f"{value:.3g}%"
+            scaled = value / scale
+            return f"{scaled:.3g}{unit}" if abs(scaled) >= 0.01 else f"0{unit}"
     return f"{value:.3g}"
 
 
+def short_metric(metric: str) -> str:
+    """The metric's name without the unit suffix its values already show."""
+    for suffix in ("_bytes_per_s", "_per_s", "_percent", "_bytes"):
+        if metric.endswith(suffix):
+            return metric.removesuffix(suffix)
+    return metric
+
+
+def seconds(value: object) -> str:
+    return f"{value:.2f}" if isinstance(value, float) and value == value else fmt(value)
+
+
 def response_table(frame: pd.DataFrame, title: str, limit: int = 60) -> Table:
-    """Responses with units; `frame` has event_id or stressor+param, metric and the measures."""
-    table = Table(title=title, box=box.SIMPLE_HEAD, title_justify="left", pad_edge=False)
-    label_cols = [c for c in ("event_id", "stressor", "param") if c in frame.columns]
-    for col in [*label_cols, "metric"]:
-        table.add_column(col.replace("_id", ""), overflow="fold")
+    """Responses with units; `frame` has event_id or stressor+param, metric and the measures.
+
+    Sized for an 80-column terminal: names never wrap, units live in the values,
+    and the per-event table leaves the parameters to the annotations.
+    """
+    table = Table(
+        title=title,
+        box=box.SIMPLE_HEAD,
+        title_justify="left",
+        pad_edge=False,
+        padding=(0, 1),
+        collapse_padding=True,
+    )
+    by_event = "event_id" in frame.columns
+    table.add_column("event" if by_event else "param", no_wrap=True)
+    table.add_column("metric", no_wrap=True)
     present = [c for c in VALUE_COLS if c in frame.columns]
     for col in present:
-        table.add_column(col, justify="right")
-    for head in ("onset s", "rise s", "recov s"):
-        table.add_column(head, justify="right")
+        table.add_column(col, justify="right", no_wrap=True)
+    for head in ("onset", "rise", "recov"):
+        table.add_column(head, justify="right", no_wrap=True)
     for rec in frame.head(limit).to_dict("records"):
         metric = str(rec["metric"])
-        cells = [str(rec[c]) for c in label_cols] + [metric.removesuffix("_bytes_per_s")]
+        label = str(rec["event_id"]) if by_event else str(rec["param"])
+        cells = [label, short_metric(metric)]
         cells += [human(rec[c], metric) for c in present]
-        cells += [fmt(rec[c]) for c in ("onset_lag_s", "rise_time_s", "recovery_time_s")]
+        cells += [seconds(rec[c]) for c in ("onset_lag_s", "rise_time_s", "recovery_time_s")]
         table.add_row(*cells)
     if len(frame) > limit:
         table.caption = f"{len(frame) - limit} more rows in the CSV"
