@@ -1,0 +1,317 @@
+"""Stressor accuracy, side by side with the peers (stress-ng, fio), same machine, sequentially.
+
+    .venv/bin/python bench/stressors.py [--seconds 10] [--only cpu,system,memory,disk]
+
+Prints one table per part:
+- cpu: at 25/50/75% on all cores, the stressor's own share (CPU time of its process group over
+  wall × cores) and the machine's total (/proc/stat, psutil's definition) against the target,
+  for `twin` and `stress-ng --cpu N --cpu-load P`. Each run waits (up to 2 min) for the machine
+  to be under 10% busy; `busy before` is the load measured just before it: on a shared machine
+  system-wide errors include whatever else runs.
+- system: `target = "system"` at 75% while another process loads one core (stress-ng cannot do
+  this: it only controls its own share; shown for contrast).
+- memory: 2 GiB, time from process start until resident, and resident / 2 GiB, vs
+  `stress-ng --vm 1 --vm-bytes 2g --vm-keep --vm-populate`.
+- disk: bandwidth vs fio on the same filesystem, file size and block size: buffered with one
+  fdatasync per pass, fdatasync per block, O_DIRECT.
+Installs stress-ng and fio with apt-get when missing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from core.stressors import start_stressor  # noqa: E402
+from core.stressors._proc import cpu_times  # noqa: E402
+
+NCPU = os.cpu_count() or 1
+GIB = 1 << 30
+
+
+def ensure_tools() -> None:
+    missing = [t for t in ("stress-ng", "fio") if shutil.which(t) is None]
+    if missing:
+        print(f"installing {' '.join(missing)} ...", file=sys.stderr)
+        subprocess.run(["apt-get", "install", "-y", "-qq", *missing], check=True)
+
+
+def group_pids(pgid: int) -> list[int]:
+    out = []
+    for p in psutil.process_iter(["status"]):
+        try:
+            if os.getpgid(p.pid) == pgid and p.info["status"] != psutil.STATUS_ZOMBIE:
+                out.append(p.pid)
+        except (ProcessLookupError, psutil.NoSuchProcess):
+            continue
+    return out
+
+
+def group_cpu(pgid: int, dead: dict[int, float]) -> float:
+    """CPU seconds of a process group (remembering members that already exited)."""
+    for pid in group_pids(pgid):
+        try:
+            t = psutil.Process(pid).cpu_times()
+            dead[pid] = t.user + t.system
+        except psutil.NoSuchProcess:
+            pass
+    return sum(dead.values())
+
+
+def wait_quiet(limit: float = 10.0, max_wait: float = 120.0) -> float:
+    """Wait (up to `max_wait` s) for the machine to be below `limit` % busy; return the busy %
+    of the last 1.5 s probe. Other work on a shared machine skews system-wide figures."""
+    end = time.monotonic() + max_wait
+    busy = machine_busy(1.5)
+    while busy > limit and time.monotonic() < end:
+        busy = machine_busy(1.5)
+    return busy
+
+
+def machine_busy(seconds: float) -> float:
+    b0, t0, _ = cpu_times()
+    time.sleep(seconds)
+    b1, t1, _ = cpu_times()
+    return 100 * (b1 - b0) / max(t1 - t0, 1e-9)
+
+
+def measure(pgid: int, warmup: float, seconds: float) -> tuple[float, float, float]:
+    """(own share %, system %, steal %) over `seconds` after `warmup`."""
+    seen: dict[int, float] = {}
+    time.sleep(warmup)
+    c0 = group_cpu(pgid, seen)
+    b0, t0, s0 = cpu_times()
+    w0 = time.monotonic()
+    time.sleep(seconds)
+    c1 = group_cpu(pgid, seen)
+    b1, t1, s1 = cpu_times()
+    w1 = time.monotonic()
+    own = 100 * (c1 - c0) / ((w1 - w0) * NCPU)
+    return own, 100 * (b1 - b0) / (t1 - t0), 100 * (s1 - s0) / (t1 - t0)
+
+
+def stop_group(proc: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(5)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+def run_twin_cpu(load: int, seconds: float, target: str = "self") -> tuple[float, float, float]:
+    h = start_stressor(
+        "cpu", {"load_percent": load, "target": target}, seconds + 3, Path("."), "bench"
+    )
+    try:
+        return measure(h.pid, 2.0, seconds)
+    finally:
+        h.stop()
+
+
+def run_stress_ng_cpu(load: int, seconds: float) -> tuple[float, float, float]:
+    proc = subprocess.Popen(
+        ["stress-ng", "--cpu", str(NCPU), "--cpu-load", str(load), "--timeout", f"{seconds + 3}"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        return measure(proc.pid, 2.0, seconds)
+    finally:
+        stop_group(proc)
+
+
+def bench_cpu(seconds: float) -> None:
+    print(f"\n## CPU on all {NCPU} cores, {seconds:g} s windows (error = measured - target)")
+    print(f"{'target':>6} {'tool':<10} {'busy before':>11} {'own %':>7} {'own err':>8} "
+          f"{'system %':>9} {'sys err':>8} {'steal %':>8}")  # fmt: skip
+    for load in (25, 50, 75):
+        for tool, fn in (("twin", run_twin_cpu), ("stress-ng", run_stress_ng_cpu)):
+            background = wait_quiet()
+            own, system, steal = fn(load, seconds)
+            print(
+                f"{load:>6} {tool:<10} {background:>10.1f}% {own:>7.2f} {own - load:>+8.2f} "
+                f"{system:>9.2f} {system - load:>+8.2f} {steal:>8.2f}",
+                flush=True,
+            )
+
+
+def bench_system(seconds: float) -> None:
+    print(f"\n## target = system at 75% while another process loads one core ({seconds:g} s)")
+    wait_quiet()
+    hog = subprocess.Popen(
+        [sys.executable, "-c", "while True: pass"], start_new_session=True
+    )  # fmt: skip
+    try:
+        time.sleep(1.0)
+        background = machine_busy(1.5)
+        print(f"background with the hog: {background:.1f}%")
+        for tool in ("twin", "stress-ng"):
+            if tool == "twin":
+                own, system, steal = run_twin_cpu(75, seconds, target="system")
+            else:
+                own, system, steal = run_stress_ng_cpu(75, seconds)
+            print(
+                f"{tool:<10} system {system:6.2f}% (error {system - 75:+.2f})  own share "
+                f"{own:6.2f}%  steal {steal:.2f}%",
+                flush=True,
+            )
+    finally:
+        stop_group(hog)
+
+
+def wait_resident(pids: list[int], target: int, timeout: float) -> tuple[float, int]:
+    t0 = time.monotonic()
+    rss = 0
+    while time.monotonic() - t0 < timeout:
+        rss = 0
+        for pid in pids:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                rss += psutil.Process(pid).memory_info().rss
+        if rss >= target:
+            return time.monotonic() - t0, rss
+        time.sleep(0.005)
+    return float("nan"), rss
+
+
+def bench_memory() -> None:
+    print("\n## memory 2 GiB: seconds from start until resident, resident / target")
+    for run in range(3):
+        t0 = time.monotonic()
+        h = start_stressor("memory", {"size_mb": 2048}, 6, Path("."), "bench")
+        started = time.monotonic() - t0
+        took, _ = wait_resident([h.pid], 2 * GIB, 5)
+        took += started
+        time.sleep(1.2)
+        rss = psutil.Process(h.pid).memory_info().rss
+        status = h.status()
+        resident = h.work()["stress_mem_resident_bytes"]
+        h.stop()
+        print(
+            f"twin      run {run + 1}: {took:.3f} s from start (fill {status['fill_s']} s)"
+            f", stressor resident {resident / (2 * GIB):.5f}, whole-process RSS "
+            f"{rss / (2 * GIB):.4f}",
+            flush=True,
+        )
+    for run in range(3):
+        proc = subprocess.Popen(
+            ["stress-ng", "--vm", "1", "--vm-bytes", "2g", "--vm-keep", "--vm-populate",
+             "--timeout", "6"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )  # fmt: skip
+        t0 = time.monotonic()
+        took = float("nan")
+        rss = 0
+        while time.monotonic() - t0 < 6:
+            pids = group_pids(proc.pid)
+            rss = sum(psutil.Process(p).memory_info().rss for p in pids if psutil.pid_exists(p))
+            if rss >= 2 * GIB:
+                took = time.monotonic() - t0
+                break
+            time.sleep(0.005)
+        time.sleep(1.2)
+        pids = group_pids(proc.pid)
+        worker = max(psutil.Process(p).memory_info().rss for p in pids)
+        stop_group(proc)
+        print(
+            f"stress-ng run {run + 1}: {took:.3f} s from start, largest worker RSS "
+            f"{worker / (2 * GIB):.4f}",
+            flush=True,
+        )
+
+
+def fio_bw(directory: Path, seconds: float, file_mb: int, extra: list[str]) -> float:
+    out = subprocess.run(
+        ["fio", "--name=bench", f"--directory={directory}", "--rw=write", "--bs=1M",
+         f"--size={file_mb}M", "--time_based", f"--runtime={seconds:g}", "--ioengine=psync",
+         "--output-format=json", "--unlink=1", *extra],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    job = json.loads(out.stdout)["jobs"][0]
+    return float(job["write"]["bw_bytes"]) / (1 << 20)
+
+
+def twin_bw(directory: Path, seconds: float, file_mb: int, params: dict[str, object]) -> float:
+    h = start_stressor(
+        "disk", {"file_mb": file_mb, "block_kb": 1024, **params}, seconds + 0.5, directory
+    )
+    rates = []
+    t0 = time.monotonic()
+    while h.poll() is None and time.monotonic() - t0 < seconds + 5:
+        time.sleep(1.0)
+        rates.append(h.work().get("stress_disk_write_bytes_per_s", 0.0))
+    h.stop()
+    steady = rates[1:-1] or rates
+    return sum(steady) / len(steady) / (1 << 20)
+
+
+def bench_disk(seconds: float, rounds: int = 3) -> None:
+    file_mb = 512
+    blocks = file_mb  # 1 MiB blocks
+    scratch = Path(tempfile.mkdtemp(prefix=".bench-disk-", dir=ROOT))
+    try:
+        print(
+            f"\n## disk write, {file_mb} MiB file, 1 MiB blocks, {seconds:g} s runs, twin and fio "
+            f"alternating, {rounds} rounds, medians (the device is shared: expect noise), "
+            f"on {scratch}"
+        )
+        modes = [
+            ("buffered, fdatasync per pass", {"fsync": False}, [f"--fdatasync={blocks}"]),
+            ("fdatasync per block", {"fsync": True}, ["--fdatasync=1"]),
+            ("O_DIRECT", {"direct": True, "fsync": False}, ["--direct=1", f"--fdatasync={blocks}"]),
+        ]  # fmt: skip
+        for label, params, fio_args in modes:
+            ours, theirs = [], []
+            for _ in range(rounds):
+                ours.append(twin_bw(scratch, seconds, file_mb, params))
+                theirs.append(fio_bw(scratch, seconds, file_mb, fio_args))
+            o, t = statistics.median(ours), statistics.median(theirs)
+            print(
+                f"{label:<30} twin {o:7.1f} MiB/s  fio {t:7.1f} MiB/s  ratio {o / t:.2f}   "
+                f"(twin runs {', '.join(f'{x:.0f}' for x in ours)}; "
+                f"fio runs {', '.join(f'{x:.0f}' for x in theirs)})",
+                flush=True,
+            )
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--only", default="cpu,system,memory,disk")
+    args = parser.parse_args()
+    ensure_tools()
+    parts = args.only.split(",")
+    print(f"# stressors vs peers on {NCPU} CPUs, {psutil.virtual_memory().total / GIB:.1f} GiB")
+    if "cpu" in parts:
+        bench_cpu(args.seconds)
+    if "system" in parts:
+        bench_system(args.seconds)
+    if "memory" in parts:
+        bench_memory()
+    if "disk" in parts:
+        bench_disk(min(args.seconds, 6.0))
+
+
+if __name__ == "__main__":
+    main()
