@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import errno
+import fcntl
 import hashlib
 import io
 import json
@@ -65,9 +67,76 @@ def _current_umask() -> int:
 _UMASK = _current_umask()
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write a whole file via temp file + fsync + rename, so readers never see it torn."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}{TMP_MARK}")
+_FULL = (errno.ENOSPC, errno.EDQUOT)
+
+
+class SpaceReserve:
+    """Spare files, allocated when a run starts, for the writes that must succeed on a full disk.
+
+    A run directory's last writes (the final `annotations.csv` and `run.json`) would need new
+    blocks and a new inode exactly when the filesystem has none left. Each spare is a
+    pre-allocated (`posix_fallocate`) hidden file: a write that fails with ENOSPC/EDQUOT
+    overwrites one in place, trims it, fsyncs it and renames it over the target, using no new
+    space and no new inode, so the file is still replaced atomically. Spares match the
+    temporary-file pattern, so a crashed run's are swept by recovery.
+    """
+
+    def __init__(self, directory: Path, sizes: dict[str, int]) -> None:
+        self.spares: dict[str, Path] = {}
+        self._lock = threading.Lock()
+        for name, size in sizes.items():
+            path = directory / f".{name}{TMP_MARK}reserve"
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+            try:
+                os.posix_fallocate(fd, 0, size)
+            except BaseException:
+                os.close(fd)
+                with contextlib.suppress(OSError):
+                    os.unlink(path)
+                self.release()
+                raise
+            os.close(fd)
+            self.spares[name] = path
+
+    def write(self, path: Path, data: bytes) -> bool:
+        """Replace `path` with `data` through its spare (if one is left); False if none is."""
+        with self._lock:
+            spare = self.spares.pop(path.name, None)
+        if spare is None:
+            return False
+        fd = os.open(spare, os.O_RDWR | os.O_CLOEXEC)
+        try:
+            done = 0
+            while done < len(data):
+                done += os.pwrite(fd, data[done:], done)
+            os.ftruncate(fd, len(data))
+            os.fchmod(fd, 0o666 & ~_UMASK)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(spare, path)
+        return True
+
+    def release(self) -> None:
+        """Delete the spares that were not needed."""
+        with self._lock:
+            spares, self.spares = list(self.spares.values()), {}
+        for spare in spares:
+            with contextlib.suppress(OSError):
+                spare.unlink()
+
+
+def write_atomic(path: Path, text: str, reserve: SpaceReserve | None = None) -> None:
+    """Write a whole file via temp file + fsync + rename, so readers never see it torn.
+
+    With `reserve`, a write that fails because the disk is full is retried through the
+    reserve's spare file for `path` (see `SpaceReserve`)."""
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}{TMP_MARK}")
+    except OSError as exc:
+        if reserve is not None and exc.errno in _FULL and reserve.write(path, text.encode()):
+            return
+        raise
     try:
         os.fchmod(fd, 0o666 & ~_UMASK)
         with os.fdopen(fd, "w") as f:
@@ -75,14 +144,36 @@ def write_atomic(path: Path, text: str) -> None:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        full = isinstance(exc, OSError) and exc.errno in _FULL
+        if full and reserve is not None and reserve.write(path, text.encode()):
+            return
         raise
 
 
-def write_json_atomic(path: Path, data: Any) -> None:
-    write_atomic(path, json.dumps(data, indent=2) + "\n")
+def write_json_atomic(path: Path, data: Any, reserve: SpaceReserve | None = None) -> None:
+    write_atomic(path, json.dumps(data, indent=2) + "\n", reserve)
+
+
+def lock_run_dir(run_dir: Path) -> int | None:
+    """Take the run directory's owner lock (flock on the directory); None if another holds it.
+
+    The owning process holds it for the whole run; the kernel drops it when that process dies
+    (kill -9 included), which is how recovery tells a live run from an abandoned one without
+    trusting pids. Close the returned descriptor to release it.
+    """
+    fd = os.open(run_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
 
 
 def slug(name: str) -> str:
@@ -93,8 +184,10 @@ def check_output_parent(parent: Path) -> Path:
     """Create the runs directory if needed and prove it is writable; BadInput if not."""
     try:
         parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=parent, prefix=f".probe{TMP_MARK}"):
-            pass
+        with tempfile.NamedTemporaryFile(dir=parent, prefix=f".probe{TMP_MARK}") as probe:
+            probe.write(b"\0" * 4096)  # creating a file is not enough: a full disk allows that
+            probe.flush()
+            os.fsync(probe.fileno())
     except OSError as exc:
         raise BadInput(f"{parent}: output directory is not usable: {exc.strerror or exc}") from None
     return parent
@@ -164,6 +257,7 @@ class Manifest:
     columns: list[str] = field(default_factory=list)
     messages: list[str] = field(default_factory=list)
     pid: int = field(default_factory=os.getpid)
+    reserve: SpaceReserve | None = field(default=None, repr=False, compare=False)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -189,7 +283,7 @@ class Manifest:
         }
 
     def save(self) -> None:
-        write_json_atomic(self.run_dir / MANIFEST, self.to_json())
+        write_json_atomic(self.run_dir / MANIFEST, self.to_json(), self.reserve)
 
 
 class AnnotationLog:
@@ -199,9 +293,10 @@ class AnnotationLog:
     ends, so a run killed with `kill -9` still shows what was running.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, reserve: SpaceReserve | None = None) -> None:
         self.path = path
         self.rows: dict[str, dict[str, str]] = {}
+        self.reserve = reserve
         self._lock = threading.Lock()
         self._flush()
 
@@ -215,8 +310,15 @@ class AnnotationLog:
             self.rows[event_id].update(updates)
             self._flush()
 
-    def _flush(self) -> None:
-        write_atomic(self.path, render_annotations(list(self.rows.values())))
+    def flush(self, final: bool = False) -> None:
+        """Rewrite the file from the rows held in memory (after a failed write); `final` may
+        use the space reserve."""
+        with self._lock:
+            self._flush(final)
+
+    def _flush(self, final: bool = False) -> None:
+        text = render_annotations(list(self.rows.values()))
+        write_atomic(self.path, text, self.reserve if final else None)
 
 
 def render_annotations(rows: list[dict[str, str]]) -> str:

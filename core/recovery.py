@@ -5,6 +5,13 @@ manifest still says `running` but whose process is gone is marked
 `interrupted`, its open events too, a torn last dataset line is cut off, and
 stale temporary files are swept. JSON files are only ever replaced atomically,
 so they are never torn themselves.
+
+"Whose process is gone" is decided by the run directory's owner lock (see
+`core.bundle.lock_run_dir`), not by the pid in `run.json`: a live run, even
+one started a moment ago by another `twin` into the same parent, holds it;
+the kernel drops it when its process dies, `kill -9` included. The repair
+itself holds the lock, so two `twin`s starting together never repair the same
+run twice.
 """
 
 from __future__ import annotations
@@ -15,14 +22,13 @@ import os
 import shutil
 from pathlib import Path
 
-import psutil
-
 from core.bundle import (
     ANNOTATIONS,
     DATASET,
     MANIFEST,
     SCRATCH,
     TMP_MARK,
+    lock_run_dir,
     now_utc,
     read_annotations,
     render_annotations,
@@ -30,17 +36,6 @@ from core.bundle import (
     write_json_atomic,
 )
 from core.telemetry.logger import iso_ms
-
-
-def _owner_alive(manifest: dict[str, object]) -> bool:
-    pid = manifest.get("pid")
-    if not isinstance(pid, int) or not psutil.pid_exists(pid):
-        return False
-    try:
-        proc = psutil.Process(pid)
-        return "twin" in " ".join(proc.cmdline()) or "pytest" in " ".join(proc.cmdline())
-    except psutil.Error:
-        return False
 
 
 def repair_dataset(path: Path) -> bool:
@@ -83,8 +78,28 @@ def recover_run(run_dir: Path) -> list[str]:
         manifest = json.loads(manifest_path.read_text())
     except (OSError, ValueError):
         return []
-    if manifest.get("status") != "running" or _owner_alive(manifest):
+    if manifest.get("status") != "running":
         return []
+    try:
+        lock = lock_run_dir(run_dir)
+    except OSError:
+        return []
+    if lock is None:  # its owner is alive (or another twin is repairing it right now)
+        return []
+    try:
+        try:  # read again under the lock: the owner may have finished meanwhile
+            manifest = json.loads(manifest_path.read_text())
+        except (OSError, ValueError):
+            return []
+        if manifest.get("status") != "running":
+            return []
+        return _repair(run_dir, manifest)
+    finally:
+        os.close(lock)
+
+
+def _repair(run_dir: Path, manifest: dict[str, object]) -> list[str]:
+    manifest_path = run_dir / MANIFEST
     notes: list[str] = []
     dataset = run_dir / DATASET
     if repair_dataset(dataset):

@@ -13,31 +13,39 @@ writing a run directory.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
+import os
 import queue
 import shutil
+import sys
 import tempfile
 import threading
+import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
 from core.bundle import (
     ANNOTATIONS,
     DATASET,
+    MANIFEST,
     PROFILE_COPY,
     SCHEDULE,
     SCRATCH,
     AnnotationLog,
     Manifest,
+    SpaceReserve,
     create_run_dir,
+    lock_run_dir,
     now_utc,
     write_atomic,
 )
-from core.errors import EXIT_FAILED, EXIT_OK
+from core.errors import EXIT_FAILED, EXIT_OK, BadInput
 from core.schedule import Event, Schedule
 from core.telemetry import columns as C
 from core.telemetry.logger import RunClock, TelemetryLoop, iso_ms
@@ -46,6 +54,10 @@ from core.telemetry.writer import DatasetWriter
 
 POLL_S = 0.1
 DEFAULT_GRACE_S = 2.0
+# Spare space for the last writes of a run on a full disk (see `core.bundle.SpaceReserve`).
+RESERVE_MANIFEST = 32 << 10
+RESERVE_ANNOTATIONS = 64 << 10
+RESERVE_PER_EVENT = 1 << 10
 
 
 class StressorExitLike(Protocol):
@@ -172,6 +184,10 @@ class ExperimentRun:
         self._wake = threading.Event()
         self._stop_reason = ""
         self._degraded = ""
+        self._crashed = ""
+        self._annotations_dirty = False
+        self._reserve: SpaceReserve | None = None
+        self._owner_fd: int | None = None
         self._adhoc_count = 0
         self._result: RunResult | None = None
         self._done = threading.Event()
@@ -191,8 +207,32 @@ class ExperimentRun:
             assert self.out_parent is not None, "a recorded run needs out_parent"
             self.run_dir = create_run_dir(self.out_parent, self.schedule.name, started)
             self.scratch_dir = self.run_dir / SCRATCH
+            try:
+                self._prepare_files(started)
+            except OSError as exc:  # e.g. a full disk: refuse before anything runs
+                self._release_run_dir()
+                shutil.rmtree(self.run_dir, ignore_errors=True)
+                raise BadInput(
+                    f"{self.out_parent}: cannot write the run's files: {exc.strerror or exc}"
+                ) from None
         else:
             self.scratch_dir = Path(tempfile.mkdtemp(prefix="twin-scratch-"))
+            self._prepare_files(started)
+        return self.run_dir
+
+    def _prepare_files(self, started: datetime) -> None:
+        assert self.scratch_dir is not None
+        if self.run_dir is not None:
+            # Held for the whole run: recovery leaves a locked run directory alone.
+            self._owner_fd = lock_run_dir(self.run_dir)
+            events = len(self.schedule.events)
+            self._reserve = SpaceReserve(
+                self.run_dir,
+                {
+                    MANIFEST: RESERVE_MANIFEST,
+                    ANNOTATIONS: RESERVE_ANNOTATIONS + RESERVE_PER_EVENT * events,
+                },
+            )
         self.scratch_dir.mkdir(exist_ok=True)
         if self._sampler is None:
             self._sampler = SystemSampler(output_dir=self.run_dir)
@@ -202,7 +242,7 @@ class ExperimentRun:
             write_atomic(self.run_dir / SCHEDULE, self.schedule.dumps())
             if self.profile_text:
                 write_atomic(self.run_dir / PROFILE_COPY, self.profile_text)
-            self._annotations = AnnotationLog(self.run_dir / ANNOTATIONS)
+            self._annotations = AnnotationLog(self.run_dir / ANNOTATIONS, self._reserve)
             self._writer = DatasetWriter(self.run_dir / DATASET, self._loop_columns)
             self._manifest = Manifest(
                 run_dir=self.run_dir,
@@ -215,7 +255,15 @@ class ExperimentRun:
                 columns=[c.name for c in self._loop_columns],
             )
             self._manifest.save()
-        return self.run_dir
+
+    def _release_run_dir(self) -> None:
+        """Drop the space reserve and the owner lock (the run's files are final)."""
+        if self._reserve is not None:
+            self._reserve.release()
+        if self._owner_fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._owner_fd)
+            self._owner_fd = None
 
     def start(self) -> None:
         if self._sampler is None:
@@ -304,22 +352,40 @@ class ExperimentRun:
             try:
                 self._writer.write(sample)
             except OSError as exc:
-                self._degraded = f"cannot write the dataset: {exc.strerror or exc}"
-                self.stop("degraded")
+                self._files_failed(DATASET, exc)
                 return
         self.listener.on_sample(sample)
+
+    def _files_failed(self, name: str, exc: OSError) -> None:
+        """A run file could not be written (disk full, I/O error): stop the run as degraded."""
+        if not self._degraded:
+            where = self.run_dir / name if self.run_dir else Path(name)
+            self._degraded = f"cannot write {where}: {exc.strerror or exc}"
+        self.stop("degraded")
 
     def _telemetry_main(self, until: float | None) -> None:
         assert self._loop is not None
         try:
             self._loop.run(until)
+        except Exception as exc:  # a crash must stop the stressors and fail the run, not hang
+            self._on_crash("telemetry", exc)
         finally:
             self._wake.set()
+
+    def _on_crash(self, thread: str, exc: BaseException) -> None:
+        with contextlib.suppress(Exception):
+            traceback.print_exception(exc, file=sys.stderr)
+        if not self._crashed:
+            self._crashed = f"internal error in the {thread} thread: {type(exc).__name__}: {exc}"
+        self.stop("crashed")
 
     # ---- control thread -------------------------------------------------------
     def _control_main(self) -> None:
         try:
             self._control_loop()
+        except Exception as exc:
+            self._on_crash("control", exc)
+            self._abort_all("crashed")
         finally:
             self._finish()
 
@@ -400,6 +466,8 @@ class ExperimentRun:
         exit_ = live.handle.stop(self.grace_s)
         if status == "completed" and not exit_.ok:
             status, message = "failed", exit_.reason
+        elif not exit_.ok and exit_.reason:  # e.g. aborted, and it ignored SIGTERM
+            message = f"{message}; {exit_.reason}" if message else exit_.reason
         self._finished(live, status, message)
 
     def _finished(self, live: _Live, status: str, message: str) -> None:
@@ -411,9 +479,18 @@ class ExperimentRun:
         self.listener.on_event(live.state)
 
     def _abort_all(self, reason: str) -> None:
-        message = self._degraded or f"run stopped: {reason}"
+        """Stop every live stressor; never raises (it also runs after a crash)."""
+        message = self._degraded or self._crashed or f"run stopped: {reason}"
         for live in list(self._live.values()):
-            self._end(live, "aborted", message)
+            try:
+                self._end(live, "aborted", message)
+            except Exception as exc:  # stop the others anyway; this one goes with the thread
+                with self._lock:
+                    self._live.pop(live.state.event.id, None)
+                    live.state.status = "aborted"
+                    live.state.message = f"{message}; could not be stopped cleanly: {exc}"
+                    live.state.end_elapsed_s = self.elapsed_s
+                self._annotations_dirty = True
 
     # ---- files -----------------------------------------------------------------
     def _annotate_start(self, state: EventState) -> None:
@@ -421,7 +498,8 @@ class ExperimentRun:
             return
         e = state.event
         planned_start = e.start_s if not state.adhoc else state.start_elapsed_s or 0.0
-        self._annotations.started(
+        self._annotation_write(
+            self._annotations.started,
             {
                 "event_id": e.id,
                 "stressor": e.stressor,
@@ -432,14 +510,22 @@ class ExperimentRun:
                 "start_time": iso_ms(self.clock.wall_at(state.start_elapsed_s or 0.0)),
                 "start_elapsed_s": f"{state.start_elapsed_s or 0.0:.3f}",
                 "status": "running",
-            }
+            },
         )
+
+    def _annotation_write(self, write: Callable[..., None], *args: Any, **kwargs: Any) -> None:
+        try:
+            write(*args, **kwargs)
+        except OSError as exc:  # the row is kept in memory; the final flush may use the reserve
+            self._annotations_dirty = True
+            self._files_failed(ANNOTATIONS, exc)
 
     def _annotate_end(self, state: EventState) -> None:
         if self._annotations is None or self.clock is None:
             return
         end = state.end_elapsed_s or 0.0
-        self._annotations.finished(
+        self._annotation_write(
+            self._annotations.finished,
             state.event.id,
             end_time=iso_ms(self.clock.wall_at(end)),
             end_elapsed_s=f"{end:.3f}",
@@ -453,8 +539,12 @@ class ExperimentRun:
         for thread in self._threads[:1]:
             thread.join(timeout=5)
         failed = [s for s in self.states.values() if s.status == "failed"]
+        rows = self._writer.rows if self._writer else self._loop.samples
         if self._degraded:
-            status, message = "degraded", self._degraded
+            status = "degraded"
+            message = f"{self._degraded}; the stressors were stopped; {rows} complete rows kept"
+        elif self._crashed:
+            status, message = "failed", self._crashed
         elif self._stop_reason:
             status, message = "stopped", f"stopped: {self._stop_reason}"
         elif failed:
@@ -465,18 +555,25 @@ class ExperimentRun:
         code = EXIT_OK if status == "completed" else EXIT_FAILED
         if self._writer is not None:
             self._writer.close()
+        if self._annotations is not None and self._annotations_dirty:
+            try:
+                self._annotations.flush(final=True)
+            except OSError as exc:
+                message = f"{message}; annotations.csv not updated: {exc.strerror or exc}"
         if self._manifest is not None:
             self._manifest.status = status
             self._manifest.exit_code = code
             self._manifest.stop_reason = message
             self._manifest.ended_at = iso_ms(now_utc())
             self._manifest.sample_count = self._writer.rows if self._writer else 0
+            self._manifest.reserve = self._reserve
             try:
                 self._manifest.save()
             except OSError as exc:
-                message = f"{message}; run.json not updated: {exc.strerror}"
+                message = f"{message}; run.json not updated: {exc.strerror or exc}"
         if self.scratch_dir is not None:
             shutil.rmtree(self.scratch_dir, ignore_errors=True)
+        self._release_run_dir()
         self._result = RunResult(
             status=status,
             exit_code=code,

@@ -8,6 +8,7 @@ directory. SIGINT, SIGTERM and SIGHUP stop the run in order.
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 from pathlib import Path
@@ -23,7 +24,18 @@ SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
+    """A progress line on stderr; a terminal that hung up (EIO) or a closed pipe never stops
+    the run: the run's outcome is in its files and the exit code."""
+    try:
+        print(message, file=sys.stderr, flush=True)
+    except (OSError, ValueError):
+        _lost_terminal()
+
+
+def _lost_terminal() -> None:
+    """Send further output to /dev/null, so neither later lines nor the interpreter's final
+    flush fail (a failed flush at exit would turn the exit code into 120)."""
+    sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - lives until exit
 
 
 class ProgressPrinter(RunListener):
@@ -85,5 +97,8 @@ def execute(schedule: Schedule, parent: Path, profile_text: str) -> int:
     if result.message:
         summary += f"; {result.message}"
     log(summary)
-    print(result.run_dir)
+    try:
+        print(result.run_dir, flush=True)
+    except (OSError, ValueError):
+        _lost_terminal()
     return result.exit_code
