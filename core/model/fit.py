@@ -28,6 +28,7 @@ from core.errors import BadInput
 from core.model.response import (
     KINDS,
     Array,
+    BoolArray,
     Pulse,
     event_features,
     event_ramp_s,
@@ -58,6 +59,9 @@ TAU_GRID = (0.0, 0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0, 60.0, 120.0)
 FAST_TAU_GRID = tuple(t for t in TAU_GRID if t <= 30.0)
 NEAR_BEST = 0.01
 SWEEPS = 2
+SECONDARY_MIN_GAIN = 0.05  # a secondary kind must cut the residual sum of squares by 5%
+ROBUST_ITERATIONS = 4
+HUBER_K = 1.345
 RIDGE = 1e-4
 MAX_START_LAG_S = 2.0
 
@@ -197,6 +201,33 @@ def _kind_features(runs: Sequence[TrainingRun]) -> dict[str, list[str]]:
     return out
 
 
+# Which stressor kinds drive which metrics by construction (metric name prefixes). Other
+# pairings are only tried where there is a physical path (every stressor uses CPU; memory can
+# push pages to disk) and kept only when they clearly explain the data.
+PRIMARY: dict[str, tuple[str, ...]] = {
+    "cpu": ("cpu_percent", "load_1m", "psi_cpu", "temp_"),
+    "memory": ("mem_", "swap_", "psi_memory"),
+    "disk": ("disk_", "psi_io", "load_1m"),
+    "network": ("net_",),
+}
+SECONDARY: dict[str, tuple[str, ...]] = {
+    "cpu": (),
+    "memory": ("cpu_percent", "load_1m", "psi_cpu", "temp_", "disk_", "psi_io"),
+    "disk": ("cpu_percent", "psi_cpu", "temp_"),
+    "network": ("cpu_percent", "load_1m", "psi_cpu", "temp_"),
+}
+
+
+def _primary(metric: str, kind: str) -> bool:
+    return any(metric.startswith(prefix) for prefix in PRIMARY.get(kind, ()))
+
+
+def _possible(metric: str, kind: str) -> bool:
+    return _primary(metric, kind) or any(
+        metric.startswith(prefix) for prefix in SECONDARY.get(kind, ())
+    )
+
+
 class _Design:
     """Response columns for every (kind, taus, averaging), stacked over runs and cached."""
 
@@ -263,23 +294,24 @@ def _fit_metric(
     average = metric not in LEVEL_METRICS
     runs_present = sorted(set(design.run_index[mask].tolist()))
     intercepts = np.stack([(design.run_index == i).astype(float) for i in runs_present], axis=1)
-    kinds = list(design.features)
+    kinds = [k for k in design.features if _possible(metric, k)]
     taus = {k: (1.0, 1.0) for k in kinds}
 
     def cols_for(current: dict[str, tuple[float, float]]) -> Array:
         blocks = [design.columns(k, *current[k], average) for k in kinds]
         return np.hstack(blocks) if blocks else np.zeros((design.n, 0))
 
-    def sse(current: dict[str, tuple[float, float]], rows: Array) -> float:
-        return _solve(intercepts[rows], cols_for(current)[rows], y_all[rows])[1]
+    weights = np.ones(design.n)  # sqrt of robust (Huber) weights: outside load is damped
 
-    grid = TAU_GRID if metric == "load_1m" or metric.startswith("temp_") else FAST_TAU_GRID
-    rows = mask
-    if kinds and float(np.nanstd(y_all[mask])) > 0.0:
-        for _ in range(SWEEPS):
+    def solve(current: dict[str, tuple[float, float]], rows: BoolArray) -> tuple[Array, float]:
+        w = weights[rows][:, None]
+        return _solve(intercepts[rows] * w, cols_for(current)[rows] * w, y_all[rows] * w[:, 0])
+
+    def search(rows: BoolArray, sweeps: int) -> None:
+        for _ in range(sweeps):
             for kind in kinds:
                 trials = [
-                    (sse({**taus, kind: (rise, fall)}, rows), rise, fall)
+                    (solve({**taus, kind: (rise, fall)}, rows)[1], rise, fall)
                     for rise in grid
                     for fall in grid
                 ]
@@ -288,15 +320,48 @@ def _fit_metric(
                 near = [x for x in trials if x[0] <= least * (1.0 + NEAR_BEST) + 1e-12]
                 _, rise, fall = min(near, key=lambda x: (x[1] + x[2], x[0]))
                 taus[kind] = (rise, fall)
-    cols = cols_for(taus)
-    beta, _ = _solve(intercepts[rows], cols[rows], y_all[rows])
+
+    def reweight(rows: BoolArray) -> Array:
+        beta = solve(taus, rows)[0]
+        for _ in range(ROBUST_ITERATIONS):
+            resid = y_all - np.hstack([intercepts, cols_for(taus)]) @ beta
+            centre = np.median(resid[rows])
+            spread = 1.4826 * float(np.median(np.abs(resid[rows] - centre)))
+            if spread <= 0.0:
+                break
+            far = np.maximum(np.abs(resid), 1e-300)
+            weights[:] = np.sqrt(np.minimum(1.0, HUBER_K * spread / far))
+            beta = solve(taus, rows)[0]
+        return beta
+
+    grid = TAU_GRID if metric == "load_1m" or metric.startswith("temp_") else FAST_TAU_GRID
+    rows: BoolArray = mask
     lower, upper = bounds
+    searchable = bool(kinds) and float(np.nanstd(y_all[mask])) > 0.0
+    if searchable:
+        search(rows, SWEEPS)
+    beta = solve(taus, rows)[0]
     if upper is not None:  # leave out saturated samples the model would push past the bound
-        fitted = np.hstack([intercepts, cols]) @ beta
+        fitted = np.hstack([intercepts, cols_for(taus)]) @ beta
         saturated = mask & (y_all >= upper - 0.5) & (fitted >= y_all - 0.5)
         if saturated.any() and (mask & ~saturated).sum() >= 3:
             rows = mask & ~saturated
-            beta, _ = _solve(intercepts[rows], cols[rows], y_all[rows])
+    beta = reweight(rows)
+    if searchable:
+        search(rows, 1)
+        beta = reweight(rows)
+        # a kind with no known path to this metric stays only if it clearly explains it
+        full = solve(taus, rows)[1]
+        for kind in [k for k in kinds if not _primary(metric, k)]:
+            without = [k for k in kinds if k != kind]
+            w = weights[rows][:, None]
+            blocks = [design.columns(k, *taus[k], average) for k in without]
+            rest = np.hstack(blocks) if blocks else np.zeros((design.n, 0))
+            err = _solve(intercepts[rows] * w, rest[rows] * w, y_all[rows] * w[:, 0])[1]
+            if err <= full * (1.0 + SECONDARY_MIN_GAIN):
+                kinds = without
+        beta = reweight(rows)
+    cols = cols_for(taus)
     k = intercepts.shape[1]
     fitted = np.hstack([intercepts, cols]) @ beta
     if lower is not None or upper is not None:

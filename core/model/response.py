@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 Array = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
 
 # the drive features each stressor kind can have; "on" is 1 for every event of the kind
 KINDS = ("cpu", "memory", "disk", "network")
