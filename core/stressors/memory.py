@@ -9,6 +9,7 @@ rule of stress-ng's `--oom-avoid`, rather than push the machine into swap or the
 
 from __future__ import annotations
 
+import ctypes
 import mmap
 import time
 from typing import Any
@@ -21,9 +22,24 @@ CHUNK = 64 << 20
 PAGE = mmap.PAGESIZE
 
 
-def _rss_bytes() -> int:
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * PAGE
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.mincore.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_char_p]
+
+
+def _resident_bytes(chunks: list[mmap.mmap]) -> int:
+    """Bytes of our chunks the kernel has resident right now (mincore(2), page by page)."""
+    total = 0
+    for m in chunks:
+        pages = (len(m) + PAGE - 1) // PAGE
+        vec = ctypes.create_string_buffer(pages)
+        anchor = ctypes.c_char.from_buffer(m)
+        try:
+            if _libc.mincore(ctypes.addressof(anchor), len(m), vec) != 0:
+                raise OSError(ctypes.get_errno(), "mincore failed")
+        finally:
+            del anchor  # release the buffer export, or the map could not be closed
+        total += (pages - vec.raw.count(0)) * PAGE
+    return total
 
 
 def _allocate(size: int) -> mmap.mmap:
@@ -45,7 +61,6 @@ def _touch(m: mmap.mmap, value: int) -> None:
 def run_memory(params: dict[str, Any], stop: Stop, reporter: Reporter) -> None:
     target = int(params["size_mb"]) << 20
     ramp_s = float(params["ramp_s"])
-    base_rss = _rss_bytes()
     chunks: list[mmap.mmap] = []
     held = 0
     limited = ""
@@ -57,7 +72,7 @@ def run_memory(params: dict[str, Any], stop: Stop, reporter: Reporter) -> None:
     last_swap_free = info.get("SwapFree", 0)
 
     def publish() -> None:
-        resident = max(_rss_bytes() - base_rss, 0)
+        resident = _resident_bytes(chunks)
         reporter.publish(
             {"stress_mem_resident_bytes": float(resident)},
             held_bytes=held,
