@@ -91,6 +91,16 @@ class TwinApp(App[int]):
     CSS_PATH = "twin.tcss"
     TITLE = "twin"
     ENABLE_COMMAND_PALETTE = False
+    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [
+        (0, "-narrow"),
+        (70, "-normal"),
+        (150, "-wide"),
+    ]
+    VERTICAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [
+        (0, "-short"),
+        (16, "-tall"),
+        (40, "-huge"),
+    ]
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("r", "record", "Record/stop", priority=False),
@@ -127,9 +137,11 @@ class TwinApp(App[int]):
         self.event_kinds: dict[str, str] = {}
         """`"serial:event id"` -> stressor, for the event strip."""
         self.draft = Draft()
+        self.bridge = _Bridge(self)
+        """Where engine callbacks land; tests feed samples through it too."""
         self.host = EngineHost(
             self.out_parent,
-            _Bridge(self),
+            self.bridge,
             sampler_factory=sampler_factory,
             start_stressor=start_stressor,
             live_interval_s=live_interval_s,
@@ -217,13 +229,21 @@ class TwinApp(App[int]):
         return f"{self.draft.name}{star}"
 
     # ---- engine news -----------------------------------------------------------------------
+    def on_unmount(self) -> None:
+        """The app is closing however it was asked to: stop the engine (run_app waits)."""
+        self.host.stop_nowait("the TUI exited")
+
     def on_samples_arrived(self, message: SamplesArrived) -> None:
+        if not self.is_running:
+            return
         self._update_status()
         screen = self.screen
         if isinstance(screen, DashboardScreen):
             screen.refresh_metrics()
 
     def on_event_changed(self, message: EventChanged) -> None:
+        if not self.is_running:
+            return
         state = message.state
         self.event_kinds[f"{message.serial}:{state.event.id}"] = state.event.stressor
         if message.serial != self.serial:
@@ -241,7 +261,7 @@ class TwinApp(App[int]):
 
     def on_session_finished(self, message: SessionFinished) -> None:
         result = message.result
-        if message.serial != self.serial or self._quitting:
+        if message.serial != self.serial or self._quitting or not self.is_running:
             return
         if result.run_dir is not None:
             severity = "information" if result.exit_code == EXIT_OK else "warning"

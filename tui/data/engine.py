@@ -186,6 +186,13 @@ class EngineHost:
             self.closed = True
             return self._stop_current(reason, timeout)
 
+    def stop_nowait(self, reason: str) -> None:
+        """Ask whatever runs to stop, without waiting (`shutdown` waits)."""
+        self.closed = True
+        run = self._run
+        if run is not None:
+            run.stop(reason)
+
     # ---- stressors (any thread: the engine queues the request) --------------------------
     def launch(self, stressor: str, params: Mapping[str, Any], duration_s: float) -> str | None:
         run = self._run

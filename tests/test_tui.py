@@ -1,0 +1,585 @@
+"""Pilot tests of the TUI: the real app (`make_app`) over a fake sampler and fake stressors."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import inspect
+import json
+import os
+import subprocess
+import sys
+import tomllib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.widgets import DataTable, Input, Label
+
+from core.profile import load_profile, resolve_schedule
+from tui.app import TwinApp, make_app
+from tui.data.draft import Draft
+from tui.dialogs.confirm import ConfirmDialog
+from tui.dialogs.event_form import EventDialog
+from tui.dialogs.generate import GenerateDialog
+from tui.dialogs.open_profile import OpenProfileDialog, SaveAsDialog
+from tui.screens.dashboard import DashboardScreen
+from tui.screens.editor import EditorScreen
+from tui.screens.help import HelpScreen
+from tui.testing import FakeSampler, fake_stressors
+from tui.widgets.metric_row import MetricRow
+from tui.widgets.status_bar import StatusBar
+from tui.widgets.stressor_panel import StressorPanel
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_CHECKER = ROOT.parent / "shared" / "tools" / "check_run.py"
+CHECKER = SHARED_CHECKER if SHARED_CHECKER.is_file() else ROOT / "tests" / "tools" / "check_run.py"
+SIZE = (80, 24)
+
+FAST_PROFILE = """
+name = "fast"
+
+[sampling]
+interval_s = 0.25
+
+[run]
+mode = "sequential"
+baseline_s = 0.5
+gap_s = 0.2
+
+[[events]]
+stressor = "cpu"
+duration_s = 0.4
+label = "short"
+params = { load_percent = 50 }
+"""
+
+LONG_PROFILE = FAST_PROFILE.replace("duration_s = 0.4", "duration_s = 60")
+
+
+def machine_sampler() -> FakeSampler:
+    """A fake sampler with this machine's core count (the run checker expects it)."""
+    return FakeSampler(cores=os.cpu_count() or 1)
+
+
+@pytest.fixture
+def profile(tmp_path: Path) -> Path:
+    path = tmp_path / "fast.toml"
+    path.write_text(FAST_PROFILE)
+    return path
+
+
+@pytest.fixture
+def long_profile(tmp_path: Path) -> Path:
+    path = tmp_path / "long.toml"
+    path.write_text(LONG_PROFILE)
+    return path
+
+
+def build(
+    profile: Path | None,
+    out: Path,
+    started: list[tuple[str, dict[str, Any]]] | None = None,
+) -> TwinApp:
+    return make_app(
+        profile,
+        out,
+        sampler_factory=machine_sampler,
+        start_stressor=fake_stressors(started),
+        live_interval_s=1.0,
+    )
+
+
+async def until(check: Callable[[], bool], timeout: float = 5.0) -> None:
+    """Wait (letting the app run) until `check()` holds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not check():
+        if loop.time() > deadline:
+            raise AssertionError("condition not reached in time")
+        await asyncio.sleep(0.05)
+
+
+def run_dirs(out: Path) -> list[Path]:
+    return sorted(p for p in out.iterdir() if p.is_dir()) if out.is_dir() else []
+
+
+def manifest(run_dir: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((run_dir / "run.json").read_text())
+    return data
+
+
+def check_run(run_dir: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, str(CHECKER), str(run_dir)], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+# ---- dashboard -----------------------------------------------------------------------
+
+
+async def test_dashboard_shows_live_graphs_with_values(tmp_path: Path) -> None:
+    app = build(None, tmp_path / "runs")
+    async with app.run_test(size=SIZE) as pilot:
+        await until(lambda: len(app.history) >= 3)
+        await pilot.pause()
+        assert isinstance(app.screen, DashboardScreen)
+        rows = {row.spec.key: row for row in app.screen.query(MetricRow)}
+        for key in (
+            "cpu_percent",
+            "cpu0_percent",
+            "mem_percent",
+            "disk_read_bytes_per_s",
+            "disk_write_bytes_per_s",
+            "net_sent_bytes_per_s",
+            "net_recv_bytes_per_s",
+            "load_1m",
+            "psi_cpu_some_percent",
+            "temp_cpu_c",
+        ):
+            assert key in rows, key
+        assert "%" in str(rows["cpu_percent"]._value.content)
+        assert "/s" in str(rows["net_recv_bytes_per_s"]._value.content)
+        assert app.run_status.state == "live"
+        assert not app.run_status.recording
+    assert run_dirs(tmp_path / "runs") == []  # a live session writes nothing
+
+
+async def test_stressor_buttons_launch_and_stop(tmp_path: Path) -> None:
+    started: list[tuple[str, dict[str, Any]]] = []
+    app = build(None, tmp_path / "runs", started)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(lambda: app.run_status.state == "live")
+        panel = app.screen.query_one(StressorPanel)
+        panel.query_one("#p-cpu-load_percent", Input).value = "40"
+        await pilot.press("c")
+        await until(lambda: len(app.active_events()) == 1)
+        assert started == [("cpu", {"load_percent": 40.0})]
+        await pilot.click("#launch-memory")
+        await until(lambda: len(app.active_events()) == 2)
+        assert started[1] == ("memory", {"size_mb": 256})
+        await until(lambda: panel.query_one("#running", DataTable).row_count == 2)
+        await pilot.press("x")  # stops the highlighted (first) one
+        await until(lambda: len(app.active_events()) == 1)
+        assert app.active_events()[0].event.stressor == "memory"
+
+
+async def test_stressor_panel_shows_the_stressor_validation(tmp_path: Path) -> None:
+    started: list[tuple[str, dict[str, Any]]] = []
+    app = build(None, tmp_path / "runs", started)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(lambda: app.run_status.state == "live")
+        panel = app.screen.query_one(StressorPanel)
+        panel.query_one("#p-cpu-load_percent", Input).value = "150"
+        await pilot.press("c")
+        await pilot.pause()
+        problem = str(panel.query_one("#stress-problem", Label).content)
+        assert "load_percent" in problem and "between 1 and 100" in problem
+        assert started == []
+
+
+async def test_keys_d_m_n_launch_their_stressors(tmp_path: Path) -> None:
+    started: list[tuple[str, dict[str, Any]]] = []
+    app = build(None, tmp_path / "runs", started)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(lambda: app.run_status.state == "live")
+        await pilot.press("d", "n", "m")
+        await until(lambda: len(started) == 3)
+        assert sorted(kind for kind, _ in started) == ["disk", "memory", "network"]
+
+
+# ---- run control ---------------------------------------------------------------------------
+
+
+async def test_r_records_the_profile_and_goes_back_to_live(tmp_path: Path, profile: Path) -> None:
+    out = tmp_path / "runs"
+    app = build(profile, out)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(lambda: app.run_status.state == "live")
+        await pilot.press("r")
+        await until(lambda: app.run_status.state == "recording")
+        assert app.run_status.name == "fast"
+        assert app.screen.query_one("#progress").display
+        await until(lambda: app.run_status.state == "live" and app.run_status.last_run is not None)
+    [run_dir] = run_dirs(out)
+    assert app.run_status.last_run == run_dir
+    assert manifest(run_dir)["status"] == "completed"
+    assert (run_dir / "profile.toml").read_text() == FAST_PROFILE
+    check_run(run_dir)
+
+
+async def test_r_during_a_run_asks_and_stops_it(tmp_path: Path, long_profile: Path) -> None:
+    out = tmp_path / "runs"
+    app = build(long_profile, out)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(lambda: app.run_status.state == "live")
+        await pilot.press("r")
+        await until(lambda: app.run_status.state == "recording")
+        await pilot.press("r")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmDialog)
+        await pilot.press("n")
+        await pilot.pause()
+        assert app.run_status.recording
+        await pilot.press("r")
+        await pilot.pause()
+        await pilot.press("y")
+        await until(lambda: app.run_status.state == "live")
+    [run_dir] = run_dirs(out)
+    assert manifest(run_dir)["status"] == "stopped"
+    check_run(run_dir)
+
+
+async def test_adhoc_stress_while_recording_is_annotated(
+    tmp_path: Path, long_profile: Path
+) -> None:
+    out = tmp_path / "runs"
+    app = build(long_profile, out)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(lambda: app.run_status.state == "live")
+        await pilot.press("r")
+        await until(lambda: app.run_status.state == "recording")
+        await pilot.press("n")
+        await until(lambda: any(s.adhoc for s in app.active_events()))
+        app.shutdown("test over")
+        await until(lambda: not app.is_running, timeout=10)
+    [run_dir] = run_dirs(out)
+    annotations = (run_dir / "annotations.csv").read_text()
+    assert "network" in annotations and "ad hoc" in annotations
+
+
+async def test_q_during_a_run_asks_then_stops_in_order(tmp_path: Path, long_profile: Path) -> None:
+    out = tmp_path / "runs"
+    app = build(long_profile, out)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(lambda: app.run_status.state == "live")
+        await pilot.press("r")
+        await until(lambda: app.run_status.state == "recording")
+        await pilot.press("q")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmDialog)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.is_running and app.run_status.recording
+        await pilot.press("q")
+        await pilot.pause()
+        await pilot.press("y")
+        await until(lambda: not app.is_running, timeout=10)
+    assert app.exit_code_ == 1
+    [run_dir] = run_dirs(out)
+    assert manifest(run_dir)["status"] == "stopped"
+    check_run(run_dir)
+
+
+async def test_q_when_idle_quits_at_once(tmp_path: Path) -> None:
+    app = build(None, tmp_path / "runs")
+    async with app.run_test(size=SIZE) as pilot:
+        await until(lambda: app.run_status.state == "live")
+        await pilot.press("q")
+        await until(lambda: not app.is_running)
+    assert app.exit_code_ == 0
+    assert app.host.run is None
+
+
+async def test_sigterm_stops_the_run_with_complete_files(
+    tmp_path: Path, long_profile: Path
+) -> None:
+    out = tmp_path / "runs"
+    app = build(long_profile, out)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(lambda: app.run_status.state == "live")
+        await pilot.press("r")
+        await until(lambda: app.run_status.state == "recording")
+        await asyncio.sleep(0.3)
+        app.on_signal("SIGHUP")
+        await until(lambda: not app.is_running, timeout=10)
+    [run_dir] = run_dirs(out)
+    data = manifest(run_dir)
+    assert data["status"] == "stopped" and "SIGHUP" in data["stop_reason"]
+    check_run(run_dir)
+
+
+async def test_r_without_a_profile_warns_and_records_nothing(tmp_path: Path) -> None:
+    out = tmp_path / "runs"
+    app = build(None, out)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(lambda: app.run_status.state == "live")
+        await pilot.press("r")
+        await pilot.pause()
+        assert app.run_status.state == "live"
+    assert run_dirs(out) == []
+
+
+async def test_r_with_a_bad_profile_opens_the_editor(tmp_path: Path, profile: Path) -> None:
+    app = build(profile, tmp_path / "runs")
+    async with app.run_test(size=SIZE) as pilot:
+        await until(lambda: app.run_status.state == "live")
+        app.draft.baseline_s = -1
+        app.draft.touch()
+        await pilot.press("r")
+        await pilot.pause()
+        assert isinstance(app.screen, EditorScreen)
+        assert "run.baseline_s" in str(app.screen.query_one("#problems").content)
+
+
+async def test_out_dir_that_cannot_be_used_is_reported(tmp_path: Path, profile: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    app = build(profile, blocker / "runs")
+    async with app.run_test(size=SIZE) as pilot:
+        await until(lambda: app.run_status.state == "live")
+        await pilot.press("r")
+        await until(lambda: app.run_status.state == "live" and app.host.info is not None)
+        await asyncio.sleep(0.3)
+        assert not app.run_status.recording
+
+
+# ---- help, screens, sizes -------------------------------------------------------------------
+
+
+async def test_question_mark_lists_every_binding(tmp_path: Path) -> None:
+    app = build(None, tmp_path / "runs")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        table = app.screen.query_one(DataTable)
+        rows = [table.get_row_at(i) for i in range(table.row_count)]
+        actions = {str(row[2]) for row in rows}
+        for needed in ("Record/stop", "Quit", "Keys", "CPU", "Add", "Save", "Generate"):
+            assert needed in actions
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, DashboardScreen)
+
+
+async def test_screens_switch_by_key(tmp_path: Path, profile: Path) -> None:
+    app = build(profile, tmp_path / "runs")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("e")
+        await pilot.pause()
+        assert isinstance(app.screen, EditorScreen)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, DashboardScreen)
+        await pilot.press("2")
+        await pilot.pause()
+        assert isinstance(app.screen, EditorScreen)
+        await pilot.press("1")
+        await pilot.pause()
+        assert isinstance(app.screen, DashboardScreen)
+
+
+@pytest.mark.parametrize("size", [(60, 20), (40, 10), (20, 6), (200, 60)])
+async def test_resizing_keeps_the_status_visible(tmp_path: Path, size: tuple[int, int]) -> None:
+    app = build(None, tmp_path / "runs")
+    async with app.run_test(size=SIZE) as pilot:
+        await until(lambda: len(app.history) >= 2)
+        await pilot.resize_terminal(*size)
+        await pilot.pause()
+        await asyncio.sleep(0.2)
+        status = app.screen.query_one(StatusBar)
+        assert status.region.height == 1 and status.region.y == 0
+        assert status.region.width == size[0]
+        await pilot.press("e")
+        await pilot.pause()
+        assert app.screen.query_one(StatusBar).region.height == 1
+
+
+# ---- editor ------------------------------------------------------------------------------
+
+
+async def open_editor(app: TwinApp, pilot: Any) -> EditorScreen:
+    await pilot.press("e")
+    await pilot.pause()
+    screen = app.screen
+    assert isinstance(screen, EditorScreen)
+    return screen
+
+
+def events_table(screen: EditorScreen) -> DataTable[Any]:
+    return screen.query_one("#events", DataTable)
+
+
+async def test_editor_shows_the_events_and_the_timeline(tmp_path: Path) -> None:
+    app = build(ROOT / "profiles" / "mixed-parallel.toml", tmp_path / "runs")
+    async with app.run_test(size=SIZE) as pilot:
+        editor = await open_editor(app, pilot)
+        assert events_table(editor).row_count == 4
+        bar = editor.query_one("#timeline")
+        assert bar.schedule is not None and len(bar.schedule.events) == 4  # type: ignore[attr-defined]
+        assert "valid" in str(editor.query_one("#problems").content)
+
+
+async def test_editor_duplicate_delete_reorder(tmp_path: Path, profile: Path) -> None:
+    app = build(profile, tmp_path / "runs")
+    async with app.run_test(size=SIZE) as pilot:
+        editor = await open_editor(app, pilot)
+        await pilot.press("c")
+        await pilot.pause()
+        assert len(app.draft.events) == 2 and events_table(editor).row_count == 2
+        app.draft.events[1] = app.draft.events[1].__class__("memory", 1.0, {"size_mb": 32})
+        editor.show_events(1)
+        await pilot.press("K")
+        await pilot.pause()
+        assert [e.stressor for e in app.draft.events] == ["memory", "cpu"]
+        await pilot.press("J")
+        await pilot.pause()
+        assert [e.stressor for e in app.draft.events] == ["cpu", "memory"]
+        await pilot.press("x")
+        await pilot.pause()
+        assert [e.stressor for e in app.draft.events] == ["cpu"]
+        assert app.draft.dirty
+
+
+async def test_editor_add_and_edit_events_through_the_form(tmp_path: Path, profile: Path) -> None:
+    app = build(profile, tmp_path / "runs")
+    async with app.run_test(size=SIZE) as pilot:
+        editor = await open_editor(app, pilot)
+        await pilot.press("a")
+        await pilot.pause()
+        dialog = app.screen
+        assert isinstance(dialog, EventDialog)
+        dialog.query_one("#f-duration_s", Input).value = "2.5"
+        dialog.query_one("#param-load_percent", Input).value = "150"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert isinstance(app.screen, EventDialog)  # the stressor's own message, inline
+        assert "between 1 and 100" in str(dialog.query_one("#form-problem", Label).content)
+        dialog.query_one("#param-load_percent", Input).value = "75"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert isinstance(app.screen, EditorScreen)
+        assert len(app.draft.events) == 2
+        assert app.draft.events[1].duration_s == 2.5
+        assert app.draft.events[1].params == {"load_percent": 75.0}
+        await pilot.press("enter")
+        await pilot.pause()
+        dialog = app.screen
+        assert isinstance(dialog, EventDialog)
+        dialog.query_one("#f-label", Input).value = "edited"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert app.draft.events[1].label == "edited"
+        assert events_table(editor).row_count == 2
+
+
+async def test_editor_settings_show_engine_validation_inline(tmp_path: Path, profile: Path) -> None:
+    app = build(profile, tmp_path / "runs")
+    async with app.run_test(size=SIZE) as pilot:
+        editor = await open_editor(app, pilot)
+        editor.query_one("#set-baseline_s", Input).value = "-2"
+        await pilot.pause()
+        problems = str(editor.query_one("#problems").content)
+        assert "run.baseline_s: must be >= 0, not -2" in problems
+        editor.query_one("#set-baseline_s", Input).value = "1"
+        await pilot.pause()
+        assert "valid" in str(editor.query_one("#problems").content)
+        await pilot.press("m")
+        await pilot.pause()
+        assert app.draft.mode == "parallel"
+
+
+async def test_editor_event_problems_point_at_their_row(tmp_path: Path, profile: Path) -> None:
+    app = build(profile, tmp_path / "runs")
+    async with app.run_test(size=SIZE) as pilot:
+        editor = await open_editor(app, pilot)
+        spec = app.draft.events[0]
+        app.draft.events[0] = spec.__class__("cpu", 1.0, {"load_percent": 500})
+        editor.show_events()
+        await pilot.pause()
+        assert "events[0].params.load_percent" in str(editor.query_one("#problems").content)
+        first = events_table(editor).get_row_at(0)[0]
+        assert "!" in str(first)
+
+
+async def test_editor_save_writes_toml_batch_runs_unchanged(tmp_path: Path, profile: Path) -> None:
+    app = build(profile, tmp_path / "runs")
+    async with app.run_test(size=SIZE) as pilot:
+        await open_editor(app, pilot)
+        await pilot.press("c")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert not app.draft.dirty
+        await pilot.press("S")
+        await pilot.pause()
+        dialog = app.screen
+        assert isinstance(dialog, SaveAsDialog)
+        target = tmp_path / "copy.toml"
+        dialog.query_one(Input).value = str(target)
+        await pilot.press("enter")
+        await pilot.pause()
+    saved = load_profile(profile)
+    assert len(saved.events) == 2
+    copy = load_profile(target)
+    assert resolve_schedule(copy) == resolve_schedule(saved)
+    assert tomllib.loads(target.read_text())["name"] == "fast"
+    assert app.draft.source == target
+
+
+async def test_editor_generate_previews_and_expands(tmp_path: Path, profile: Path) -> None:
+    app = build(profile, tmp_path / "runs")
+    async with app.run_test(size=SIZE) as pilot:
+        editor = await open_editor(app, pilot)
+        await pilot.press("g")
+        await pilot.pause()
+        assert isinstance(app.screen, GenerateDialog)
+        app.screen.query_one("#g-seed", Input).value = "7"
+        app.screen.query_one("#g-count", Input).value = "4"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmDialog)  # replaces the written events
+        await pilot.press("y")
+        await pilot.pause()
+        assert app.draft.generate is not None and app.draft.generate["seed"] == 7
+        assert events_table(editor).row_count == 4
+        first = [str(c) for c in events_table(editor).get_row_at(0)]
+        await pilot.press("c")  # generated events are not edited one by one
+        await pilot.pause()
+        assert events_table(editor).row_count == 4
+        await pilot.press("X")
+        await pilot.pause()
+        assert app.draft.generate is None and len(app.draft.events) == 4
+        assert [str(c) for c in events_table(editor).get_row_at(0)] == first
+
+
+async def test_open_dialog_loads_a_profile(tmp_path: Path) -> None:
+    app = build(None, tmp_path / "runs")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("o")
+        await pilot.pause()
+        dialog = app.screen
+        assert isinstance(dialog, OpenProfileDialog)
+        dialog.query_one("#path", Input).value = str(ROOT / "profiles" / "cpu-sweep.toml")
+        dialog.query_one("#path", Input).focus()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.draft.name == "cpu-sweep"
+        assert app.run_status.name == "cpu-sweep"
+        editor = await open_editor(app, pilot)
+        assert events_table(editor).row_count == 4
+        assert editor.query_one("#gen-info").display
+
+
+def test_draft_round_trips_every_example_profile() -> None:
+    for path in sorted((ROOT / "profiles").glob("*.toml")):
+        draft = Draft.load(path)
+        assert draft.messages() == [], path
+        assert resolve_schedule(draft.validated()) == resolve_schedule(load_profile(path))
+
+
+def _sync(test: Callable[..., Any]) -> Callable[..., None]:
+    """Run an async test with `asyncio.run` (no async plugin needed)."""
+
+    @functools.wraps(test)
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        asyncio.run(test(*args, **kwargs))
+
+    return wrapper
+
+
+for _name, _test in list(globals().items()):
+    if _name.startswith("test_") and inspect.iscoroutinefunction(_test):
+        globals()[_name] = _sync(_test)
