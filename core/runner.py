@@ -578,7 +578,7 @@ class ExperimentRun:
             status=status,
             exit_code=code,
             run_dir=self.run_dir,
-            samples=self._loop.samples,
+            samples=rows,
             message=message,
             events=tuple(self.states.values()),
         )

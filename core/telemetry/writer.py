@@ -65,7 +65,9 @@ class DatasetWriter:
             raise
         if written != len(data):
             os.ftruncate(self._fd, self._size)
-            raise OSError(errno.ENOSPC, "short write: disk full", str(self.path))
+            raise OSError(
+                errno.ENOSPC, f"{os.strerror(errno.ENOSPC)} (short write)", str(self.path)
+            )
         self._size += written
 
     def close(self) -> None:
