@@ -16,6 +16,7 @@ import pytest
 
 from core.bundle import ANNOTATION_COLUMNS, host_fingerprint
 from core.model import (
+    TwinModel,
     fit_runs,
     host_warning,
     load_model,
@@ -135,9 +136,12 @@ def synthetic(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Path
     return parent, train
 
 
-def test_fit_recovers_gain_and_time_constants(synthetic: tuple[Path, list[Path]]) -> None:
-    _, train = synthetic
-    model, _ = fit_runs(train)
+@pytest.fixture(scope="module")
+def model(synthetic: tuple[Path, list[Path]]) -> TwinModel:
+    return fit_runs(synthetic[1])[0]
+
+
+def test_fit_recovers_gain_and_time_constants(model: TwinModel) -> None:
     cpu = model.metrics["cpu_percent"]
     assert cpu.baseline == pytest.approx(CPU_BASE, abs=1.0)
     gains = cpu.terms["cpu"].gains
@@ -153,9 +157,7 @@ def test_fit_recovers_gain_and_time_constants(synthetic: tuple[Path, list[Path]]
     assert mem.baseline == pytest.approx(MEM_BASE, rel=0.01)
 
 
-def test_held_out_overlapping_schedule(synthetic: tuple[Path, list[Path]]) -> None:
-    _, train = synthetic
-    model, _ = fit_runs(train)
+def test_held_out_overlapping_schedule(model: TwinModel) -> None:
     events = [
         _ev("h1", "cpu", 5, 20, load_percent=60),
         _ev("h2", "memory", 10, 10, size_mb=512),
@@ -179,9 +181,7 @@ def test_not_a_run_is_bad_input(tmp_path: Path) -> None:
     assert proc.stderr.strip().count("\n") == 0 and "not a run directory" in proc.stderr
 
 
-def test_other_host_warns(synthetic: tuple[Path, list[Path]], tmp_path: Path) -> None:
-    _, train = synthetic
-    model, _ = fit_runs(train)
+def test_other_host_warns(model: TwinModel, tmp_path: Path) -> None:
     assert host_warning(model) is not None  # fitted on "synth", not on this machine
     assert host_warning(model, {"id": "synthetic0000001"}) is None
     path = tmp_path / "m.json"
@@ -197,9 +197,7 @@ def test_other_host_warns(synthetic: tuple[Path, list[Path]], tmp_path: Path) ->
     assert "steady state" in proc.stdout
 
 
-def test_overload_is_flagged(synthetic: tuple[Path, list[Path]]) -> None:
-    _, train = synthetic
-    model, _ = fit_runs(train)
+def test_overload_is_flagged(model: TwinModel) -> None:
     beyond = whatif_schedule(model, memory_mb=RAM / MIB + 1024, duration_s=20)
     kinds = {o.what for o in overload_warnings(model, beyond)}
     assert "memory" in kinds

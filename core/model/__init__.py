@@ -3,7 +3,8 @@
 Public API:
 - `fit_runs(run_dirs)` -> `(TwinModel, notes)`; `TwinModel.save(path)`, `load_model(path)`;
 - `predict_schedule(model, schedule, baseline=None)` -> DataFrame (`elapsed_s` + one column per
-  metric, on a run's sample clock), `write_prediction(df, path)` (e.g. `RUN_DIR/prediction.csv`);
+  metric, on a run's sample clock), `write_prediction(df, path)`;
+- `predict_into_run(run_dir, schedule)`: `RUN_DIR/prediction.csv` from the default model (or None);
 - `overload_warnings(model, schedule)`, `host_warning(model)`, `unmodelled_warnings(...)`;
 - `default_model()` / `find_model(host_id)`: the newest model in `data/models/` for this host;
 - `whatif_schedule(model, cpu_percent=..., memory_mb=...)` for one-off questions.
@@ -18,6 +19,7 @@ from core.model.predict import (
     host_warning,
     overload_warnings,
     predict_demand,
+    predict_into_run,
     predict_schedule,
     sample_clock,
     unmodelled_warnings,
@@ -49,6 +51,7 @@ __all__ = [
     "load_training_run",
     "overload_warnings",
     "predict_demand",
+    "predict_into_run",
     "predict_schedule",
     "sample_clock",
     "unmodelled_warnings",

@@ -376,7 +376,7 @@ def _fit_metric(
         names = design.features[kind]
         gains = {name: float(beta[j + i]) for i, name in enumerate(names)}
         j += len(names)
-        terms[kind] = Term(taus[kind][0], taus[kind][1], gains)
+        terms[kind] = Term(taus[kind][0], taus[kind][1], gains, _primary(metric, kind))
     return MetricModel(
         baseline=float(np.median(beta[:k])),
         average=average,
@@ -431,6 +431,14 @@ def fit_runs(paths: Sequence[Path]) -> tuple[TwinModel, list[str]]:
         kind: {
             "features": names,
             "events": sum(1 for r in runs for p in r.pulses if p.kind == kind),
+            "feature_max": {
+                name: max(
+                    (p.features.get(name, 0.0) for r in runs for p in r.pulses if p.kind == kind),
+                    default=0.0,
+                )
+                for name in names
+                if name != "on"
+            },
         }
         for kind, names in features.items()
     }

@@ -9,7 +9,7 @@ planned times plus the start lag seen in training.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +55,11 @@ def _pulses(model: TwinModel, events: Sequence[Event]) -> list[Pulse]:
     return out
 
 
+def _capped(pulse: Pulse, caps: Mapping[str, float]) -> Pulse:
+    features = {k: min(v, float(caps[k])) if k in caps else v for k, v in pulse.features.items()}
+    return replace(pulse, features=features)
+
+
 def predict_demand(
     model: TwinModel,
     schedule: Schedule,
@@ -72,6 +77,9 @@ def predict_demand(
             mine = [p for p in pulses if p.kind == kind]
             if not mine:
                 continue
+            if not term.primary:  # a side effect: not extrapolated past what training saw
+                caps = model.kinds.get(kind, {}).get("feature_max", {})
+                mine = [_capped(p, caps) for p in mine]
             features = list(term.gains)
             cols = kind_columns(
                 times,
@@ -287,3 +295,28 @@ def whatif_schedule(
         interval_s=model.interval_s,
         baseline_s=baseline_s,
     )
+
+
+PREDICTION_FILE = "prediction.csv"
+
+
+def predict_into_run(
+    run_dir: Path,
+    schedule: Schedule,
+    *,
+    model: TwinModel | None = None,
+    baseline: Mapping[str, float] | None = None,
+    models_dir: Path = DEFAULT_MODELS_DIR,
+) -> Path | None:
+    """Write `run_dir/prediction.csv` for a run of `schedule` (the runner / TUI hook).
+
+    Uses `model`, else the newest model for this host in `models_dir`; returns None (and writes
+    nothing) when there is no model. Pass `baseline` (e.g. the first sample's values) to start
+    the prediction from the machine's current idle levels.
+    """
+    chosen = model if model is not None else default_model(models_dir)
+    if chosen is None:
+        return None
+    path = run_dir / PREDICTION_FILE
+    write_prediction(predict_schedule(chosen, schedule, baseline), path)
+    return path

@@ -6,9 +6,11 @@ Format (`"format": "server-twin-model"`, `"version": 1`):
 - `n_cpus`, `ram_bytes`, `swap_bytes`: the machine's size, used for drives and warnings;
 - `training_runs`: one entry per run (id, path, profile, samples, events);
 - `start_lag_s`: per stressor kind, the mean delay between planned and actual event starts;
-- `kinds`: per stressor kind, its drive features and how many training events it had;
+- `kinds`: per stressor kind, its drive features, their largest training values
+  (`feature_max`) and how many training events it had;
 - `metrics`: per metric, `baseline`, `average` (interval-averaged or a level), `lower`/`upper`
-  bounds, `terms` (per kind: `tau_rise_s`, `tau_fall_s`, `gains` per feature) and `fit`
+  bounds, `terms` (per kind: `tau_rise_s`, `tau_fall_s`, `gains` per feature, `primary`:
+  False for a side effect, whose features are capped at the training range) and `fit`
   (in-sample `r2`, `mae`, `rmse`, `n`).
 """
 
@@ -34,6 +36,7 @@ class Term:
     tau_rise_s: float
     tau_fall_s: float
     gains: dict[str, float]
+    primary: bool = True  # False: a side effect, not extrapolated past the training range
 
 
 @dataclass
@@ -86,7 +89,12 @@ class TwinModel:
         metrics: dict[str, MetricModel] = {}
         for name, m in data["metrics"].items():
             terms = {
-                k: Term(float(t["tau_rise_s"]), float(t["tau_fall_s"]), dict(t["gains"]))
+                k: Term(
+                    float(t["tau_rise_s"]),
+                    float(t["tau_fall_s"]),
+                    dict(t["gains"]),
+                    bool(t.get("primary", True)),
+                )
                 for k, t in m.get("terms", {}).items()
             }
             metrics[name] = MetricModel(
