@@ -16,6 +16,8 @@ import pytest
 
 from core.bundle import ANNOTATION_COLUMNS, host_fingerprint
 from core.model import (
+    MetricModel,
+    Term,
     TwinModel,
     fit_runs,
     host_warning,
@@ -279,3 +281,33 @@ def test_real_fit_and_predict_end_to_end(tmp_path: Path) -> None:
         return
     scores = score_prediction(dataset, frame)
     assert "cpu_percent" in set(scores["metric"])
+
+
+def test_side_effects_are_not_extrapolated() -> None:
+    """A secondary term (memory moving CPU) stops at the training range; a primary one does not."""
+    model = TwinModel(
+        host={"id": "x"},
+        n_cpus=2,
+        ram_bytes=float(RAM),
+        metrics={
+            "cpu_percent": MetricModel(
+                baseline=10.0,
+                average=True,
+                lower=0.0,
+                upper=100.0,
+                terms={"memory": Term(0.0, 0.0, {"size_mb": -0.01}, primary=False)},
+            ),
+            "mem_used_bytes": MetricModel(
+                baseline=1e9,
+                average=False,
+                lower=0.0,
+                upper=float(RAM),
+                terms={"memory": Term(0.0, 0.0, {"size_mb": float(MIB)})},
+            ),
+        },
+        kinds={"memory": {"features": ["size_mb"], "feature_max": {"size_mb": 500.0}}},
+    )
+    schedule = whatif_schedule(model, memory_mb=8000, duration_s=10)
+    steady = predict_schedule(model, schedule).iloc[10]  # t = 11 s, mid-event
+    assert steady["cpu_percent"] == pytest.approx(10.0 - 5.0)  # capped at 500 MiB
+    assert steady["mem_used_bytes"] == pytest.approx(1e9 + 8000 * MIB)
