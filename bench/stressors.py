@@ -3,11 +3,11 @@
     .venv/bin/python bench/stressors.py [--seconds 10] [--only cpu,system,memory,disk]
 
 Prints one table per part:
-- cpu: at 25/50/75% on all cores, the stressor's own share (CPU time of its process group over
-  wall × cores) and the machine's total (/proc/stat, psutil's definition) against the target,
-  for `twin` and `stress-ng --cpu N --cpu-load P`. Each run waits (up to 2 min) for the machine
-  to be under 10% busy; `busy before` is the load measured just before it: on a shared machine
-  system-wide errors include whatever else runs.
+- cpu: at 25/50/75% on all cores, the stressor's own share (CPU time of its process group from
+  /proc/PID/schedstat over wall × cores) and the machine's total (/proc/stat, psutil's
+  definition) against the target, for `twin` and `stress-ng --cpu N --cpu-load P`, alternating,
+  in 1 s windows. On a shared machine other work skews both: "clean" figures keep only the
+  windows where the rest of the machine used under 3%.
 - system: `target = "system"` at 75% while another process loads one core (stress-ng cannot do
   this: it only controls its own share; shown for contrast).
 - memory: 2 GiB, time from process start until resident, and resident / 2 GiB, vs
@@ -62,25 +62,13 @@ def group_pids(pgid: int) -> list[int]:
     return out
 
 
-def group_cpu(pgid: int, dead: dict[int, float]) -> float:
-    """CPU seconds of a process group (remembering members that already exited)."""
+def group_cpu(pgid: int, seen: dict[int, float]) -> float:
+    """CPU seconds of a process group, from /proc/PID/schedstat (ns precision), remembering
+    members that already exited."""
     for pid in group_pids(pgid):
-        try:
-            t = psutil.Process(pid).cpu_times()
-            dead[pid] = t.user + t.system
-        except psutil.NoSuchProcess:
-            pass
-    return sum(dead.values())
-
-
-def wait_quiet(limit: float = 10.0, max_wait: float = 120.0) -> float:
-    """Wait (up to `max_wait` s) for the machine to be below `limit` % busy; return the busy %
-    of the last 1.5 s probe. Other work on a shared machine skews system-wide figures."""
-    end = time.monotonic() + max_wait
-    busy = machine_busy(1.5)
-    while busy > limit and time.monotonic() < end:
-        busy = machine_busy(1.5)
-    return busy
+        with contextlib.suppress(OSError, ValueError):
+            seen[pid] = int(Path(f"/proc/{pid}/schedstat").read_text().split()[0]) / 1e9
+    return sum(seen.values())
 
 
 def machine_busy(seconds: float) -> float:
@@ -90,19 +78,32 @@ def machine_busy(seconds: float) -> float:
     return 100 * (b1 - b0) / max(t1 - t0, 1e-9)
 
 
-def measure(pgid: int, warmup: float, seconds: float) -> tuple[float, float, float]:
-    """(own share %, system %, steal %) over `seconds` after `warmup`."""
+Window = tuple[float, float, float]  # own %, system %, steal %
+CLEAN = 3.0  # a window is clean when the rest of the machine used under 3% of it
+
+
+def measure(pgid: int, warmup: float, seconds: float) -> list[Window]:
+    """Per-second (own share %, system %, steal %) windows for `seconds` after `warmup`."""
     seen: dict[int, float] = {}
     time.sleep(warmup)
-    c0 = group_cpu(pgid, seen)
-    b0, t0, s0 = cpu_times()
-    w0 = time.monotonic()
-    time.sleep(seconds)
-    c1 = group_cpu(pgid, seen)
-    b1, t1, s1 = cpu_times()
-    w1 = time.monotonic()
-    own = 100 * (c1 - c0) / ((w1 - w0) * NCPU)
-    return own, 100 * (b1 - b0) / (t1 - t0), 100 * (s1 - s0) / (t1 - t0)
+    c0, (b0, t0, s0), w0 = group_cpu(pgid, seen), cpu_times(), time.monotonic()
+    out: list[Window] = []
+    for _ in range(int(seconds)):
+        time.sleep(1.0)
+        c1, (b1, t1, s1), w1 = group_cpu(pgid, seen), cpu_times(), time.monotonic()
+        out.append(
+            (
+                100 * (c1 - c0) / ((w1 - w0) * NCPU),
+                100 * (b1 - b0) / max(t1 - t0, 1e-9),
+                100 * (s1 - s0) / max(t1 - t0, 1e-9),
+            )
+        )
+        c0, b0, t0, s0, w0 = c1, b1, t1, s1, w1
+    return out
+
+
+def mean(values: list[float]) -> float:
+    return sum(values) / len(values) if values else float("nan")
 
 
 def stop_group(proc: subprocess.Popen[bytes]) -> None:
@@ -115,7 +116,7 @@ def stop_group(proc: subprocess.Popen[bytes]) -> None:
         proc.wait()
 
 
-def run_twin_cpu(load: int, seconds: float, target: str = "self") -> tuple[float, float, float]:
+def run_twin_cpu(load: int, seconds: float, target: str = "self") -> list[Window]:
     h = start_stressor(
         "cpu", {"load_percent": load, "target": target}, seconds + 3, Path("."), "bench"
     )
@@ -125,7 +126,7 @@ def run_twin_cpu(load: int, seconds: float, target: str = "self") -> tuple[float
         h.stop()
 
 
-def run_stress_ng_cpu(load: int, seconds: float) -> tuple[float, float, float]:
+def run_stress_ng_cpu(load: int, seconds: float) -> list[Window]:
     proc = subprocess.Popen(
         ["stress-ng", "--cpu", str(NCPU), "--cpu-load", str(load), "--timeout", f"{seconds + 3}"],
         stdout=subprocess.DEVNULL,
@@ -138,39 +139,49 @@ def run_stress_ng_cpu(load: int, seconds: float) -> tuple[float, float, float]:
         stop_group(proc)
 
 
-def bench_cpu(seconds: float) -> None:
-    print(f"\n## CPU on all {NCPU} cores, {seconds:g} s windows (error = measured - target)")
-    print(f"{'target':>6} {'tool':<10} {'busy before':>11} {'own %':>7} {'own err':>8} "
-          f"{'system %':>9} {'sys err':>8} {'steal %':>8}")  # fmt: skip
+def bench_cpu(seconds: float, rounds: int) -> None:
+    print(
+        f"\n## CPU on all {NCPU} cores: {rounds} rounds of {seconds:g} s per tool, alternating; "
+        f"1 s windows; error = measured - target.\n"
+        f"   all: every window. clean: windows where the rest of the machine used < {CLEAN:g}%"
+        f" (it is shared: system-wide error only means something there)."
+    )
+    print(
+        f"{'target':>6} {'tool':<10} {'own err all':>11} {'own err clean':>13} "
+        f"{'sys err clean':>13} {'clean/all':>9} {'steal %':>8}"
+    )
     for load in (25, 50, 75):
-        for tool, fn in (("twin", run_twin_cpu), ("stress-ng", run_stress_ng_cpu)):
-            background = wait_quiet()
-            own, system, steal = fn(load, seconds)
+        results: dict[str, list[Window]] = {"twin": [], "stress-ng": []}
+        for _ in range(rounds):
+            results["twin"] += run_twin_cpu(load, seconds)
+            results["stress-ng"] += run_stress_ng_cpu(load, seconds)
+        for tool, windows in results.items():
+            good = [w for w in windows if w[1] - w[0] < CLEAN]
             print(
-                f"{load:>6} {tool:<10} {background:>10.1f}% {own:>7.2f} {own - load:>+8.2f} "
-                f"{system:>9.2f} {system - load:>+8.2f} {steal:>8.2f}",
+                f"{load:>6} {tool:<10} {mean([w[0] for w in windows]) - load:>+11.2f} "
+                f"{mean([w[0] for w in good]) - load:>+13.2f} "
+                f"{mean([w[1] for w in good]) - load:>+13.2f} "
+                f"{len(good):>4}/{len(windows):<4} {mean([w[2] for w in windows]):>8.2f}",
                 flush=True,
             )
 
 
 def bench_system(seconds: float) -> None:
     print(f"\n## target = system at 75% while another process loads one core ({seconds:g} s)")
-    wait_quiet()
-    hog = subprocess.Popen(
-        [sys.executable, "-c", "while True: pass"], start_new_session=True
-    )  # fmt: skip
+    hog = subprocess.Popen([sys.executable, "-c", "while True: pass"], start_new_session=True)
     try:
         time.sleep(1.0)
-        background = machine_busy(1.5)
-        print(f"background with the hog: {background:.1f}%")
         for tool in ("twin", "stress-ng"):
             if tool == "twin":
-                own, system, steal = run_twin_cpu(75, seconds, target="system")
+                windows = run_twin_cpu(75, seconds, target="system")
             else:
-                own, system, steal = run_stress_ng_cpu(75, seconds)
+                windows = run_stress_ng_cpu(75, seconds)
+            system = mean([w[1] for w in windows])
+            own = mean([w[0] for w in windows])
             print(
-                f"{tool:<10} system {system:6.2f}% (error {system - 75:+.2f})  own share "
-                f"{own:6.2f}%  steal {steal:.2f}%",
+                f"{tool:<10} system {system:6.2f}% (error {system - 75:+.2f}, worst 1 s window "
+                f"{max(abs(w[1] - 75) for w in windows):.1f})  own share "
+                f"{own:6.2f}%  steal {mean([w[2] for w in windows]):.2f}%",
                 flush=True,
             )
     finally:
@@ -298,13 +309,14 @@ def bench_disk(seconds: float, rounds: int = 3) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--only", default="cpu,system,memory,disk")
     args = parser.parse_args()
     ensure_tools()
     parts = args.only.split(",")
     print(f"# stressors vs peers on {NCPU} CPUs, {psutil.virtual_memory().total / GIB:.1f} GiB")
     if "cpu" in parts:
-        bench_cpu(args.seconds)
+        bench_cpu(args.seconds, args.rounds)
     if "system" in parts:
         bench_system(args.seconds)
     if "memory" in parts:
