@@ -58,6 +58,8 @@ DEFAULT_GRACE_S = 2.0
 RESERVE_MANIFEST = 32 << 10
 RESERVE_ANNOTATIONS = 64 << 10
 RESERVE_PER_EVENT = 1 << 10
+# The longest run the engine accepts (a year): a guard against absurd numbers in a profile.
+MAX_RUN_S = 366 * 86400.0
 
 
 class StressorExitLike(Protocol):
@@ -202,6 +204,12 @@ class ExperimentRun:
     # ---- set-up -------------------------------------------------------------
     def prepare(self) -> Path | None:
         """Create the run directory and its files; raises BadInput before anything runs."""
+        total = self.schedule.total_s
+        if not (math.isfinite(total) and 0 <= total <= MAX_RUN_S) and not self.until_stopped:
+            raise BadInput(
+                f"{self.schedule.name}: the run would last {total:g} s, more than the "
+                f"{MAX_RUN_S:.0f} s (a year) twin runs; nothing was started"
+            )
         started = now_utc()
         if self.record:
             assert self.out_parent is not None, "a recorded run needs out_parent"
