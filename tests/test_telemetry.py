@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import itertools
 import os
 import threading
 import time
@@ -140,3 +141,27 @@ def test_writer_rows_are_whole_and_torn_tail_is_repaired(tmp_path: Path) -> None
     assert repair_dataset(path)
     assert len(list(csv.DictReader(path.open()))) == 3
     assert not repair_dataset(path)
+
+
+class StallingSampler(CountingSampler):
+    """Blocks once for several intervals, as a starved process would."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reads = 0
+
+    def read(self, now: float) -> dict[str, float]:
+        self.reads += 1
+        if self.reads == 5:
+            time.sleep(0.35)
+        return super().read(now)
+
+
+def test_a_stall_is_caught_up_without_bursts_or_lost_rows() -> None:
+    samples: list[Sample] = []
+    loop = TelemetryLoop(StallingSampler(), 0.1, RunClock.start_now(), samples.append)
+    loop.run(until_s=2.0)
+    assert len(samples) == 20
+    gaps = [b.elapsed_s - a.elapsed_s for a, b in itertools.pairwise(samples)]
+    assert min(gaps) >= 0.05 - 0.002  # never closer than half an interval
+    assert max(s.values["sample_lateness_ms"] for s in samples) > 300  # the stall is recorded

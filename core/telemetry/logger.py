@@ -2,7 +2,8 @@
 
 Sample k is due at `start + k * interval`; a late wake-up delays only that
 sample (its lateness is recorded), never the ones after it: a short stall is
-caught up by sampling back to back, so the row count stays exact. Only after a
+caught up with samples at least half an interval apart (so every row's rates
+still cover a real interval), and the row count stays exact. Only after a
 stall longer than `SKIP_AFTER_S` (a suspended VM or laptop) are the missed
 deadlines skipped; the gap then shows in `elapsed_s` and `sample_interval_s`.
 """
@@ -20,6 +21,7 @@ from core.telemetry.columns import QUALITY, Column
 from core.telemetry.sampler import Sample, Sampler
 
 SKIP_AFTER_S = 1.0
+MIN_SPACING = 0.5  # catching up, samples are at least this many intervals apart
 
 
 @dataclass(frozen=True)
@@ -81,7 +83,8 @@ class TelemetryLoop:
         last_k = math.floor(until_s / self.interval_s + 1e-9) if until_s is not None else None
         while last_k is None or k <= last_k:
             deadline = self.clock.mono0 + k * self.interval_s
-            wait = deadline - time.monotonic()
+            wake = max(deadline, prev_mono + MIN_SPACING * self.interval_s)
+            wait = wake - time.monotonic()
             if wait > 0 and self._stop.wait(wait):
                 return
             if self._stop.is_set():
@@ -105,5 +108,5 @@ class TelemetryLoop:
             self.samples += 1
             k += 1
             behind = math.floor((time.monotonic() - self.clock.mono0) / self.interval_s)
-            if (behind - k) * self.interval_s > SKIP_AFTER_S:  # suspended: skip, don't burst
+            if (behind - k) * self.interval_s > max(SKIP_AFTER_S, 2 * self.interval_s):
                 k = behind
