@@ -164,4 +164,5 @@ def test_a_stall_is_caught_up_without_bursts_or_lost_rows() -> None:
     assert len(samples) == 20
     gaps = [b.elapsed_s - a.elapsed_s for a, b in itertools.pairwise(samples)]
     assert min(gaps) >= 0.05 - 0.002  # never closer than half an interval
-    assert max(s.values["sample_lateness_ms"] for s in samples) > 300  # the stall is recorded
+    # the stall starts at the 0.5 s sample, so the one due at 0.6 s is ~250 ms late
+    assert max(s.values["sample_lateness_ms"] for s in samples) > 200
