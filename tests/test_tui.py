@@ -140,8 +140,8 @@ async def test_dashboard_shows_live_graphs_with_values(tmp_path: Path) -> None:
             "temp_cpu_c",
         ):
             assert key in rows, key
-        assert "%" in str(rows["cpu_percent"]._value.content)
-        assert "/s" in str(rows["net_recv_bytes_per_s"]._value.content)
+        assert "%" in rows["cpu_percent"]._value.text
+        assert "/s" in rows["net_recv_bytes_per_s"]._value.text
         assert app.run_status.state == "live"
         assert not app.run_status.recording
     assert run_dirs(tmp_path / "runs") == []  # a live session writes nothing

@@ -17,6 +17,7 @@ from tui.widgets.event_strip import EventStrip
 from tui.widgets.metric_row import MetricRow
 from tui.widgets.status_bar import StatusBar
 from tui.widgets.stressor_panel import StressorPanel
+from tui.widgets.value_text import ValueText
 
 if TYPE_CHECKING:
     from tui.app import TwinApp
@@ -54,11 +55,12 @@ class DashboardScreen(Screen[None]):
                 with Horizontal(id="strip-row"):
                     yield Label("events", classes="metric-label")
                     yield EventStrip(id="strip")
-                    yield Label("", id="strip-now", classes="metric-value")
+                    yield ValueText("", id="strip-now", classes="metric-value")
             yield StressorPanel(id="stressors")
         yield Footer()
 
     def on_mount(self) -> None:
+        self.query_one("#graphs").focus()
         self.watch(self.app, "run_status", self._status_changed, init=True)
         self.refresh_metrics()
 
@@ -113,7 +115,7 @@ class DashboardScreen(Screen[None]):
             row.show(series(samples, row.spec.key), latest)
         strip.show([s.active_events for s in samples], self.twin.event_kinds)
         now = samples[-1].active_events if samples else ()
-        self.query_one("#strip-now", Label).update(" ".join(now) or "-")
+        self.query_one("#strip-now", ValueText).text = " ".join(now) or "-"
         running = self.twin.active_events()
         self.query_one(StressorPanel).show_running(running, self.twin.engine_elapsed())
 

@@ -10,6 +10,7 @@ from textual.widgets import Label
 
 from tui.data.metrics import MetricSpec
 from tui.widgets.metric_sparkline import MetricSparkline
+from tui.widgets.value_text import ValueText
 
 
 class MetricRow(Widget):
@@ -22,7 +23,7 @@ class MetricRow(Widget):
         self._spark = MetricSparkline([], classes="metric-spark")
         self._spark.ceiling = spec.ceiling
         self._spark.floor = spec.floor
-        self._value = Label("", classes="metric-value")
+        self._value = ValueText("", classes="metric-value")
 
     def compose(self) -> ComposeResult:
         yield Label(self.spec.label, classes="metric-label")
@@ -43,7 +44,7 @@ class MetricRow(Widget):
             text = self.spec.fmt(value)
             if self.spec.detail is not None:
                 text = f"{text} {self.spec.detail(latest)}"
-        self._value.update(text)
+        self._value.text = text
         if self.spec.hide_when_zero:
             self.ever_nonzero = self.ever_nonzero or any(v > 0 for v in data)
             self.display = self.ever_nonzero
