@@ -9,7 +9,9 @@ for stdout); saved as `RUN_DIR/prediction.csv`, `twin analyze` scores it against
 `twin predict --cpu 80 --memory-mb 4096 [--duration 60]` answers a one-off "what if" with the
 steady-state levels and the same warnings.
 
-Default model: the newest in data/models/ for this host. A model from another host warns.
+`--calibrate [S]` starts the prediction from this machine's levels now (one sample over S s)
+instead of the model's idle baseline. Default model: the newest in data/models/ for this host;
+a model from another host warns.
 Exit codes: 0 done (warnings do not fail), 2 bad input (profile, model, flags).
 """
 
@@ -30,6 +32,7 @@ from core.model import (
     find_model,
     host_warning,
     load_model,
+    measure_levels,
     overload_warnings,
     predict_schedule,
     unmodelled_warnings,
@@ -63,6 +66,16 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--model", type=Path, default=None, help="model file (default: newest here)")
     p.add_argument("--models-dir", type=Path, default=DEFAULT_MODELS_DIR, help=argparse.SUPPRESS)
     p.add_argument("-o", "--output", default=None, help="write the series as CSV ('-': stdout)")
+    p.add_argument(
+        "--calibrate",
+        type=float,
+        nargs="?",
+        const=2.0,
+        default=None,
+        metavar="S",
+        help="start from this machine's levels now (one sample over S s, default 2) "
+        "instead of the model's idle baseline",
+    )
     what = p.add_argument_group("one-off what-if (instead of a profile)")
     what.add_argument("--cpu", type=float, default=None, metavar="PERCENT", help="cpu load_percent")
     what.add_argument("--workers", type=int, default=None, help="cpu workers (default: all CPUs)")
@@ -158,13 +171,18 @@ def main(argv: list[str]) -> int:
             net_mbit_s=args.net_mbit_s,
             duration_s=args.duration,
         )
-    prediction = predict_schedule(model, schedule)
+    levels = None
+    if args.calibrate is not None:
+        if args.calibrate <= 0:
+            raise BadInput(f"--calibrate must be positive, not {args.calibrate:g}")
+        levels = measure_levels(args.calibrate)
+    prediction = predict_schedule(model, schedule, levels)
     warnings: list[str] = []
     mismatch = host_warning(model)
     if mismatch:
         warnings.append(mismatch)
     warnings += unmodelled_warnings(model, schedule)
-    overloads = overload_warnings(model, schedule)
+    overloads = overload_warnings(model, schedule, levels)
     to_stdout = args.output == "-"
     out = sys.stderr if to_stdout else sys.stdout
     print(

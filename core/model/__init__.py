@@ -7,6 +7,7 @@ Public API:
 - `predict_into_run(run_dir, schedule)`: `RUN_DIR/prediction.csv` from the default model (or None);
 - `overload_warnings(model, schedule)`, `host_warning(model)`, `unmodelled_warnings(...)`;
 - `default_model()` / `find_model(host_id)`: the newest model in `data/models/` for this host;
+- `measure_levels()`: this machine's levels now, to pass as `baseline=` (calibrated);
 - `whatif_schedule(model, cpu_percent=..., memory_mb=...)` for one-off questions.
 """
 
@@ -17,6 +18,7 @@ from core.model.predict import (
     Overload,
     default_model,
     host_warning,
+    measure_levels,
     overload_warnings,
     predict_demand,
     predict_into_run,
@@ -49,6 +51,7 @@ __all__ = [
     "host_warning",
     "load_model",
     "load_training_run",
+    "measure_levels",
     "overload_warnings",
     "predict_demand",
     "predict_into_run",

@@ -8,6 +8,7 @@ planned times plus the start lag seen in training.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -320,3 +321,16 @@ def predict_into_run(
     path = run_dir / PREDICTION_FILE
     write_prediction(predict_schedule(chosen, schedule, baseline), path)
     return path
+
+
+def measure_levels(seconds: float = 2.0) -> dict[str, float]:
+    """This machine's current levels, one sample over `seconds` (for `baseline=`: "calibrated")."""
+    from core.telemetry.sampler import SystemSampler
+
+    sampler = SystemSampler()
+    try:
+        sampler.prime(time.monotonic())
+        time.sleep(max(0.1, seconds))
+        return dict(sampler.read(time.monotonic()))
+    finally:
+        sampler.close()
