@@ -1,7 +1,8 @@
 """Memory stressor: allocate `size_mb`, make every page resident, hold it.
 
 Memory comes in 64 MiB private anonymous mappings (transparent huge pages requested with
-MADV_HUGEPAGE), written once per page so every page is really resident.
+MADV_HUGEPAGE), faulted in by the kernel (MADV_POPULATE_WRITE) and written once per page so every
+page is really resident.
 Before each chunk it re-reads /proc/meminfo and stops growing (and says so in its status) when
 the chunk would leave less than the reserve available or when memory is shrinking fast, the
 rule of stress-ng's `--oom-avoid`, rather than push the machine into swap or the OOM killer.
@@ -24,6 +25,18 @@ PAGE = mmap.PAGESIZE
 
 _libc = ctypes.CDLL(None, use_errno=True)
 _libc.mincore.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_char_p]
+_libc.madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+MADV_POPULATE_WRITE = 23  # Linux 5.14+: write-fault every page in one call
+
+
+def _populate(m: mmap.mmap) -> None:
+    """Fault in every page writable inside the kernel (2-4x faster than touching from Python
+    on a VM); a no-op where the kernel does not know MADV_POPULATE_WRITE."""
+    anchor = ctypes.c_char.from_buffer(m)
+    try:
+        _libc.madvise(ctypes.addressof(anchor), len(m), MADV_POPULATE_WRITE)
+    finally:
+        del anchor
 
 
 def _resident_bytes(chunks: list[mmap.mmap]) -> int:
@@ -47,7 +60,8 @@ def _allocate(size: int) -> mmap.mmap:
     if hasattr(mmap, "MADV_HUGEPAGE"):
         # 2 MiB pages fault in ~10x faster (THP "madvise" mode); harmless when THP is off.
         m.madvise(mmap.MADV_HUGEPAGE)
-    _touch(m, 0x5A)
+    _populate(m)
+    _touch(m, 0x5A)  # cheap once populated; does the work on older kernels
     return m
 
 
