@@ -91,7 +91,7 @@ def build(
     )
 
 
-async def until(check: Callable[[], bool], timeout: float = 5.0) -> None:
+async def until(check: Callable[[], bool], timeout: float = 15.0) -> None:
     """Wait (letting the app run) until `check()` holds."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout

@@ -21,7 +21,11 @@ class ValueText(Widget):
     """The text shown."""
 
     def __init__(
-        self, text: str = "", *, classes: str | None = None, id: str | None = None  # noqa: A002
+        self,
+        text: str = "",
+        *,
+        classes: str | None = None,
+        id: str | None = None,  # noqa: A002
     ) -> None:
         super().__init__(classes=classes, id=id)
         self.set_reactive(ValueText.text, text)
