@@ -324,3 +324,30 @@ def test_twin_stress_sigterm_stops_cleanly(tmp_path: Path) -> None:
     assert proc.returncode == 1 and "stopped by SIGTERM" in err
     assert group_members(pgid) == []
     assert list(tmp_path.iterdir()) == []  # its temporary scratch directory is gone
+
+
+def test_memory_stops_growing_at_the_reserve(
+    started: list[StressorHandle], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Pretend the machine must keep all but ~100 MiB of what is available now.
+    spare = meminfo()["MemAvailable"] // MIB - 100
+    monkeypatch.setenv("TWIN_STRESS_MEM_RESERVE_MB", str(spare))
+    h = start(started, "memory", {"size_mb": 256}, 2.0, tmp_path)
+    time.sleep(1.2)
+    status = h.status()
+    assert "stopped growing" in status["limited"], status
+    assert 0 < status["held_bytes"] <= 100 * MIB
+    assert h.work()["stress_mem_resident_bytes"] == pytest.approx(status["held_bytes"], rel=0.01)
+    assert wait_exit(h, 2.0) < 2.0 and h.stop().ok  # limited is not a failure
+
+
+def test_disk_stops_growing_at_the_reserve(
+    started: list[StressorHandle], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    st = os.statvfs(tmp_path)
+    monkeypatch.setenv("TWIN_STRESS_DISK_RESERVE_MB", str(st.f_bavail * st.f_frsize // MIB - 100))
+    h = start(started, "disk", {"file_mb": 256, "fsync": False}, 2.0, tmp_path)
+    time.sleep(1.5)
+    status = h.status()
+    assert "stopped growing at 64 MiB" in status["limited"], status
+    assert wait_exit(h, 2.0) < 2.0 and h.stop().ok

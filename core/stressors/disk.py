@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from core.stressors._runtime import RateMeter, Reporter, Stop
-from core.stressors.safety import disk_reserve_bytes, disk_space
+from core.stressors.safety import disk_reserve_bytes, disk_space, runtime_reserve
 
 CHECK_EVERY = 64 << 20
 _COLUMNS = (
@@ -118,7 +118,7 @@ class _Disk:
     def fill(self, durable_each_block: bool) -> bool:
         """Grow the file to its size (first pass). False if stopped before the end."""
         free, size = disk_space(self.scratch)
-        reserve = disk_reserve_bytes(size)
+        reserve = runtime_reserve("disk", disk_reserve_bytes(size))
         fsync, self.fsync = self.fsync, durable_each_block
         try:
             for i in range(self.blocks):

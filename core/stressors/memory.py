@@ -17,7 +17,7 @@ from typing import Any
 
 from core.stressors._proc import meminfo
 from core.stressors._runtime import Reporter, Stop
-from core.stressors.safety import memory_reserve_bytes
+from core.stressors.safety import memory_reserve_bytes, runtime_reserve
 
 CHUNK = 64 << 20
 PAGE = mmap.PAGESIZE
@@ -81,7 +81,7 @@ def run_memory(params: dict[str, Any], stop: Stop, reporter: Reporter) -> None:
     fill_s: float | None = None
     start = time.monotonic()
     info = meminfo()
-    reserve = memory_reserve_bytes(info["MemTotal"])
+    reserve = runtime_reserve("memory", memory_reserve_bytes(info["MemTotal"]))
     last_avail = info.get("MemAvailable", info["MemFree"])
     last_swap_free = info.get("SwapFree", 0)
 

@@ -34,6 +34,17 @@ def disk_reserve_bytes(fs_size: int) -> int:
     return max(int(fs_size * DISK_RESERVE_FRACTION), DISK_RESERVE_FLOOR)
 
 
+def runtime_reserve(kind: str, default: int) -> int:
+    """The reserve a running stressor keeps. `TWIN_STRESS_{MEM,DISK}_RESERVE_MB` raises it (the
+    tests use this to prove growth stops without filling the machine); it can never lower it."""
+    name = "TWIN_STRESS_MEM_RESERVE_MB" if kind == "memory" else "TWIN_STRESS_DISK_RESERVE_MB"
+    try:
+        override = int(os.environ.get(name, "0")) * MIB
+    except ValueError:
+        override = 0
+    return max(default, override)
+
+
 def existing_ancestor(path: Path) -> Path:
     """`path` or its nearest existing parent (the scratch dir may be created later)."""
     path = path.absolute()
