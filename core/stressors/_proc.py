@@ -87,6 +87,17 @@ def arm_parent_death_signal(expected_parent: int) -> None:
         os._exit(98)
 
 
+STRESSOR_NICE = 10
+
+
+def stressor_nice() -> int:
+    """Niceness of stressor processes; `TWIN_STRESS_NICE=0` makes them compete as equals."""
+    try:
+        return max(0, min(19, int(os.environ.get("TWIN_STRESS_NICE", STRESSOR_NICE))))
+    except ValueError:
+        return STRESSOR_NICE
+
+
 def become_stressor(title: str, expected_parent: int, deadline_s: float) -> None:
     """Everything a stressor process does before its first unit of work."""
     arm_parent_death_signal(expected_parent)
@@ -98,6 +109,9 @@ def become_stressor(title: str, expected_parent: int, deadline_s: float) -> None
             f.write("1000\n")
     except OSError:
         pass
+    # Yield to twin's own logger and UI (and to the node's real work) when they want the CPU;
+    # on an otherwise idle core a niced busy loop still gets all of it, so the load is the same.
+    os.nice(stressor_nice())
     try:
         import setproctitle
 
