@@ -15,9 +15,11 @@ a stressor process left behind.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import json
 import math
+import os
 import statistics
 import subprocess
 import sys
@@ -67,11 +69,16 @@ def soak_profile(seconds: float, hz: float, period: float, event_s: float) -> st
     return "\n".join(lines) + "\n"
 
 
-def stress_left() -> list[int]:
+def stress_left(groups: set[int]) -> list[int]:
+    """Live processes in the process groups of the stressors this twin started (other runs on
+    the machine are not ours to count)."""
     found = []
-    for proc in psutil.process_iter(["cmdline"]):
-        if "twin-stress" in " ".join(proc.info["cmdline"] or []):
-            found.append(proc.pid)
+    for proc in psutil.process_iter(["status"]):
+        try:
+            if os.getpgid(proc.pid) in groups and proc.info["status"] != psutil.STATUS_ZOMBIE:
+                found.append(proc.pid)
+        except OSError:
+            continue
     return found
 
 
@@ -104,8 +111,11 @@ def main() -> int:
     print(f"soak: {args.minutes:g} min at {args.hz:g} Hz, twin pid {proc.pid}, out {out}")
     print(f"{'t_s':>7} {'rss_mib':>8} {'fds':>4} {'threads':>7}", flush=True)
     next_t = 2.0
+    groups: set[int] = set()
     while proc.poll() is None:
         now = time.monotonic() - t0
+        with contextlib.suppress(psutil.Error, OSError):  # each stressor leads its own group
+            groups.update(c.pid for c in me.children() if os.getpgid(c.pid) == c.pid)
         if now >= next_t:
             try:
                 with me.oneshot():
@@ -159,8 +169,9 @@ def main() -> int:
     if checker.returncode != 0:
         problems.append("the run bundle checker found problems")
     time.sleep(1.0)
-    if stress_left():
-        problems.append(f"stressor processes left: {stress_left()}")
+    print(f"stressor process groups seen: {len(groups)}, left: {len(stress_left(groups))}")
+    if stress_left(groups):
+        problems.append(f"stressor processes left: {stress_left(groups)}")
     for p in problems:
         print(f"soak: FAIL: {p}")
     print("soak: OK" if not problems else "soak: FAILED")
