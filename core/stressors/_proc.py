@@ -35,7 +35,7 @@ class WorkBlock:
 
     @classmethod
     def create(cls, name: str) -> WorkBlock:
-        fd = os.memfd_create(name, 0)  # inheritable only through pass_fds
+        fd = os.memfd_create(name)  # close-on-exec: a child gets it only through pass_fds
         os.ftruncate(fd, BLOCK_SIZE)
         return cls(fd)
 
