@@ -351,3 +351,20 @@ def test_disk_stops_growing_at_the_reserve(
     status = h.status()
     assert "stopped growing at 64 MiB" in status["limited"], status
     assert wait_exit(h, 2.0) < 2.0 and h.stop().ok
+
+
+def test_system_target_counts_other_load(started: list[StressorHandle], tmp_path: Path) -> None:
+    # Another process keeps one core (50% of a 2-core machine) busy: holding the machine at 30%
+    # leaves the stressor nothing to add, where target = "self" would add 30%.
+    hog = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        h = start(started, "cpu", {"load_percent": 30, "target": "system"}, 3.0, tmp_path)
+        time.sleep(1.0)
+        c0, t0 = group_cpu_seconds(h.pid), time.monotonic()
+        time.sleep(1.5)
+        share = (group_cpu_seconds(h.pid) - c0) / ((time.monotonic() - t0) * (os.cpu_count() or 1))
+        assert share < 0.05, f"own share {share:.1%} with the machine already above target"
+        assert h.status()["worker_load"] < 0.05
+    finally:
+        hog.kill()
+        hog.wait()
