@@ -199,6 +199,7 @@ class ExperimentRun:
         self._loop: TelemetryLoop | None = None
         self._threads: list[threading.Thread] = []
         self.scratch_dir: Path | None = None
+        self.prediction_path: Path | None = None
         self._loop_columns: list[C.Column] = []
 
     # ---- set-up -------------------------------------------------------------
@@ -223,10 +224,31 @@ class ExperimentRun:
                 raise BadInput(
                     f"{self.out_parent}: cannot write the run's files: {exc.strerror or exc}"
                 ) from None
+            self._write_prediction()
         else:
             self.scratch_dir = Path(tempfile.mkdtemp(prefix="twin-scratch-"))
             self._prepare_files(started)
         return self.run_dir
+
+    def _write_prediction(self) -> None:
+        """`prediction.csv` from this host's newest model, if any: `twin analyze` scores it.
+
+        A prediction is a bonus: no model, or one that fails, never stops the run.
+        """
+        assert self.run_dir is not None and self._manifest is not None
+        try:
+            from core.model import predict_into_run
+
+            path = predict_into_run(self.run_dir, self.schedule)
+        except Exception as exc:
+            self._manifest.messages.append(f"no prediction: {type(exc).__name__}: {exc}")
+        else:
+            if path is not None:
+                self._manifest.messages.append(
+                    f"{path.name}: predicted by this host's newest model"
+                )
+                self.prediction_path = path
+        self._manifest.save()
 
     def _prepare_files(self, started: datetime) -> None:
         assert self.scratch_dir is not None

@@ -91,6 +91,28 @@ def response_table(frame: pd.DataFrame, title: str, limit: int = 60) -> Table:
     return table
 
 
+def fidelity_table(frame: pd.DataFrame) -> Table:
+    """The twin's score per metric, in the metric's unit: MAE, bias and where it was worst."""
+    table = Table(
+        title="Twin fidelity (prediction.csv vs measured)",
+        box=box.SIMPLE_HEAD,
+        title_justify="left",
+        pad_edge=False,
+        collapse_padding=True,
+    )
+    for head in ("metric", "n", "MAE", "bias", "RMSE", "worst", "at s"):
+        table.add_column(head, justify="left" if head == "metric" else "right", no_wrap=True)
+    for rec in frame.to_dict("records"):
+        metric = str(rec["metric"])
+        table.add_row(
+            short_metric(metric),
+            fmt(rec.get("n")),
+            *(human(rec.get(c), metric) for c in ("mae", "bias", "rmse", "max_abs_error")),
+            seconds(rec.get("max_error_at_s")),
+        )
+    return table
+
+
 def quality_table(result: AnalysisResult) -> Table:
     table = Table(title="Data quality", box=box.SIMPLE_HEAD, title_justify="left")
     table.add_column("check")
@@ -117,7 +139,7 @@ def print_analysis(result: AnalysisResult, console: Console | None = None) -> No
         agg = agg.loc[agg["detected"] > 0]
         con.print(response_table(agg, "Mean response per stressor and parameter"))
     if result.fidelity is not None:
-        con.print(frame_table(result.fidelity, "Twin fidelity (prediction.csv)"))
+        con.print(fidelity_table(result.fidelity))
     if len(result.pairs):
         con.print(frame_table(result.pairs, "Strongest correlations"))
     width = max(60, min(con.width, 140))
