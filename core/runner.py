@@ -53,6 +53,9 @@ from core.telemetry.sampler import Sample, Sampler, SystemSampler
 from core.telemetry.writer import DatasetWriter
 
 POLL_S = 0.1
+# Real stressors are launched this early and told the monotonic time to begin their load:
+# a Python process takes ~0.15 s to boot, and events must start within 100 ms of plan.
+PRELAUNCH_S = 0.5
 DEFAULT_GRACE_S = 2.0
 # Spare space for the last writes of a run on a full disk (see `core.bundle.SpaceReserve`).
 RESERVE_MANIFEST = 32 << 10
@@ -78,14 +81,21 @@ class HandleLike(Protocol):
 StartStressor = Callable[[str, Mapping[str, Any], float, Path, str], HandleLike]
 
 
-def real_stressors() -> StartStressor:
+def real_stressors() -> Callable[..., HandleLike]:
     """The real stressor processes (imported lazily: tests and the UI may use fakes)."""
     from core.stressors import start_stressor
 
     def start(
-        kind: str, params: Mapping[str, Any], duration: float, scratch: Path, eid: str
+        kind: str,
+        params: Mapping[str, Any],
+        duration: float,
+        scratch: Path,
+        eid: str,
+        start_at: float | None = None,
     ) -> HandleLike:
-        handle: HandleLike = start_stressor(kind, params, duration, scratch, event_id=eid)
+        handle: HandleLike = start_stressor(
+            kind, params, duration, scratch, event_id=eid, start_at=start_at
+        )
         return handle
 
     return start
@@ -199,6 +209,9 @@ class ExperimentRun:
         self._loop: TelemetryLoop | None = None
         self._threads: list[threading.Thread] = []
         self.scratch_dir: Path | None = None
+        # Launched ahead of their planned start, not yet loading (real stressors only).
+        self._armed: dict[str, _Live] = {}
+        self._prelaunch_s = PRELAUNCH_S if start_stressor is None else 0.0
         self.prediction_path: Path | None = None
         self._loop_columns: list[C.Column] = []
 
@@ -429,12 +442,14 @@ class ExperimentRun:
                 return
             now = self.elapsed_s
             self._serve_requests()
-            while pending and pending[0].event.start_s <= now:
-                self._begin(pending.pop(0))
+            while pending and pending[0].event.start_s - self._prelaunch_s <= now:
+                self._begin(pending.pop(0), planned=True)
+            self._activate_armed()
             self._poll_live()
-            if not pending and not self._live and not telemetry.is_alive():
+            if not pending and not self._live and not self._armed and not telemetry.is_alive():
                 return
-            due = [pending[0].event.start_s] if pending else []
+            due = [pending[0].event.start_s - self._prelaunch_s] if pending else []
+            due += [armed.state.event.start_s for armed in self._armed.values()]
             due += [live.state.due_end_s for live in self._live.values()]
             wait = min([POLL_S, *(d - self.elapsed_s for d in due)])
             if wait > 0:
@@ -458,14 +473,24 @@ class ExperimentRun:
                 if live is not None:
                     self._end(live, "aborted", "stopped by the operator")
 
-    def _begin(self, state: EventState) -> None:
+    def _begin(self, state: EventState, planned: bool = False) -> None:
         event = state.event
-        assert self.scratch_dir is not None
-        starter = self._start_stressor or real_stressors()
+        assert self.scratch_dir is not None and self.clock is not None
         try:
-            handle = starter(
-                event.stressor, event.params, event.duration_s, self.scratch_dir, event.id
-            )
+            if self._start_stressor is not None:
+                handle = self._start_stressor(
+                    event.stressor, event.params, event.duration_s, self.scratch_dir, event.id
+                )
+            else:
+                start_at = self.clock.mono0 + event.start_s if planned else None
+                handle = real_stressors()(
+                    event.stressor,
+                    event.params,
+                    event.duration_s,
+                    self.scratch_dir,
+                    event.id,
+                    start_at=start_at,
+                )
         except Exception as exc:  # a stressor that cannot start fails its event, not the run
             t = self.elapsed_s
             state.start_elapsed_s = state.end_elapsed_s = t
@@ -474,12 +499,28 @@ class ExperimentRun:
             self._annotate_end(state)
             self.listener.on_event(state)
             return
-        t = self.elapsed_s
+        if planned and self.elapsed_s < event.start_s:
+            self._armed[event.id] = _Live(state, handle)
+            return
+        self._make_live(_Live(state, handle))
+
+    def _make_live(self, live: _Live) -> None:
+        """The load has begun: from now on samples name the event."""
         with self._lock:
-            state.status, state.start_elapsed_s = "running", t
-            self._live[event.id] = _Live(state, handle)
-        self._annotate_start(state)
-        self.listener.on_event(state)
+            live.state.status, live.state.start_elapsed_s = "running", self.elapsed_s
+            self._live[live.state.event.id] = live
+        self._annotate_start(live.state)
+        self.listener.on_event(live.state)
+
+    def _activate_armed(self) -> None:
+        for eid, armed in list(self._armed.items()):
+            if self.elapsed_s >= armed.state.event.start_s:
+                del self._armed[eid]
+                self._make_live(armed)
+            elif (exit_ := armed.handle.poll()) is not None:  # died before its start
+                del self._armed[eid]
+                self._make_live(armed)
+                self._finished(armed, "failed", exit_.reason or "the stressor exited")
 
     def _poll_live(self) -> None:
         for live in list(self._live.values()):
@@ -511,6 +552,10 @@ class ExperimentRun:
     def _abort_all(self, reason: str) -> None:
         """Stop every live stressor; never raises (it also runs after a crash)."""
         message = self._degraded or self._crashed or f"run stopped: {reason}"
+        for eid, armed in list(self._armed.items()):  # launched but not yet loading
+            del self._armed[eid]
+            with contextlib.suppress(Exception):  # the others must still be stopped
+                armed.handle.stop(self.grace_s)
         for live in list(self._live.values()):
             try:
                 self._end(live, "aborted", message)

@@ -25,6 +25,18 @@ class Stop:
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         self.requested = True
 
+    def wait_until(self, start_at: float) -> bool:
+        """Wait for a planned start (monotonic), then run `duration_s` from it; False if stopped."""
+        while not self.requested:
+            left = start_at - time.monotonic()
+            if left <= 0:
+                break
+            time.sleep(min(left, 0.005))
+        duration = self.end - self.start
+        self.start = time.monotonic()
+        self.end = self.start + duration
+        return not self.requested
+
     def done(self) -> bool:
         return self.requested or time.monotonic() >= self.end
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 import traceback
 from pathlib import Path
 from typing import Any
@@ -29,11 +30,17 @@ def run(spec: dict[str, Any]) -> int:
     kind = str(spec["kind"])
     duration = float(spec["duration_s"])
     title = f"twin-stress {kind} {spec['event_id']}"
-    become_stressor(title, int(spec["parent_pid"]), deadline_for(duration))
+    start_at = spec.get("start_at")
+    lead = max(0.0, float(start_at) - time.monotonic()) if start_at is not None else 0.0
+    become_stressor(title, int(spec["parent_pid"]), lead + deadline_for(duration))
     block = WorkBlock(int(spec["fd"]))
     reporter = Reporter(block)
     stop = Stop(duration)
     stop.install()
+    if start_at is not None:
+        reporter.publish({}, phase="armed")
+        if not stop.wait_until(float(start_at)):
+            return 0  # stopped before the load began
     params: dict[str, Any] = dict(spec["params"])
     scratch = Path(str(spec["scratch_dir"]))
     try:

@@ -211,8 +211,13 @@ def start_stressor(
     duration_s: float,
     scratch_dir: Path,
     event_id: str = "adhoc",
+    start_at: float | None = None,
 ) -> StressorHandle:
     """Start one stressor process; return once it runs (its first report is in).
+
+    With `start_at` (a `time.monotonic()` value: the clock is system-wide), the process
+    boots now, reports it is armed, and begins its load at exactly that moment; the runner
+    uses this to start events on plan despite Python's start-up time.
 
     Raises `BadInput` for bad params or unsafe targets (nothing started) and `StressorError`
     if the process dies while starting. Call it from a thread that outlives the stressor (see
@@ -226,6 +231,7 @@ def start_stressor(
         "duration_s": duration_s,
         "scratch_dir": str(scratch_dir.absolute()),
         "event_id": event_id,
+        "start_at": start_at,
         "parent_pid": os.getpid(),
         "fd": block.fd,
     }

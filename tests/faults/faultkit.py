@@ -21,6 +21,8 @@ from typing import Any
 
 import pytest
 
+from core.runner import PRELAUNCH_S
+
 from conftest import ROOT, TWIN
 
 TAG_VAR = "TWIN_FAULT_TAG"
@@ -179,6 +181,8 @@ def running_stressor(tag: str, event_id: str, timeout: float = 15.0) -> int:
 
     pid: int = wait_for(find, timeout)
     assert pid, f"stressor {event_id} never started"
+    # A planned stressor is launched PRELAUNCH_S ahead and waits, armed, for its start.
+    time.sleep(PRELAUNCH_S + 0.2)
     return pid
 
 
