@@ -7,10 +7,12 @@ import functools
 import inspect
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +58,21 @@ params = { load_percent = 50 }
 """
 
 LONG_PROFILE = FAST_PROFILE.replace("duration_s = 0.4", "duration_s = 60")
+
+
+@pytest.fixture
+def runs(tmp_path: Path) -> Iterator[Path]:
+    """Where runs go: on tmpfs when there is one. The engine fsyncs every file it writes;
+    on a busy disk that alone took 10-30 s per run, and these tests are about the UI."""
+    shm = Path("/dev/shm")
+    if not (shm.is_dir() and os.access(shm, os.W_OK)):
+        yield tmp_path / "runs"
+        return
+    base = Path(tempfile.mkdtemp(prefix="twin-tui-test-", dir=shm))
+    try:
+        yield base / "runs"
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
 
 
 def machine_sampler() -> FakeSampler:
@@ -120,8 +137,8 @@ def check_run(run_dir: Path) -> None:
 # ---- dashboard -----------------------------------------------------------------------
 
 
-async def test_dashboard_shows_live_graphs_with_values(tmp_path: Path) -> None:
-    app = build(None, tmp_path / "runs")
+async def test_dashboard_shows_live_graphs_with_values(runs: Path, tmp_path: Path) -> None:
+    app = build(None, runs)
     async with app.run_test(size=SIZE) as pilot:
         await until(lambda: len(app.history) >= 3)
         await pilot.pause()
@@ -144,12 +161,12 @@ async def test_dashboard_shows_live_graphs_with_values(tmp_path: Path) -> None:
         assert "/s" in rows["net_recv_bytes_per_s"]._value.text
         assert app.run_status.state == "live"
         assert not app.run_status.recording
-    assert run_dirs(tmp_path / "runs") == []  # a live session writes nothing
+    assert run_dirs(runs) == []  # a live session writes nothing
 
 
-async def test_stressor_buttons_launch_and_stop(tmp_path: Path) -> None:
+async def test_stressor_buttons_launch_and_stop(runs: Path, tmp_path: Path) -> None:
     started: list[tuple[str, dict[str, Any]]] = []
-    app = build(None, tmp_path / "runs", started)
+    app = build(None, runs, started)
     async with app.run_test(size=SIZE) as pilot:
         await until(lambda: app.run_status.state == "live")
         panel = app.screen.query_one(StressorPanel)
@@ -166,9 +183,9 @@ async def test_stressor_buttons_launch_and_stop(tmp_path: Path) -> None:
         assert app.active_events()[0].event.stressor == "memory"
 
 
-async def test_stressor_panel_shows_the_stressor_validation(tmp_path: Path) -> None:
+async def test_stressor_panel_shows_the_stressor_validation(runs: Path, tmp_path: Path) -> None:
     started: list[tuple[str, dict[str, Any]]] = []
-    app = build(None, tmp_path / "runs", started)
+    app = build(None, runs, started)
     async with app.run_test(size=SIZE) as pilot:
         await until(lambda: app.run_status.state == "live")
         panel = app.screen.query_one(StressorPanel)
@@ -180,9 +197,9 @@ async def test_stressor_panel_shows_the_stressor_validation(tmp_path: Path) -> N
         assert started == []
 
 
-async def test_keys_d_m_n_launch_their_stressors(tmp_path: Path) -> None:
+async def test_keys_d_m_n_launch_their_stressors(runs: Path, tmp_path: Path) -> None:
     started: list[tuple[str, dict[str, Any]]] = []
-    app = build(None, tmp_path / "runs", started)
+    app = build(None, runs, started)
     async with app.run_test(size=SIZE) as pilot:
         await until(lambda: app.run_status.state == "live")
         await pilot.press("d", "n", "m")
@@ -193,8 +210,10 @@ async def test_keys_d_m_n_launch_their_stressors(tmp_path: Path) -> None:
 # ---- run control ---------------------------------------------------------------------------
 
 
-async def test_r_records_the_profile_and_goes_back_to_live(tmp_path: Path, profile: Path) -> None:
-    out = tmp_path / "runs"
+async def test_r_records_the_profile_and_goes_back_to_live(
+    runs: Path, tmp_path: Path, profile: Path
+) -> None:
+    out = runs
     app = build(profile, out)
     async with app.run_test(size=SIZE) as pilot:
         await until(lambda: app.run_status.state == "live")
@@ -210,8 +229,10 @@ async def test_r_records_the_profile_and_goes_back_to_live(tmp_path: Path, profi
     check_run(run_dir)
 
 
-async def test_r_during_a_run_asks_and_stops_it(tmp_path: Path, long_profile: Path) -> None:
-    out = tmp_path / "runs"
+async def test_r_during_a_run_asks_and_stops_it(
+    runs: Path, tmp_path: Path, long_profile: Path
+) -> None:
+    out = runs
     app = build(long_profile, out)
     async with app.run_test(size=SIZE) as pilot:
         await until(lambda: app.run_status.state == "live")
@@ -233,9 +254,9 @@ async def test_r_during_a_run_asks_and_stops_it(tmp_path: Path, long_profile: Pa
 
 
 async def test_adhoc_stress_while_recording_is_annotated(
-    tmp_path: Path, long_profile: Path
+    runs: Path, tmp_path: Path, long_profile: Path
 ) -> None:
-    out = tmp_path / "runs"
+    out = runs
     app = build(long_profile, out)
     async with app.run_test(size=SIZE) as pilot:
         await until(lambda: app.run_status.state == "live")
@@ -250,8 +271,10 @@ async def test_adhoc_stress_while_recording_is_annotated(
     assert "network" in annotations and "ad hoc" in annotations
 
 
-async def test_q_during_a_run_asks_then_stops_in_order(tmp_path: Path, long_profile: Path) -> None:
-    out = tmp_path / "runs"
+async def test_q_during_a_run_asks_then_stops_in_order(
+    runs: Path, tmp_path: Path, long_profile: Path
+) -> None:
+    out = runs
     app = build(long_profile, out)
     async with app.run_test(size=SIZE) as pilot:
         await until(lambda: app.run_status.state == "live")
@@ -273,8 +296,8 @@ async def test_q_during_a_run_asks_then_stops_in_order(tmp_path: Path, long_prof
     check_run(run_dir)
 
 
-async def test_q_when_idle_quits_at_once(tmp_path: Path) -> None:
-    app = build(None, tmp_path / "runs")
+async def test_q_when_idle_quits_at_once(runs: Path, tmp_path: Path) -> None:
+    app = build(None, runs)
     async with app.run_test(size=SIZE) as pilot:
         await until(lambda: app.run_status.state == "live")
         await pilot.press("q")
@@ -284,9 +307,9 @@ async def test_q_when_idle_quits_at_once(tmp_path: Path) -> None:
 
 
 async def test_sigterm_stops_the_run_with_complete_files(
-    tmp_path: Path, long_profile: Path
+    runs: Path, tmp_path: Path, long_profile: Path
 ) -> None:
-    out = tmp_path / "runs"
+    out = runs
     app = build(long_profile, out)
     async with app.run_test(size=SIZE) as pilot:
         await until(lambda: app.run_status.state == "live")
@@ -301,8 +324,8 @@ async def test_sigterm_stops_the_run_with_complete_files(
     check_run(run_dir)
 
 
-async def test_r_without_a_profile_warns_and_records_nothing(tmp_path: Path) -> None:
-    out = tmp_path / "runs"
+async def test_r_without_a_profile_warns_and_records_nothing(runs: Path, tmp_path: Path) -> None:
+    out = runs
     app = build(None, out)
     async with app.run_test(size=SIZE) as pilot:
         await until(lambda: app.run_status.state == "live")
@@ -312,8 +335,10 @@ async def test_r_without_a_profile_warns_and_records_nothing(tmp_path: Path) -> 
     assert run_dirs(out) == []
 
 
-async def test_r_with_a_bad_profile_opens_the_editor(tmp_path: Path, profile: Path) -> None:
-    app = build(profile, tmp_path / "runs")
+async def test_r_with_a_bad_profile_opens_the_editor(
+    runs: Path, tmp_path: Path, profile: Path
+) -> None:
+    app = build(profile, runs)
     async with app.run_test(size=SIZE) as pilot:
         await until(lambda: app.run_status.state == "live")
         app.draft.baseline_s = -1
@@ -339,8 +364,8 @@ async def test_out_dir_that_cannot_be_used_is_reported(tmp_path: Path, profile: 
 # ---- help, screens, sizes -------------------------------------------------------------------
 
 
-async def test_question_mark_lists_every_binding(tmp_path: Path) -> None:
-    app = build(None, tmp_path / "runs")
+async def test_question_mark_lists_every_binding(runs: Path, tmp_path: Path) -> None:
+    app = build(None, runs)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("question_mark")
         await pilot.pause()
@@ -355,8 +380,8 @@ async def test_question_mark_lists_every_binding(tmp_path: Path) -> None:
         assert isinstance(app.screen, DashboardScreen)
 
 
-async def test_screens_switch_by_key(tmp_path: Path, profile: Path) -> None:
-    app = build(profile, tmp_path / "runs")
+async def test_screens_switch_by_key(runs: Path, tmp_path: Path, profile: Path) -> None:
+    app = build(profile, runs)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("e")
         await pilot.pause()
@@ -372,20 +397,24 @@ async def test_screens_switch_by_key(tmp_path: Path, profile: Path) -> None:
         assert isinstance(app.screen, DashboardScreen)
 
 
-@pytest.mark.parametrize("size", [(60, 20), (40, 10), (20, 6), (200, 60)])
-async def test_resizing_keeps_the_status_visible(tmp_path: Path, size: tuple[int, int]) -> None:
-    app = build(None, tmp_path / "runs")
+async def test_resizing_keeps_the_status_visible(runs: Path) -> None:
+    """One app, resized through every size (each used to start its own app)."""
+    app = build(None, runs)
     async with app.run_test(size=SIZE) as pilot:
         await until(lambda: len(app.history) >= 2)
-        await pilot.resize_terminal(*size)
-        await pilot.pause()
-        await asyncio.sleep(0.2)
-        status = app.screen.query_one(StatusBar)
-        assert status.region.height == 1 and status.region.y == 0
-        assert status.region.width == size[0]
+        for size in [(60, 20), (40, 10), (20, 6), (200, 60)]:
+            await pilot.resize_terminal(*size)
+            await pilot.pause()
+            await asyncio.sleep(0.05)
+            status = app.screen.query_one(StatusBar)
+            assert status.region.height == 1 and status.region.y == 0, size
+            assert status.region.width == size[0], size
         await pilot.press("e")
         await pilot.pause()
         assert app.screen.query_one(StatusBar).region.height == 1
+        await pilot.resize_terminal(60, 20)
+        await pilot.pause()
+        assert app.screen.query_one(StatusBar).region.width == 60
 
 
 # ---- editor ------------------------------------------------------------------------------
@@ -403,8 +432,8 @@ def events_table(screen: EditorScreen) -> DataTable[Any]:
     return screen.query_one("#events", DataTable)
 
 
-async def test_editor_shows_the_events_and_the_timeline(tmp_path: Path) -> None:
-    app = build(ROOT / "profiles" / "mixed-parallel.toml", tmp_path / "runs")
+async def test_editor_shows_the_events_and_the_timeline(runs: Path, tmp_path: Path) -> None:
+    app = build(ROOT / "profiles" / "mixed-parallel.toml", runs)
     async with app.run_test(size=SIZE) as pilot:
         editor = await open_editor(app, pilot)
         assert events_table(editor).row_count == 4
@@ -413,8 +442,8 @@ async def test_editor_shows_the_events_and_the_timeline(tmp_path: Path) -> None:
         assert "valid" in str(editor.query_one("#problems").content)
 
 
-async def test_editor_duplicate_delete_reorder(tmp_path: Path, profile: Path) -> None:
-    app = build(profile, tmp_path / "runs")
+async def test_editor_duplicate_delete_reorder(runs: Path, tmp_path: Path, profile: Path) -> None:
+    app = build(profile, runs)
     async with app.run_test(size=SIZE) as pilot:
         editor = await open_editor(app, pilot)
         await pilot.press("c")
@@ -434,8 +463,10 @@ async def test_editor_duplicate_delete_reorder(tmp_path: Path, profile: Path) ->
         assert app.draft.dirty
 
 
-async def test_editor_add_and_edit_events_through_the_form(tmp_path: Path, profile: Path) -> None:
-    app = build(profile, tmp_path / "runs")
+async def test_editor_add_and_edit_events_through_the_form(
+    runs: Path, tmp_path: Path, profile: Path
+) -> None:
+    app = build(profile, runs)
     async with app.run_test(size=SIZE) as pilot:
         editor = await open_editor(app, pilot)
         await pilot.press("a")
@@ -466,8 +497,10 @@ async def test_editor_add_and_edit_events_through_the_form(tmp_path: Path, profi
         assert events_table(editor).row_count == 2
 
 
-async def test_editor_settings_show_engine_validation_inline(tmp_path: Path, profile: Path) -> None:
-    app = build(profile, tmp_path / "runs")
+async def test_editor_settings_show_engine_validation_inline(
+    runs: Path, tmp_path: Path, profile: Path
+) -> None:
+    app = build(profile, runs)
     async with app.run_test(size=SIZE) as pilot:
         editor = await open_editor(app, pilot)
         editor.query_one("#set-baseline_s", Input).value = "-2"
@@ -482,8 +515,10 @@ async def test_editor_settings_show_engine_validation_inline(tmp_path: Path, pro
         assert app.draft.mode == "parallel"
 
 
-async def test_editor_event_problems_point_at_their_row(tmp_path: Path, profile: Path) -> None:
-    app = build(profile, tmp_path / "runs")
+async def test_editor_event_problems_point_at_their_row(
+    runs: Path, tmp_path: Path, profile: Path
+) -> None:
+    app = build(profile, runs)
     async with app.run_test(size=SIZE) as pilot:
         editor = await open_editor(app, pilot)
         spec = app.draft.events[0]
@@ -495,8 +530,10 @@ async def test_editor_event_problems_point_at_their_row(tmp_path: Path, profile:
         assert "!" in str(first)
 
 
-async def test_editor_save_writes_toml_batch_runs_unchanged(tmp_path: Path, profile: Path) -> None:
-    app = build(profile, tmp_path / "runs")
+async def test_editor_save_writes_toml_batch_runs_unchanged(
+    runs: Path, tmp_path: Path, profile: Path
+) -> None:
+    app = build(profile, runs)
     async with app.run_test(size=SIZE) as pilot:
         await open_editor(app, pilot)
         await pilot.press("c")
@@ -519,8 +556,10 @@ async def test_editor_save_writes_toml_batch_runs_unchanged(tmp_path: Path, prof
     assert app.draft.source == target
 
 
-async def test_editor_generate_previews_and_expands(tmp_path: Path, profile: Path) -> None:
-    app = build(profile, tmp_path / "runs")
+async def test_editor_generate_previews_and_expands(
+    runs: Path, tmp_path: Path, profile: Path
+) -> None:
+    app = build(profile, runs)
     async with app.run_test(size=SIZE) as pilot:
         editor = await open_editor(app, pilot)
         await pilot.press("g")
@@ -545,8 +584,8 @@ async def test_editor_generate_previews_and_expands(tmp_path: Path, profile: Pat
         assert [str(c) for c in events_table(editor).get_row_at(0)] == first
 
 
-async def test_open_dialog_loads_a_profile(tmp_path: Path) -> None:
-    app = build(None, tmp_path / "runs")
+async def test_open_dialog_loads_a_profile(runs: Path, tmp_path: Path) -> None:
+    app = build(None, runs)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("o")
         await pilot.pause()

@@ -24,7 +24,7 @@ from typing import Any, ClassVar
 from textual import work
 from textual.app import App
 from textual.binding import Binding, BindingType
-from textual.reactive import reactive
+from textual.reactive import var
 from textual.screen import Screen
 
 from core.bundle import DEFAULT_RUNS_DIR
@@ -114,8 +114,9 @@ class TwinApp(App[int]):
         Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
     ]
 
-    run_status: reactive[RunStatus] = reactive(RunStatus, init=False)
-    """What the status bars show."""
+    run_status: var[RunStatus] = var(RunStatus, init=False)
+    """What the status bars show. A `var`: a change repaints only the widgets that watch
+    it (a repainting reactive on the App would repaint the whole screen every second)."""
 
     def __init__(
         self,
@@ -289,7 +290,7 @@ class TwinApp(App[int]):
         new = RunStatus(
             state=status.state,
             name=status.name,
-            elapsed_s=run.elapsed_s,
+            elapsed_s=run.elapsed_s if info.recording else 0.0,  # not shown when live
             total_s=info.total_s,
             events_now=events,
             run_dir=info.run_dir,
@@ -427,7 +428,9 @@ class TwinApp(App[int]):
     def action_help(self) -> None:
         if isinstance(self.screen, HelpScreen):
             return
-        self.push_screen(HelpScreen(self.binding_sections()))
+        if not self.is_screen_installed("help"):  # built once: `?` then only shows it
+            self.install_screen(HelpScreen(self.binding_sections()), "help")
+        self.push_screen("help")
 
     def binding_sections(self) -> list[tuple[str, Iterable[BindingType]]]:
         sections: list[tuple[str, Iterable[BindingType]]] = [

@@ -23,8 +23,13 @@ class SamplesArrived(Message):
         return isinstance(message, SamplesArrived)
 
 
-class EventChanged(Message):
-    """A stress event started or ended."""
+class EventChanged(Message, bubble=False):
+    """A stress event started or ended.
+
+    Does not bubble: the app forwards it to its screens, and a bubbling copy would
+    come back up to the app, be forwarded again, and so on (a busy loop that kept
+    the UI thread at 100% for as long as a stress event ran).
+    """
 
     def __init__(self, serial: int, state: EventState) -> None:
         super().__init__()

@@ -60,8 +60,15 @@ class DashboardScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#graphs").focus()
+        graphs = self.query_one("#graphs", VerticalScroll)
+        graphs.focus()
         self.watch(self.app, "run_status", self._status_changed, init=True)
+        self.watch(graphs, "scroll_y", self._scrolled, init=False)
+        self.refresh_metrics()
+
+    def _scrolled(self) -> None:
+        """Rows scrolled into view may be stale (rows out of view are not redrawn)."""
+        self._version = -1
         self.refresh_metrics()
 
     def on_screen_resume(self) -> None:
@@ -105,13 +112,18 @@ class DashboardScreen(Screen[None]):
             return
         self._version = history.version
         self._ensure_rows()
-        rows = list(self.query(MetricRow))
+        graphs = self.query_one("#graphs", VerticalScroll)
+        rows = list(graphs.query_children(MetricRow))
         width = max((r.graph_width for r in rows), default=0)
         strip = self.query_one(EventStrip)
         width = max(width, strip.size.width)
         samples = history.window(window_size(self.twin.interval_s, width))
         latest = samples[-1].values if samples else None
+        view = graphs.region
         for row in rows:
+            region = row.region
+            if region and view and not region.overlaps(view):
+                continue  # scrolled out of view (many cores): redrawn when scrolled back
             row.show(series(samples, row.spec.key), latest)
         strip.show([s.active_events for s in samples], self.twin.event_kinds)
         now = samples[-1].active_events if samples else ()

@@ -23,46 +23,73 @@ STRESSOR_STYLE: dict[str, str] = {
 }
 
 
+Cells = tuple[tuple[str, str], ...]
+"""One row of the strip: (character, style) per column."""
+
+
+def strip_cells(
+    active: Sequence[tuple[str, ...]], kinds: Mapping[str, str], width: int
+) -> tuple[Cells, Cells]:
+    """The marks row and the ids row for `width` columns."""
+    marks: list[tuple[str, str]] = []
+    chars: list[tuple[str, str]] = [(" ", "")] * width
+    seen: set[str] = set()
+    free_from = 0
+    for column, bucket in enumerate(buckets(active, width)):
+        events = sorted({eid for sample_ids in bucket for eid in sample_ids})
+        if not events:
+            marks.append(("·" if bucket else " ", "dim"))
+            continue
+        kinds_here = sorted({kinds.get(e, "") for e in events})
+        mark = "█" if len(kinds_here) == 1 else "▓"
+        marks.append((mark, STRESSOR_STYLE.get(kinds_here[0], "")))
+        for eid in events:
+            if eid in seen:
+                continue
+            seen.add(eid)
+            start = max(min(column, width - len(eid)), free_from)
+            label = eid[: max(0, width - start)]
+            style = STRESSOR_STYLE.get(kinds.get(eid, ""), "")
+            for offset, char in enumerate(label):
+                chars[start + offset] = (char, style)
+            free_from = start + len(label) + 1
+    return tuple(marks), tuple(chars)
+
+
 class EventStrip(Widget):
-    """Stress events on the graphs' time axis."""
+    """Stress events on the graphs' time axis (repainted only when a column changed)."""
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:  # noqa: A002
         super().__init__(id=id, classes=classes)
         self._active: Sequence[tuple[str, ...]] = []
         self._kinds: Mapping[str, str] = {}
+        self._cells: tuple[Cells, Cells] = ((), ())
 
     def show(self, active: Sequence[tuple[str, ...]], kinds: Mapping[str, str]) -> None:
         """`active`: the event ids of each sample in the window; `kinds`: id -> stressor."""
         self._active = active
         self._kinds = kinds
-        self.refresh()
+        self._update_cells()
+
+    def on_resize(self) -> None:
+        self._update_cells()
+
+    def _update_cells(self) -> None:
+        cells = strip_cells(self._active, self._kinds, self.size.width)
+        if cells != self._cells:
+            self._cells = cells
+            self.refresh()
 
     def render(self) -> RenderResult:
-        width = self.size.width
-        marks = Text(no_wrap=True, overflow="crop")
-        chars: list[tuple[str, str]] = [(" ", "")] * width
-        seen: set[str] = set()
-        free_from = 0
-        for column, bucket in enumerate(buckets(self._active, width)):
-            events = sorted({eid for sample_ids in bucket for eid in sample_ids})
-            if not events:
-                marks.append("·" if bucket else " ", "dim")
-                continue
-            kinds = sorted({self._kinds.get(e, "") for e in events})
-            marks.append("█" if len(kinds) == 1 else "▓", STRESSOR_STYLE.get(kinds[0], ""))
-            for eid in events:
-                if eid in seen:
-                    continue
-                seen.add(eid)
-                start = max(min(column, width - len(eid)), free_from)
-                label = eid[: max(0, width - start)]
-                style = STRESSOR_STYLE.get(self._kinds.get(eid, ""), "")
-                for offset, char in enumerate(label):
-                    chars[start + offset] = (char, style)
-                free_from = start + len(label) + 1
+        marks_row, ids_row = self._cells
+        marks = _text(marks_row)
         if self.size.height <= 1:
             return marks
-        ids = Text(no_wrap=True, overflow="crop")
-        for char, style in chars:
-            ids.append(char, style)
-        return Text("\n").join([marks, ids])
+        return Text("\n").join([marks, _text(ids_row)])
+
+
+def _text(cells: Cells) -> Text:
+    text = Text(no_wrap=True, overflow="crop")
+    for char, style in cells:
+        text.append(char, style)
+    return text

@@ -5,12 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from rich.color import Color as RichColor
-from rich.console import Console, ConsoleOptions, RenderResult
 from rich.segment import Segment
 from rich.style import Style
-from textual.app import RenderResult as TextualRenderResult
 from textual.reactive import reactive
 from textual.renderables._blend_colors import blend_colors
+from textual.strip import Strip
 from textual.widgets import Sparkline
 
 from tui.data.timeaxis import buckets
@@ -18,46 +17,40 @@ from tui.data.timeaxis import buckets
 BARS = "▁▂▃▄▅▆▇█"
 
 
-class ScaledBars:
-    """Rich renderable: one bar per column, from 0 to `top`, newest on the right."""
+def bar_levels(columns: Sequence[float | None], top: float, height: int) -> tuple[int, ...]:
+    """The bar of each column, 0 to `8 * height - 1` from 0 to `top` (-1: no data)."""
+    top = top if top > 0 else 1.0
+    steps = len(BARS) * max(1, height) - 1
+    return tuple(
+        -1 if value is None else round(min(1.0, max(0.0, value / top)) * steps) for value in columns
+    )
 
-    def __init__(
-        self,
-        columns: Sequence[float | None],
-        top: float,
-        height: int,
-        min_color: RichColor,
-        max_color: RichColor,
-    ) -> None:
-        self.columns = columns
-        self.top = top if top > 0 else 1.0
-        self.height = max(1, height)
-        self.min_color = min_color
-        self.max_color = max_color
 
-    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        levels = len(BARS) * self.height
-        cells: list[tuple[int, Style]] = []
-        for value in self.columns:
-            if value is None:
-                cells.append((-1, Style()))
-                continue
-            ratio = min(1.0, max(0.0, value / self.top))
-            color = blend_colors(self.min_color, self.max_color, ratio)
-            cells.append((round(ratio * (levels - 1)), Style(color=color)))
-        for row in reversed(range(self.height)):
-            low = row * len(BARS)
-            for level, style in cells:
-                if level < 0:
-                    yield Segment(" ")
-                elif level >= low + len(BARS):
-                    yield Segment(BARS[-1], style)
-                elif level >= low:
-                    yield Segment(BARS[level - low], style)
-                else:
-                    yield Segment(" ")
-            if row:
-                yield Segment.line()
+def bar_rows(
+    levels: Sequence[int], height: int, styles: Sequence[Style], blank: Style
+) -> list[Strip]:
+    """One strip per row, top first; `styles[level]` colours a bar, runs share a segment."""
+    height = max(1, height)
+    rows = []
+    for row in reversed(range(height)):
+        low = row * len(BARS)
+        segments: list[Segment] = []
+        run_text: list[str] = []
+        run_style: Style | None = None
+        for level in levels:
+            if level < low:
+                char, style = " ", blank
+            else:
+                char, style = BARS[min(level - low, len(BARS) - 1)], styles[level]
+            if style is not run_style and run_text:
+                segments.append(Segment("".join(run_text), run_style))
+                run_text = []
+            run_style = style
+            run_text.append(char)
+        if run_text:
+            segments.append(Segment("".join(run_text), run_style))
+        rows.append(Strip(segments, len(levels)))
+    return rows
 
 
 class MetricSparkline(Sparkline):
@@ -67,25 +60,83 @@ class MetricSparkline(Sparkline):
     the whole height. Here `data` is the graph's whole window of samples; they
     are bucketed into columns with `tui.data.timeaxis.buckets`, exactly as the
     event strip buckets the events, so both share one time axis.
+
+    Cheap to update every second: a new `data` repaints only when a bar changed
+    height (a bar's colour follows its height), and lines are drawn straight into
+    strips (Textual's line API) with one style per bar height, cached.
     """
 
-    ceiling = reactive[float | None](None)
+    data = reactive[Sequence[float] | None](None, repaint=False, always_update=True, init=False)
+    """The window of samples shown (the whole window: it is bucketed into columns)."""
+    ceiling = reactive[float | None](None, repaint=False, init=False)
     """The fixed top of the scale (100 for percentages); None: scale to the data."""
-    floor = reactive(1.0)
+    floor = reactive(1.0, repaint=False, init=False)
     """The smallest automatic top, so idle noise stays near the bottom."""
 
-    def render(self) -> TextualRenderResult:
-        data = list(self.data or [])
-        width = self.size.width
-        columns: list[float | None] = [
-            max(bucket) if bucket else None for bucket in buckets(data, width)
-        ]
+    def __init__(
+        self,
+        data: Sequence[float] | None = None,
+        *,
+        id: str | None = None,  # noqa: A002
+        classes: str | None = None,
+    ) -> None:
+        self._levels: tuple[int, ...] = ()
+        self._strips: list[Strip] = []
+        self._strips_key: object = None
+        super().__init__(data, id=id, classes=classes)
+
+    def _update_levels(self) -> None:
+        if not self.is_mounted:
+            return
+        width, height = self.size
+        data = self.data or []
+        columns: list[float | None] = [max(b) if b else None for b in buckets(data, width)]
         top = self.ceiling
         if top is None:
             top = max([self.floor, *(c for c in columns if c is not None)])
+        levels = bar_levels(columns, top, height)
+        if levels != self._levels:
+            self._levels = levels
+            self.refresh()
+
+    def _watch_data(self) -> None:
+        self._update_levels()
+
+    def _watch_ceiling(self) -> None:
+        self._update_levels()
+
+    def _watch_floor(self) -> None:
+        self._update_levels()
+
+    def on_resize(self) -> None:
+        self._update_levels()
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._strips_key = None
+
+    def _bar_styles(self) -> tuple[list[Style], Style]:
+        """The style of each bar height (min colour to max colour), and of a blank cell."""
         _, base = self.background_colors
-        min_color = base + self.get_component_styles("sparkline--min-color").color
-        max_color = base + self.get_component_styles("sparkline--max-color").color
-        return ScaledBars(
-            columns, top, self.size.height, min_color.rich_color, max_color.rich_color
-        )
+        min_color = (base + self.get_component_styles("sparkline--min-color").color).rich_color
+        max_color = (base + self.get_component_styles("sparkline--max-color").color).rich_color
+        blank = self.visual_style.rich_style
+        steps = len(BARS) * max(1, self.size.height) - 1
+        colors: dict[RichColor, Style] = {}
+        styles = []
+        for level in range(steps + 1):
+            color = blend_colors(min_color, max_color, level / steps if steps else 1.0)
+            if color not in colors:
+                colors[color] = blank + Style(color=color)
+            styles.append(colors[color])
+        return styles, blank
+
+    def render_line(self, y: int) -> Strip:
+        key = (self._levels, self.size, self.app.theme)
+        if key != self._strips_key:
+            styles, blank = self._bar_styles()
+            self._strips = bar_rows(self._levels, self.size.height, styles, blank)
+            self._strips_key = key
+        if 0 <= y < len(self._strips):
+            return self._strips[y]
+        return Strip.blank(self.size.width, self.visual_style.rich_style)

@@ -151,9 +151,11 @@ class StressorPanel(Vertical):
         for eid, state in wanted.items():
             left = human_duration(state.time_left_s(elapsed_s))
             what = f"{state.event.stressor} {_main_value(state.event.stressor, state.event.params)}"
-            if eid in {k.value for k in table.rows}:
-                table.update_cell(eid, "left", left)
-                table.update_cell(eid, "what", what)
+            if eid in table.rows:
+                if table.get_cell(eid, "left") != left:
+                    table.update_cell(eid, "left", left)
+                if table.get_cell(eid, "what") != what:
+                    table.update_cell(eid, "what", what)
             else:
                 table.add_row(eid, what, left, key=eid)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from textual.app import RenderResult
+from textual.content import Content
 from textual.reactive import reactive
 from textual.widget import Widget
 
@@ -31,4 +32,4 @@ class ValueText(Widget):
         self.set_reactive(ValueText.text, text)
 
     def render(self) -> RenderResult:
-        return self.text
+        return Content(self.text)  # plain text: a `str` would be parsed as markup
