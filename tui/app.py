@@ -16,7 +16,10 @@ import asyncio
 import contextlib
 import importlib
 import inspect
+import os
 import signal
+import threading
+import time
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
@@ -43,6 +46,7 @@ from tui.screens.editor import EditorScreen
 from tui.screens.help import HelpScreen
 
 HANDLED_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+SIGNAL_EXIT_GRACE_S = 3.0
 
 
 class _Bridge(EngineCallbacks):
@@ -159,7 +163,8 @@ class TwinApp(App[int]):
     def on_mount(self) -> None:
         self.run_status = RunStatus(state="starting", name=self.draft_label())
         self.switch_mode("dashboard")
-        self._install_signal_handlers()
+        if self.handle_os_signals:
+            self._install_signal_handlers()
         if self.recover:
             self._recover()
         if self.live:
@@ -167,11 +172,37 @@ class TwinApp(App[int]):
         else:
             self.run_status = RunStatus(state="live", name=self.draft_label())
 
+    handle_os_signals = False
+    """Set by `run_app`: the real program owns SIGTERM/SIGHUP (tests' pytest process does not)."""
+
     def _install_signal_handlers(self) -> None:
+        """Plain `signal.signal` handlers, not the event loop's.
+
+        When the terminal is gone (SSH hang-up) the loop can be stuck for ever inside
+        Textual, writing to it; a loop-level handler would then never run. A plain handler
+        runs in the main thread even there (lock waits are interruptible), so the engine is
+        always stopped in order, and a watchdog ends the process if the UI cannot.
+        """
         loop = asyncio.get_running_loop()
+
+        def handler(signum: int, _frame: object) -> None:
+            name = signal.Signals(signum).name
+            threading.Thread(
+                target=self._stop_engine_then_exit, args=(name,), name="twin-signal", daemon=True
+            ).start()
+            with contextlib.suppress(RuntimeError):  # the loop may be closed already
+                loop.call_soon_threadsafe(self.on_signal, name)
+
         for sig in HANDLED_SIGNALS:
-            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-                loop.add_signal_handler(sig, self.on_signal, sig.name)
+            with contextlib.suppress(ValueError):  # not the main thread (some test drivers)
+                signal.signal(sig, handler)
+
+    def _stop_engine_then_exit(self, name: str) -> None:
+        """Stop the engine in order (complete files, no stressor left), then make sure we exit."""
+        self.host.stop_recording(name)
+        self.host.shutdown(f"{name} received")
+        time.sleep(SIGNAL_EXIT_GRACE_S)  # the UI normally exits well before this
+        os._exit(self.exit_code_ or EXIT_FAILED)
 
     def on_signal(self, name: str) -> None:
         """SIGTERM or SIGHUP: stop the run in order (complete files), then leave."""
@@ -496,6 +527,7 @@ def make_app(
 def run_app(profile_path: Path | None, out_parent: Path | None) -> int:
     """`twin [PROFILE] [--out DIR]`: run the TUI; returns the exit code."""
     app = make_app(profile_path, out_parent)
+    app.handle_os_signals = True
     try:
         code = app.run()
     finally:

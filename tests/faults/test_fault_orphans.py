@@ -172,3 +172,56 @@ def test_the_tag_sees_stressors_negative_control(
         twin.send_signal(signal.SIGTERM)
         twin.communicate(timeout=10)
         assert wait_gone(tag, 2.0) == [] and tagged_pids(tag) == []
+
+
+def test_tui_terminal_hang_up_stops_the_run_and_the_process_exits(
+    tmp_path: Path, write_profile: Callable[..., Path]
+) -> None:
+    """The TUI recording on a real pty, then an SSH-style hang-up. Textual alone can hang for
+    ever in its shutdown writing to the dead terminal; twin must still stop the run in order
+    and exit."""
+    import fcntl
+    import struct
+    import termios
+    import threading
+
+    profile = write_profile(profile_text(CPU_30S))
+    out = tmp_path / "runs"
+    with tag_guard() as tag:
+        pid, master = pty.fork()
+        if pid == 0:  # the child: the TUI on the pty, as under sshd
+            os.chdir(ROOT)
+            argv = [sys.executable, "-m", "core", str(profile), "--out", str(out)]
+            os.execve(sys.executable, argv, tagged_env(tag, TERM="xterm-256color"))
+        fcntl.ioctl(master, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+        draining = threading.Event()
+        draining.set()
+
+        def drain() -> None:  # a live terminal reads what the app writes
+            while draining.is_set():
+                try:
+                    if not os.read(master, 65536):
+                        return
+                except OSError:
+                    return
+
+        reader = threading.Thread(target=drain, daemon=True)
+        reader.start()
+        try:
+            time.sleep(4.0)  # the app is up and live
+            os.write(master, b"r")  # record the profile
+            running_stressor(tag, "e01")
+        finally:
+            draining.clear()  # the terminal stops reading, then goes away
+            time.sleep(0.5)
+            os.close(master)
+        t0 = time.monotonic()
+        assert wait_gone(tag, 10.0) == [], "the TUI or its stressors outlived the hang-up"
+        _, status = os.waitpid(pid, 0)
+        assert time.monotonic() - t0 < 10.0
+    assert os.waitstatus_to_exitcode(status) == 1
+    run_dir = only_run(out)
+    info = manifest(run_dir)
+    assert info["status"] == "stopped" and "SIGHUP" in info["stop_reason"], info
+    assert annotations(run_dir)["e01"]["status"] == "aborted"
+    assert check_run(run_dir).returncode == 0
