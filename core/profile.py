@@ -53,6 +53,7 @@ from core.generate import (
 from core.schedule import MODES, STRESSORS, Event, Schedule
 
 DEFAULT_INTERVAL_S = 1.0
+MAX_SECONDS = 365 * 24 * 3600  # no time in a profile is longer than a year
 DEFAULT_BASELINE_S = 5.0
 DEFAULT_GAP_S = 5.0
 INTERVAL_RANGE = (0.05, 60.0)
@@ -350,6 +351,9 @@ class _Checker:
             return None
         if least is not None and value < least:
             self.add(path, f"must be >= {_show(least)}, not {_show(value)}")
+            return None
+        if most is None and str(path[-1]).endswith("_s") and value > MAX_SECONDS:
+            self.add(path, f"must be at most {MAX_SECONDS} s (a year), not {value:g}")
             return None
         return float(value)
 

@@ -641,3 +641,13 @@ def test_mixed_parallel_overlaps_every_kind() -> None:
     assert schedule.mode == "parallel"
     busiest = max((schedule.active_at(e.start_s) for e in schedule.events), key=len)
     assert sorted(e.stressor for e in busiest) == ["cpu", "disk", "memory", "network"]
+
+
+def test_absurd_durations_are_a_profile_problem(tmp_path: Path) -> None:
+    path = tmp_path / "huge.toml"
+    path.write_text('name = "huge"\n[[events]]\nstressor = "cpu"\nduration_s = 1e308\n')
+    with pytest.raises(ProfileError) as err:
+        load_profile(path)
+    assert err.value.problems == [
+        f"{path}:4: events[0].duration_s: must be at most 31536000 s (a year), not 1e+308"
+    ]
