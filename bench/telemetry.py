@@ -53,7 +53,9 @@ def ensure_sar() -> str | None:
     if shutil.which("apt-get"):
         subprocess.run(
             "apt-get update -qq && apt-get install -y -qq sysstat",
-            shell=True, check=False, capture_output=True,
+            shell=True,
+            check=False,
+            capture_output=True,
         )
     return shutil.which("sar")
 
@@ -76,13 +78,17 @@ def main() -> int:
     if sar:
         sar_proc = subprocess.Popen(
             [sar, "-A", "-o", str(tmp / "sa.bin"), "1", str(int(total))],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
     results = []
     for hz in rates:
         out = subprocess.run(
             [sys.executable, "-c", CHILD, str(hz), str(args.seconds), str(tmp / f"d{hz:g}.csv")],
-            capture_output=True, text=True, cwd=root, check=True,
+            capture_output=True,
+            text=True,
+            cwd=root,
+            check=True,
         )
         results.append((hz, json.loads(out.stdout)))
     sar_cpu = None
@@ -92,8 +98,10 @@ def main() -> int:
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         sar_cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
     print(f"telemetry logger, {args.seconds:g} s per rate, {os.cpu_count()} CPUs")
-    print(f"{'rate':>7} {'rows':>7} {'cpu s/min':>10} {'% core':>8} {'late p50':>9} "
-          f"{'p99':>7} {'max':>7}  drift")
+    print(
+        f"{'rate':>7} {'rows':>7} {'cpu s/min':>10} {'% core':>8} {'late p50':>9} "
+        f"{'p99':>7} {'max':>7}  drift"
+    )
     for hz, r in results:
         per_min = r["cpu_s"] / args.seconds * 60
         late = r["late"]
