@@ -20,6 +20,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from core.bundle import ANNOTATION_COLUMNS
+
 CONTRACT_TAIL = [
     "mem_percent",
     "mem_used_bytes",
@@ -218,20 +220,7 @@ def write_bundle(
             }
             for ev in events
         ],
-        columns=[
-            "event_id",
-            "stressor",
-            "label",
-            "params",
-            "planned_start_s",
-            "planned_end_s",
-            "start_time",
-            "end_time",
-            "start_elapsed_s",
-            "end_elapsed_s",
-            "status",
-            "message",
-        ],
+        columns=ANNOTATION_COLUMNS,
     )
     ann.to_csv(run / "annotations.csv", index=False, lineterminator="\n")
     schedule = {
