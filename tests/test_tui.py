@@ -19,6 +19,10 @@ from typing import Any
 import pytest
 from textual.widgets import DataTable, Input, Label
 
+import core.model
+import tui.data.prediction
+from core.analysis.synthetic import SynthEvent, write_bundle
+from core.model import TwinModel, fit_runs, predict_into_run
 from core.profile import load_profile, resolve_schedule
 from tui.app import TwinApp, make_app
 from tui.data.draft import Draft
@@ -26,6 +30,7 @@ from tui.dialogs.confirm import ConfirmDialog
 from tui.dialogs.event_form import EventDialog
 from tui.dialogs.generate import GenerateDialog
 from tui.dialogs.open_profile import OpenProfileDialog, SaveAsDialog
+from tui.dialogs.prediction import PredictionDialog
 from tui.screens.dashboard import DashboardScreen
 from tui.screens.editor import EditorScreen
 from tui.screens.help import HelpScreen
@@ -607,6 +612,93 @@ def test_draft_round_trips_every_example_profile() -> None:
         draft = Draft.load(path)
         assert draft.messages() == [], path
         assert resolve_schedule(draft.validated()) == resolve_schedule(load_profile(path))
+
+
+# ---- the predictive model ---------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def twin_model(tmp_path_factory: pytest.TempPathFactory) -> TwinModel:
+    """A model fitted from a synthetic bundle (another host than this one)."""
+    parent = tmp_path_factory.mktemp("bundle")
+    events = [
+        SynthEvent("c1", "cpu", 5, 10, {"load_percent": 50}),
+        SynthEvent("m1", "memory", 20, 8, {"size_mb": 512}),
+    ]
+    return fit_runs([write_bundle(parent / "r1", events, duration_s=35)])[0]
+
+
+@pytest.fixture
+def models_dir(tmp_path: Path, twin_model: TwinModel, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The TUI's model directory, in tmp, holding the fitted model."""
+    where = tmp_path / "models"
+    twin_model.save(where / "model-synthetic.json")
+    monkeypatch.setattr(tui.data.prediction, "MODELS_DIR", where)
+    return where
+
+
+def messages(app: TwinApp) -> list[str]:
+    return [str(n.message) for n in app._notifications]
+
+
+async def test_editor_p_predicts_the_plan(runs: Path, profile: Path, models_dir: Path) -> None:
+    app = build(profile, runs)
+    async with app.run_test(size=SIZE) as pilot:
+        editor = await open_editor(app, pilot)
+        await pilot.press("p")
+        await until(lambda: isinstance(app.screen, PredictionDialog))
+        dialog = app.screen
+        assert isinstance(dialog, PredictionDialog)
+        labels = [m.label for m in dialog.forecast.metrics]
+        for label in ("CPU", "Mem used", "Mem available", "Load 1m", "Disk write", "Net RX"):
+            assert label in labels
+        assert any("another host" in w for w in dialog.forecast.warnings)
+        body = dialog.query_one("#prediction-body")
+        assert body.region.height > 0 and body.region.right <= SIZE[0]
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is editor
+
+
+async def test_editor_p_without_a_model_says_how_to_fit_one(
+    runs: Path, profile: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tui.data.prediction, "MODELS_DIR", tmp_path / "no-models")
+    app = build(profile, runs)
+    async with app.run_test(size=SIZE) as pilot:
+        editor = await open_editor(app, pilot)
+        await pilot.press("p")
+        await until(lambda: any("no model for this host" in m for m in messages(app)))
+        assert any("twin model fit RUN_DIR" in m for m in messages(app))
+        assert app.screen is editor
+
+
+async def test_dashboard_shows_the_prediction_beside_the_measure(
+    runs: Path, long_profile: Path, twin_model: TwinModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def predict(run_dir: Path, schedule: Any) -> Path | None:
+        return predict_into_run(run_dir, schedule, model=twin_model)
+
+    monkeypatch.setattr(core.model, "predict_into_run", predict)
+    app = build(long_profile, runs)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(lambda: app.run_status.state == "live" and len(app.history) >= 1)
+        await pilot.pause()
+        dashboard = app.screen
+        assert isinstance(dashboard, DashboardScreen)
+        rows = {row.spec.key: row for row in dashboard.query(MetricRow)}
+        assert "(pred " not in rows["cpu_percent"]._value.text
+        await pilot.press("r")
+        await until(lambda: "(pred " in rows["cpu_percent"]._value.text)
+        assert "(pred " in rows["mem_percent"]._value.text
+        assert "(pred " not in rows["disk_read_bytes_per_s"]._value.text
+        assert dashboard.has_class("-predicted")
+        app.host.stop_recording("test")
+        await until(lambda: app.run_status.state == "live")
+        await until(lambda: not dashboard.has_class("-predicted"))
+        await until(lambda: "(pred " not in rows["cpu_percent"]._value.text)
+    [run_dir] = run_dirs(runs)
+    assert (run_dir / "prediction.csv").is_file()
 
 
 def _sync(test: Callable[..., Any]) -> Callable[..., None]:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, cast
 
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -12,6 +14,7 @@ from textual.widgets import Footer, Label, ProgressBar
 
 from tui.data.history import series, window_size
 from tui.data.metrics import metric_specs
+from tui.data.prediction import PREDICTION_FILE, PredictionTrack
 from tui.data.status import RunStatus
 from tui.widgets.event_strip import EventStrip
 from tui.widgets.metric_row import MetricRow
@@ -21,6 +24,9 @@ from tui.widgets.value_text import ValueText
 
 if TYPE_CHECKING:
     from tui.app import TwinApp
+
+PREDICTED_ROWS = ("cpu_percent", "mem_percent")
+"""The rows that show the run's predicted value beside the measured one."""
 
 
 class DashboardScreen(Screen[None]):
@@ -40,6 +46,10 @@ class DashboardScreen(Screen[None]):
         super().__init__(id="dashboard")
         self._columns: frozenset[str] = frozenset()
         self._version = -1
+        self._track: PredictionTrack | None = None
+        """The recorded run's `prediction.csv`, while that run records."""
+        self._track_dir: Path | None = None
+        self._track_serial = -1
 
     @property
     def twin(self) -> TwinApp:
@@ -119,12 +129,16 @@ class DashboardScreen(Screen[None]):
         width = max(width, strip.size.width)
         samples = history.window(window_size(self.twin.interval_s, width))
         latest = samples[-1].values if samples else None
+        track, elapsed = self._prediction_now()
         view = graphs.region
         for row in rows:
             region = row.region
             if region and view and not region.overlaps(view):
                 continue  # scrolled out of view (many cores): redrawn when scrolled back
-            row.show(series(samples, row.spec.key), latest)
+            predicted = None
+            if track is not None and row.spec.key in PREDICTED_ROWS:
+                predicted = track.at(row.spec.key, elapsed)
+            row.show(series(samples, row.spec.key), latest, predicted)
         strip.show([s.active_events for s in samples], self.twin.event_kinds)
         now = samples[-1].active_events if samples else ()
         self.query_one("#strip-now", ValueText).text = " ".join(now) or "-"
@@ -136,6 +150,50 @@ class DashboardScreen(Screen[None]):
         bar.display = status.recording
         if status.recording:
             bar.update(total=100, progress=round(status.progress * 100, 1))
+        self._follow_prediction(status)
+
+    # ---- predicted next to measured ----------------------------------------------------
+    def _follow_prediction(self, status: RunStatus) -> None:
+        """Load the recorded run's prediction when it starts; drop it when it ends."""
+        run_dir = status.run_dir if status.recording else None
+        if run_dir == self._track_dir:
+            return
+        self._track_dir = run_dir
+        self._set_track(None, -1)
+        info = self.twin.host.info
+        if run_dir is not None and info is not None and info.run_dir == run_dir:
+            self._load_prediction(run_dir, info.serial)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="prediction")
+    def _load_prediction(self, run_dir: Path, serial: int) -> None:
+        path = run_dir / PREDICTION_FILE
+        if not path.is_file():
+            return
+        track = PredictionTrack.load(path, PREDICTED_ROWS)
+        if track is not None:
+            self.app.call_from_thread(self._prediction_loaded, run_dir, track, serial)
+
+    def _prediction_loaded(self, run_dir: Path, track: PredictionTrack, serial: int) -> None:
+        if run_dir == self._track_dir:  # still the run that records
+            self._set_track(track, serial)
+
+    def _set_track(self, track: PredictionTrack | None, serial: int) -> None:
+        if track is self._track:
+            return
+        self._track = track
+        self._track_serial = serial
+        self.set_class(track is not None, "-predicted")  # wider values: one layout, not per sample
+        self._version = -1
+        self.refresh_metrics()
+
+    def _prediction_now(self) -> tuple[PredictionTrack | None, float]:
+        """The track and the newest sample's elapsed time, if that sample is of its run."""
+        if self._track is None:
+            return None, 0.0
+        tagged = self.twin.history.tagged_window(1)
+        if not tagged or tagged[0][0] != self._track_serial:
+            return None, 0.0
+        return self._track, tagged[0][1].elapsed_s
 
     # ---- actions ------------------------------------------------------------------
     def action_launch(self, stressor: str) -> None:

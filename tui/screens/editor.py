@@ -7,26 +7,30 @@ pinned to the event row it is about.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Label, Select, Static
 
+from core.errors import ProfileError, TwinError
 from core.profile import EventSpec
 from core.schedule import MODES
 from tui.data.draft import Draft, event_index
 from tui.data.forms import summary
+from tui.data.prediction import Forecast, forecast, load_default_model
 from tui.data.units import fmt_number
 from tui.dialogs.confirm import ConfirmDialog
 from tui.dialogs.event_form import EventDialog
 from tui.dialogs.generate import GenerateDialog
 from tui.dialogs.open_profile import SaveAsDialog
+from tui.dialogs.prediction import PredictionDialog
 from tui.messages import EventChanged
 from tui.widgets.event_strip import STRESSOR_STYLE
 from tui.widgets.status_bar import StatusBar
@@ -50,6 +54,7 @@ class EditorScreen(Screen[None]):
         Binding("shift+down,J", "move(1)", "Down", show=False),
         Binding("m", "toggle_mode", "Mode", show=False),
         Binding("g", "generate", "Generate"),
+        Binding("p", "predict", "Predict"),
         Binding("X", "expand", "Expand", show=False),
         Binding("ctrl+s", "save", "Save"),
         Binding("S", "save_as", "Save as", show=False),
@@ -339,6 +344,47 @@ class EditorScreen(Screen[None]):
             return
         self.draft.expand()
         self._changed(0)
+
+    # ---- prediction ---------------------------------------------------------------------
+    def action_predict(self) -> None:
+        draft = self.draft
+        if not draft.events and draft.generate is None:
+            self.notify("nothing to predict: add events first", severity="warning")
+            return
+        # a copy: the worker resolves it while the editor may go on changing the draft
+        snapshot = replace(draft, events=list(draft.events))
+        if draft.generate is not None:
+            snapshot.generate = dict(draft.generate)
+        self.notify("predicting…", timeout=2)
+        self._predict(snapshot, self.twin.out_parent)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="predict")
+    def _predict(self, draft: Draft, scratch: Path) -> None:
+        try:
+            schedule = draft.schedule(scratch)
+        except ProfileError:
+            self.app.call_from_thread(
+                self.notify, "the profile has problems: fix them to predict", severity="error"
+            )
+            return
+        try:
+            model = load_default_model()
+            if model is None:
+                self.app.call_from_thread(
+                    self.notify,
+                    "no model for this host: run `twin model fit RUN_DIR...`",
+                    severity="warning",
+                    timeout=8,
+                )
+                return
+            result = forecast(model, schedule)
+        except (TwinError, OSError, ValueError) as exc:
+            self.app.call_from_thread(self.notify, f"cannot predict: {exc}", severity="error")
+            return
+        self.app.call_from_thread(self._show_forecast, result)
+
+    def _show_forecast(self, result: Forecast) -> None:
+        self.app.push_screen(PredictionDialog(result))
 
     # ---- files ------------------------------------------------------------------------------
     def action_save(self) -> None:

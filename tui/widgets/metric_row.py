@@ -34,15 +34,22 @@ class MetricRow(Widget):
     def graph_width(self) -> int:
         return self._spark.size.width
 
-    def show(self, data: Sequence[float], latest: Mapping[str, float] | None) -> None:
-        """Plot `data` (the whole window) and show the newest value."""
+    def show(
+        self,
+        data: Sequence[float],
+        latest: Mapping[str, float] | None,
+        predicted: float | None = None,
+    ) -> None:
+        """Plot `data` (the whole window) and show the newest value (and its prediction)."""
         self._spark.data = data
         if latest is None or self.spec.key not in latest:
             text = "-"
         else:
             value = latest[self.spec.key]
             text = self.spec.fmt(value)
-            if self.spec.detail is not None:
+            if predicted is not None:  # instead of the detail: the value column stays narrow
+                text = f"{text} (pred {self.spec.fmt(predicted).strip()})"
+            elif self.spec.detail is not None:
                 text = f"{text} {self.spec.detail(latest)}"
         self._value.text = text
         if self.spec.hide_when_zero:

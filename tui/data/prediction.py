@@ -1,0 +1,126 @@
+"""What the predictive model (`core.model`) tells the TUI: a plan's summary, a run's track.
+
+No Textual here. `core.model` pulls in numpy and pandas, so it is imported only
+inside these functions (called from thread workers), never when the app starts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from core.schedule import Schedule
+from tui.data.units import human_bytes, human_rate
+
+MODELS_DIR: Path | None = None
+"""Where models are looked for; None: the model store's default (`data/models/`)."""
+
+PREDICTION_FILE = "prediction.csv"
+"""What `ExperimentRun.prepare()` writes into a run directory when a model exists."""
+
+
+def _percent(value: float) -> str:
+    return f"{value:.1f}%"
+
+
+def _plain(value: float) -> str:
+    return f"{value:.2f}"
+
+
+SUMMARY_METRICS: tuple[tuple[str, str, Callable[[float], str]], ...] = (
+    ("cpu_percent", "CPU", _percent),
+    ("mem_used_bytes", "Mem used", human_bytes),
+    ("mem_available_bytes", "Mem available", human_bytes),
+    ("swap_percent", "Swap", _percent),
+    ("load_1m", "Load 1m", _plain),
+    ("disk_read_bytes_per_s", "Disk read", human_rate),
+    ("disk_write_bytes_per_s", "Disk write", human_rate),
+    ("net_sent_bytes_per_s", "Net TX", human_rate),
+    ("net_recv_bytes_per_s", "Net RX", human_rate),
+)
+"""The metrics the predict dialog lists, in order (those the model has)."""
+
+
+@dataclass(frozen=True)
+class MetricForecast:
+    label: str
+    peak: str
+    mean: str
+
+
+@dataclass(frozen=True)
+class Forecast:
+    """The predict dialog's content."""
+
+    name: str
+    total_s: float
+    metrics: tuple[MetricForecast, ...]
+    warnings: tuple[str, ...]
+
+
+def load_default_model() -> Any | None:
+    """The newest model for this host (`core.model.default_model`), or None."""
+    from core.model import DEFAULT_MODELS_DIR, default_model
+
+    return default_model(MODELS_DIR if MODELS_DIR is not None else DEFAULT_MODELS_DIR)
+
+
+def forecast(model: Any, schedule: Schedule) -> Forecast:
+    """Predict `schedule` with `model`: per-metric peak and mean, and every warning."""
+    from core.model import host_warning, overload_warnings, predict_schedule
+
+    frame = predict_schedule(model, schedule)
+    metrics: list[MetricForecast] = []
+    for key, label, fmt in SUMMARY_METRICS:
+        if key in frame.columns and len(frame):
+            column = frame[key]
+            metrics.append(
+                MetricForecast(label, fmt(float(column.max())), fmt(float(column.mean())))
+            )
+    warnings: list[str] = []
+    host = host_warning(model)
+    if host is not None:
+        warnings.append(host)
+    warnings += [str(w) for w in overload_warnings(model, schedule)]
+    return Forecast(schedule.name, schedule.total_s, tuple(metrics), tuple(warnings))
+
+
+class PredictionTrack:
+    """A run's `prediction.csv`: the predicted value of a metric at an elapsed time."""
+
+    def __init__(self, elapsed_s: Sequence[float], columns: Mapping[str, Sequence[float]]) -> None:
+        import numpy as np
+
+        self._t = np.asarray(elapsed_s, dtype=float)
+        self._columns = {k: np.asarray(v, dtype=float) for k, v in columns.items()}
+
+    @classmethod
+    def load(cls, path: Path, keys: Sequence[str]) -> PredictionTrack | None:
+        """Read `keys` of a prediction CSV; None when it is missing, empty or unreadable."""
+        import pandas as pd
+
+        try:
+            frame = pd.read_csv(path)
+        except (OSError, ValueError):
+            return None
+        if "elapsed_s" not in frame.columns or frame.empty:
+            return None
+        columns = {k: frame[k].to_numpy(dtype=float) for k in keys if k in frame.columns}
+        if not columns:
+            return None
+        return cls(frame["elapsed_s"].to_numpy(dtype=float), columns)
+
+    @property
+    def keys(self) -> frozenset[str]:
+        return frozenset(self._columns)
+
+    def at(self, key: str, elapsed_s: float) -> float | None:
+        """The predicted `key` at `elapsed_s` (interpolated; held at the ends)."""
+        import numpy as np
+
+        values = self._columns.get(key)
+        if values is None:
+            return None
+        return float(np.interp(elapsed_s, self._t, values))
