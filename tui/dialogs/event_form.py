@@ -2,27 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select
 
 from core.profile import EventSpec
 from core.schedule import STRESSORS
 from tui.data.forms import LABELS, fields, parse_params, show_value
+from tui.dialogs.form import FormDialog
 
 
-class EventDialog(ModalScreen[EventSpec | None]):
+class EventDialog(FormDialog[EventSpec]):
     """Returns the edited `EventSpec`, or None when cancelled."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "Cancel"),
-        Binding("ctrl+s", "submit", "OK"),
-    ]
+    PROBLEM_ID = "form-problem"
 
     def __init__(self, spec: EventSpec | None, title: str, mode: str) -> None:
         super().__init__(classes="dialog-screen")
@@ -112,7 +108,7 @@ class EventDialog(ModalScreen[EventSpec | None]):
             keep = self.spec.params if value == self.spec.stressor else {}
             self._build_params(value, keep)
 
-    def collect(self) -> tuple[EventSpec | None, list[str]]:
+    def collect(self) -> tuple[EventSpec | None, str]:
         problems: list[str] = []
         numbers: dict[str, float] = {}
         for name in ("duration_s", "start_s"):
@@ -135,31 +131,7 @@ class EventDialog(ModalScreen[EventSpec | None]):
         params, param_problems = parse_params(self._stressor, texts)
         problems += param_problems
         if problems:
-            return None, problems
+            return None, "\n".join(problems)
         label = self.query_one("#f-label", Input).value
         spec = EventSpec(self._stressor, numbers["duration_s"], params, numbers["start_s"], label)
-        return spec, []
-
-    def action_submit(self) -> None:
-        spec, problems = self.collect()
-        if spec is None:
-            self.query_one("#form-problem", Label).update("\n".join(problems))
-            self.query_one("#form-problem", Label).add_class("-error")
-            return
-        self.dismiss(spec)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
-
-    @on(Input.Submitted)
-    def _submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        self.action_submit()
-
-    @on(Button.Pressed)
-    def _pressed(self, event: Button.Pressed) -> None:
-        event.stop()
-        if event.button.id == "ok":
-            self.action_submit()
-        else:
-            self.action_cancel()
+        return spec, ""

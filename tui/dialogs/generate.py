@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
-from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label
+
+from tui.dialogs.form import FormDialog
 
 DEFAULT_RANDOM: dict[str, Any] = {
     "design": "random",
@@ -20,13 +19,10 @@ DEFAULT_RANDOM: dict[str, Any] = {
 }
 
 
-class GenerateDialog(ModalScreen[dict[str, Any] | None]):
+class GenerateDialog(FormDialog[dict[str, Any]]):
     """Returns the new `[generate]` table, or None when cancelled."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "Cancel"),
-        Binding("ctrl+s", "submit", "OK"),
-    ]
+    PROBLEM_ID = "gen-problem"
 
     def __init__(self, current: dict[str, Any] | None) -> None:
         super().__init__(classes="dialog-screen")
@@ -81,28 +77,3 @@ class GenerateDialog(ModalScreen[dict[str, Any] | None]):
             except ValueError:
                 return None, f"{name}: must be an integer, not {raw!r}"
         return table, ""
-
-    def action_submit(self) -> None:
-        table, problem = self.collect()
-        if table is None:
-            label = self.query_one("#gen-problem", Label)
-            label.update(problem)
-            label.add_class("-error")
-            return
-        self.dismiss(table)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
-
-    @on(Input.Submitted)
-    def _submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        self.action_submit()
-
-    @on(Button.Pressed)
-    def _pressed(self, event: Button.Pressed) -> None:
-        event.stop()
-        if event.button.id == "ok":
-            self.action_submit()
-        else:
-            self.action_cancel()

@@ -1,0 +1,54 @@
+"""A modal form: Enter, ctrl+s or OK submits what `collect()` returns; problems show inline."""
+
+from __future__ import annotations
+
+from typing import ClassVar, TypeVar
+
+from textual import on
+from textual.binding import Binding, BindingType
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label
+
+T = TypeVar("T")
+
+
+class FormDialog(ModalScreen[T | None]):
+    """Dismisses with the collected value, or None when cancelled.
+
+    Subclasses compose a `Label` with id `PROBLEM_ID` and implement `collect()`.
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel"),
+        Binding("ctrl+s", "submit", "OK"),
+    ]
+    PROBLEM_ID: ClassVar[str]
+
+    def collect(self) -> tuple[T | None, str]:
+        """The form's value, or None and the problems as text (one per line)."""
+        raise NotImplementedError
+
+    def action_submit(self) -> None:
+        value, problem = self.collect()
+        if value is None:
+            label = self.query_one(f"#{self.PROBLEM_ID}", Label)
+            label.update(problem)
+            label.add_class("-error")
+            return
+        self.dismiss(value)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.action_submit()
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        if event.button.id == "ok":
+            self.action_submit()
+        else:
+            self.action_cancel()
