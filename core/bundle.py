@@ -54,8 +54,6 @@ ANNOTATION_COLUMNS = [
     "status",
     "message",
 ]
-EVENT_STATUSES = ("running", "completed", "failed", "aborted", "interrupted")
-RUN_STATUSES = ("running", "completed", "stopped", "failed", "degraded", "interrupted")
 
 
 def _current_umask() -> int:

@@ -664,22 +664,3 @@ class ExperimentRun:
 def expected_samples(total_s: float, interval_s: float) -> int:
     """Rows a complete run writes: one per interval, the first one interval in."""
     return math.floor(total_s / interval_s + 1e-9)
-
-
-def run_schedule(
-    schedule: Schedule,
-    out_parent: Path,
-    profile_text: str = "",
-    listener: RunListener | None = None,
-    on_started: Callable[[ExperimentRun], None] | None = None,
-) -> RunResult:
-    """Prepare, start and wait for a run (used by `twin --batch` and tests)."""
-    run = ExperimentRun(schedule, out_parent, profile_text=profile_text, listener=listener)
-    run.prepare()
-    run.start()
-    if on_started is not None:
-        on_started(run)
-    while True:
-        result = run.wait(timeout=0.2)
-        if result is not None:
-            return result

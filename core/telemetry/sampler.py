@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 import os
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -51,16 +50,6 @@ class Sample:
     @property
     def cpu_percent(self) -> float:
         return self.values["cpu_percent"]
-
-    @property
-    def per_cpu_percent(self) -> list[float]:
-        out: list[float] = []
-        while f"cpu{len(out)}_percent" in self.values:
-            out.append(self.values[f"cpu{len(out)}_percent"])
-        return out
-
-    def get(self, name: str, default: float = 0.0) -> float:
-        return self.values.get(name, default)
 
 
 class Sampler(Protocol):
@@ -261,7 +250,3 @@ def _cpu_breakdown(prev: list[int], cur: list[int]) -> dict[str, float]:
         "iowait": 100.0 * iowait / total,
         "steal": 100.0 * steal / total,
     }
-
-
-def monotonic() -> float:
-    return time.monotonic()
