@@ -39,6 +39,7 @@ PROFILE_COPY = "profile.toml"
 SCRATCH = "scratch"
 TMP_MARK = ".tmp-"
 DEFAULT_RUNS_DIR = Path("data/runs")
+DEFAULT_MODELS_DIR = DEFAULT_RUNS_DIR.parent / "models"  # models live beside the runs
 
 ANNOTATION_COLUMNS = [
     "event_id",

@@ -33,6 +33,7 @@ from typing import Any, Protocol
 from core.bundle import (
     ANNOTATIONS,
     DATASET,
+    DEFAULT_MODELS_DIR,
     MANIFEST,
     PROFILE_COPY,
     SCHEDULE,
@@ -249,6 +250,8 @@ class ExperimentRun:
         A prediction is a bonus: no model, or one that fails, never stops the run.
         """
         assert self.run_dir is not None and self._manifest is not None
+        if not DEFAULT_MODELS_DIR.is_dir():  # no model: don't pay for importing pandas
+            return
         try:
             from core.model import predict_into_run
 

@@ -20,6 +20,7 @@ import pytest
 from textual.widgets import DataTable, Input, Label
 
 import core.model
+import core.runner
 import tui.data.prediction
 from core.analysis.synthetic import SynthEvent, write_bundle
 from core.model import TwinModel, fit_runs, predict_into_run
@@ -680,6 +681,9 @@ async def test_dashboard_shows_the_prediction_beside_the_measure(
         return predict_into_run(run_dir, schedule, model=twin_model)
 
     monkeypatch.setattr(core.model, "predict_into_run", predict)
+    models = runs.parent / "models"  # the runner predicts only where a models dir exists
+    models.mkdir(exist_ok=True)
+    monkeypatch.setattr(core.runner, "DEFAULT_MODELS_DIR", models)
     app = build(long_profile, runs)
     async with app.run_test(size=SIZE) as pilot:
         await until(lambda: app.run_status.state == "live" and len(app.history) >= 1)

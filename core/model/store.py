@@ -21,12 +21,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from core.bundle import DEFAULT_RUNS_DIR, write_json_atomic
+from core.bundle import DEFAULT_MODELS_DIR as DEFAULT_MODELS_DIR  # re-exported: its public home
+from core.bundle import write_json_atomic
 from core.errors import BadInput
 
 FORMAT = "server-twin-model"
 VERSION = 1
-DEFAULT_MODELS_DIR = DEFAULT_RUNS_DIR.parent / "models"
 
 
 @dataclass
