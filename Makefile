@@ -7,8 +7,8 @@ install:
 	python3 -m venv $(VENV) && $(PY) -m pip install -q -e '.[dev]'
 
 lint:
-	$(PY) -m ruff check core tui tests bench
-	$(PY) -m ruff format --check core tui tests bench
+	$(PY) -m ruff check core cli tui tests bench
+	$(PY) -m ruff format --check core cli tui tests bench
 
 types:
 	$(PY) -m mypy

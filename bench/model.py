@@ -32,7 +32,7 @@ from core.profile import load_profile, resolve_schedule  # noqa: E402
 
 TRAIN = ("train-cpu", "train-memory")
 HOLDOUT = "holdout-mixed"
-TWIN = [sys.executable, "-m", "core"]
+TWIN = [sys.executable, "-m", "cli"]
 SHOWN = (
     "cpu_percent",
     "mem_used_bytes",

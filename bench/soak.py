@@ -99,7 +99,7 @@ def main() -> int:
     out.mkdir(parents=True, exist_ok=True)
     profile.write_text(soak_profile(seconds, args.hz, args.period, args.event_s))
     proc = subprocess.Popen(
-        [sys.executable, "-m", "core", "--batch", str(profile), "--out", str(out / "runs")],
+        [sys.executable, "-m", "cli", "--batch", str(profile), "--out", str(out / "runs")],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-TWIN = [sys.executable, "-m", "core"]
+TWIN = [sys.executable, "-m", "cli"]
 # The team's run bundle checker; the vendored copy keeps CI working on a bare clone.
 SHARED_CHECKER = ROOT.parent / "shared" / "tools" / "check_run.py"
 CHECKER = SHARED_CHECKER if SHARED_CHECKER.is_file() else ROOT / "tests" / "tools" / "check_run.py"

@@ -59,7 +59,7 @@ def test_same_bytes_across_processes() -> None:
     outputs = []
     for hashseed in ("1", "2"):
         env = {**os.environ, "PYTHONHASHSEED": hashseed}
-        cmd = [sys.executable, "-m", "core", "plan", "profiles/random-design.toml", "-o", "-"]
+        cmd = [sys.executable, "-m", "cli", "plan", "profiles/random-design.toml", "-o", "-"]
         done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, check=True)
         outputs.append(done.stdout)
     assert outputs[0] == outputs[1]

@@ -30,7 +30,7 @@ from core.runner import expected_samples
 from core.schedule import Event, Schedule
 
 ROOT = Path(__file__).resolve().parents[1]
-TWIN = [sys.executable, "-m", "core"]
+TWIN = [sys.executable, "-m", "cli"]
 MIB = 1024**2
 N_CPUS = 4
 RAM = 16 * 1024**3

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from core.commands import plan
+from cli.commands import plan
 from core.profile import load_profile, resolve_schedule
 from core.schedule import Event
 
@@ -20,7 +20,7 @@ MIXED = ROOT / "profiles" / "mixed-parallel.toml"
 
 def twin(*args: str) -> subprocess.CompletedProcess[str]:
     exe = Path(sys.executable).with_name("twin")
-    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "core"]
+    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "cli"]
     return subprocess.run([*cmd, *args], cwd=ROOT, capture_output=True, text=True, timeout=60)
 
 

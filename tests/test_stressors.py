@@ -285,7 +285,7 @@ def test_params_table_and_columns_are_stable() -> None:
 def test_twin_stress_cli(tmp_path: Path) -> None:
     t0 = time.monotonic()
     done = subprocess.run(
-        [sys.executable, "-m", "core", "stress", "cpu", "--load-percent", "50", "--duration", "2"],
+        [sys.executable, "-m", "cli", "stress", "cpu", "--load-percent", "50", "--duration", "2"],
         capture_output=True,
         text=True,
         timeout=20,
@@ -294,7 +294,7 @@ def test_twin_stress_cli(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert "loops/s" in done.stdout and time.monotonic() - t0 < 6
     bad = subprocess.run(
-        [sys.executable, "-m", "core", "stress", "cpu", "--load-percnt", "50", "--duration", "2"],
+        [sys.executable, "-m", "cli", "stress", "cpu", "--load-percnt", "50", "--duration", "2"],
         capture_output=True,
         text=True,
         timeout=20,
@@ -308,7 +308,7 @@ def test_twin_stress_cli(tmp_path: Path) -> None:
 
 def test_twin_stress_sigterm_stops_cleanly(tmp_path: Path) -> None:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "core", "stress", "disk", "--file-mb", "32", "--duration", "30"],
+        [sys.executable, "-m", "cli", "stress", "disk", "--file-mb", "32", "--duration", "30"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -60,7 +60,7 @@ def test_terminal_hang_up_stops_the_run_and_its_stressors(
         pid, master = pty.fork()
         if pid == 0:  # the child: twin on the pty, as under sshd
             os.chdir(ROOT)
-            argv = [sys.executable, "-m", "core", "--batch", str(profile), "--out", str(out)]
+            argv = [sys.executable, "-m", "cli", "--batch", str(profile), "--out", str(out)]
             os.execve(sys.executable, argv, tagged_env(tag))
         try:
             running_stressor(tag, "e01")
@@ -88,7 +88,7 @@ def test_tmux_kill_session_leaves_no_stressor(
     socket = f"twin-fault-{os.getpid()}"
     with tag_guard() as tag:
         command = (
-            f"cd {ROOT} && {tagged_env_prefix(tag)} {sys.executable} -m core --batch "
+            f"cd {ROOT} && {tagged_env_prefix(tag)} {sys.executable} -m cli --batch "
             f"{profile} --out {tmp_path / 'runs'}"
         )
         tmux = ["tmux", "-L", socket, "-f", "/dev/null"]
@@ -128,7 +128,7 @@ else:
             raise RuntimeError("injected fault in the telemetry thread")
         return read(self, now)
     SystemSampler.read = broken
-from core.cli import main
+from cli.main import main
 sys.exit(main(sys.argv[1:]))
 """
 
@@ -191,7 +191,7 @@ def test_tui_terminal_hang_up_stops_the_run_and_the_process_exits(
         pid, master = pty.fork()
         if pid == 0:  # the child: the TUI on the pty, as under sshd
             os.chdir(ROOT)
-            argv = [sys.executable, "-m", "core", str(profile), "--out", str(out)]
+            argv = [sys.executable, "-m", "cli", str(profile), "--out", str(out)]
             os.execve(sys.executable, argv, tagged_env(tag, TERM="xterm-256color"))
         fcntl.ioctl(master, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
         draining = threading.Event()

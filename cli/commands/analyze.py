@@ -1,7 +1,7 @@
 """`twin analyze RUN_DIR [RUN_B]`: data quality, event responses, EDA report and plots.
 
 Writes `RUN_DIR/analysis/` (or `-o DIR`) and prints the report in the
-terminal (rich tables and plotext charts via `tui.report`, imported only
+terminal (rich tables and plotext charts via `cli.report`, imported only
 here, lazily, so `core` never imports Rich). With two runs it also compares
 them (as `twin compare`). Exit codes: 0 done, 2 bad input (missing directory,
 not a run bundle).
@@ -37,7 +37,7 @@ def show(result: AnalysisResult, quiet: bool) -> None:
             print(path)
         return
     try:
-        from tui.report import print_analysis
+        from cli.report import print_analysis
     except ImportError:  # headless install without the TUI extras: plain text
         print(f"analysis of {result.bundle.name}")
         for problem in result.quality.problems:
@@ -57,7 +57,7 @@ def main(argv: list[str]) -> int:
     show(result, args.quiet)
     if args.run_b is None:
         return 0
-    from core.commands.compare import compare_and_show
+    from cli.commands.compare import compare_and_show
 
     other = analyze_run(args.run_b, None, with_plots=not args.no_plots)
     show(other, args.quiet)

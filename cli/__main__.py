@@ -1,5 +1,5 @@
 import sys
 
-from core.cli import main
+from cli.main import main
 
 sys.exit(main())

@@ -41,7 +41,7 @@ def compare_and_show(a: AnalysisResult, b: AnalysisResult, out: Path | None, qui
     files = write_comparison(comparison, target)
     if not quiet:
         try:
-            from tui.report import print_comparison
+            from cli.report import print_comparison
         except ImportError:
             print(f"{len(comparison.changed)} response(s) changed")
             for note in comparison.notes:

@@ -1,4 +1,4 @@
-"""The `twin` command: one entry point, subcommands in `core.commands.*`.
+"""The `twin` command: one entry point, subcommands in `cli.commands.*`.
 
 `twin` or `twin PROFILE.toml` opens the TUI (imported lazily, so the headless
 paths never import Textual); `twin --batch PROFILE.toml` runs headless;
@@ -19,15 +19,15 @@ from core.errors import EXIT_BAD_INPUT, ProfileError, TwinError
 
 # name -> (module, one-line help). Each module has `main(argv: list[str]) -> int`.
 COMMANDS: dict[str, tuple[str, str]] = {
-    "plan": ("core.commands.plan", "resolve a profile into its schedule without running it"),
-    "stress": ("core.commands.stress", "run one stressor in the foreground"),
-    "analyze": ("core.commands.analyze", "event-aligned responses, EDA report and plots"),
-    "compare": ("core.commands.compare", "compare the responses of two runs"),
-    "export": ("core.commands.export", "export a run to parquet, jsonl, prometheus or influx"),
-    "model": ("core.commands.model", "fit a predictive model from recorded runs"),
-    "predict": ("core.commands.predict", "predict a profile's metrics before running it"),
-    "recover": ("core.commands.recover", "repair runs left behind by a killed twin"),
-    "columns": ("core.commands.columns", "describe every dataset column (data dictionary)"),
+    "plan": ("cli.commands.plan", "resolve a profile into its schedule without running it"),
+    "stress": ("cli.commands.stress", "run one stressor in the foreground"),
+    "analyze": ("cli.commands.analyze", "event-aligned responses, EDA report and plots"),
+    "compare": ("cli.commands.compare", "compare the responses of two runs"),
+    "export": ("cli.commands.export", "export a run to parquet, jsonl, prometheus or influx"),
+    "model": ("cli.commands.model", "fit a predictive model from recorded runs"),
+    "predict": ("cli.commands.predict", "predict a profile's metrics before running it"),
+    "recover": ("cli.commands.recover", "repair runs left behind by a killed twin"),
+    "columns": ("cli.commands.columns", "describe every dataset column (data dictionary)"),
 }
 
 
@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.batch is not None:
         if args.profile is not None:
             parser.error("give the profile either positionally (TUI) or with --batch, not both")
-        from core.commands import batch
+        from cli.commands import batch
 
         return run_guarded(lambda: batch.run_batch(args.batch, args.out))
     if args.profile is not None and not args.profile.is_file():

@@ -1,0 +1,1 @@
+"""The `twin` command line: argparse, the subcommands and Rich printing, above the engine (`core`)."""
