@@ -96,24 +96,29 @@ def _stamp_ns(data: pd.DataFrame) -> np.ndarray:
     return np.asarray(stamps.astype("datetime64[ns, UTC]").astype("int64"))
 
 
-def to_influx(bundle: RunBundle, out: Path) -> list[Path]:
-    data = joined(bundle)
+def influx_lines(data: pd.DataFrame, host: str, run: str) -> list[str]:
+    """The line protocol of `data` (a `joined` frame): one home for the `.lp` export and
+    for live writes to InfluxDB (core.live), so both key every point the same way."""
     ns = _stamp_ns(data)
-    tags = f"{MEASUREMENT},host={_escape_tag(pd.Series([bundle.host]))[0]}"
-    tags += f",run={_escape_tag(pd.Series([bundle.name]))[0]}"
+    tags = f"{MEASUREMENT},host={_escape_tag(pd.Series([host]))[0]}"
+    tags += f",run={_escape_tag(pd.Series([run]))[0]}"
     active = data["active_events"].astype(str)
     event_tag = np.where(active != "", ",event=" + _escape_tag(active), "")
     stress_tag = np.where(
         active != "", ",stressor=" + _escape_tag(data["event_stressors"].astype(str)), ""
     )
-    fields = [c for c in _metric_cols(bundle.dataset) if c not in ("event_stressors",)]
+    fields = [c for c in _metric_cols(data) if c not in ("event_stressors", "event_labels")]
     parts = [np.where(data[c].notna(), c + "=" + _numbers(data[c]), "") for c in fields]
     field_text = [",".join(filter(None, row)) for row in zip(*parts, strict=True)]
-    lines = [
+    return [
         f"{tags}{e}{s} {f} {n}"
         for e, s, f, n in zip(event_tag, stress_tag, field_text, ns.tolist(), strict=True)
         if f
     ]
+
+
+def to_influx(bundle: RunBundle, out: Path) -> list[Path]:
+    lines = influx_lines(joined(bundle), bundle.host, bundle.name)
     path = out / "dataset.lp"
     path.write_text("\n".join(lines) + ("\n" if lines else ""))
     return [path]
