@@ -26,7 +26,14 @@ from types import FrameType
 from typing import Any, NoReturn
 
 from core.errors import EXIT_FAILED, EXIT_OK, BadInput
-from core.stressors import KINDS, PARAMS, ParamSpec, StressorExit, start_stressor
+from core.stressors import (
+    CONTENTION_MODES,
+    KINDS,
+    PARAMS,
+    ParamSpec,
+    StressorExit,
+    start_stressor,
+)
 
 _SHORT = {
     "stress_cpu_loops_per_s": ("loops/s", 1.0, "{:,.0f}"),
@@ -50,6 +57,7 @@ def _flag(name: str) -> str:
 
 
 def _describe(spec: ParamSpec) -> str:
+    """A param's help line for argparse (which %-formats help: a bare % must be doubled)."""
     parts = [spec.help]
     if spec.choices:
         parts.append(f"one of {', '.join(spec.choices)}")
@@ -57,7 +65,7 @@ def _describe(spec: ParamSpec) -> str:
         parts.append(f"{_num(spec.min)}-{_num(spec.max)}" + (f" {spec.unit}" if spec.unit else ""))
     if spec.default is not None:
         parts.append(f"default {str(spec.default).lower() if spec.type is bool else spec.default}")
-    return "; ".join(parts)
+    return "; ".join(parts).replace("%", "%%")
 
 
 def _num(value: float) -> str:
@@ -81,6 +89,14 @@ def build_parser() -> argparse.ArgumentParser:
                 default=None,
                 help="scratch directory (default: a temporary one in the current directory)",
             )
+        sub.add_argument(
+            "--contention",
+            choices=CONTENTION_MODES,
+            default="shared",
+            help="shared (default): the load competes with the node's work as a co-located "
+            "process does; isolated: a session of its own (with autogroup it weighs as one "
+            "separate login)",
+        )
         for name, spec in PARAMS[kind].items():
             metavar = spec.unit.upper().replace("/", "_") if spec.unit else name.upper()
             if spec.type is bool:
@@ -125,7 +141,9 @@ def _check_flags(argv: list[str]) -> None:
     """Unknown flags get a did-you-mean, like unknown profile params."""
     if not argv or argv[0] not in PARAMS:
         return
-    known = ["--duration", "--dir", "--help", "-h"] + [_flag(n) for n in PARAMS[argv[0]]]
+    known = ["--duration", "--dir", "--contention", "--help", "-h"] + [
+        _flag(n) for n in PARAMS[argv[0]]
+    ]
     for arg in argv[1:]:
         flag = arg.split("=", 1)[0]
         if flag.startswith("--") and flag not in known:
@@ -160,7 +178,7 @@ def main(argv: list[str]) -> int:
             scratch = made_dir
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        handle = start_stressor(kind, params, args.duration, scratch)
+        handle = start_stressor(kind, params, args.duration, scratch, contention=args.contention)
         shown = ", ".join(f"{k}={v}" for k, v in handle.params.items() if v is not None)
         print(f"twin stress {kind}: pid {handle.pid}, {args.duration:g} s, {shown}", flush=True)
         start = time.monotonic()

@@ -8,6 +8,7 @@ second; `StressorHandle.work()` returns the latest report.
 
 from __future__ import annotations
 
+from core.stressors._proc import CONTENTION_MODES
 from core.stressors.handle import (
     WORK_COLUMNS,
     StressorError,
@@ -20,6 +21,7 @@ from core.stressors.params import KINDS, PARAMS, ParamSpec, param_problems, reso
 from core.stressors.safety import safety_problems
 
 __all__ = [
+    "CONTENTION_MODES",
     "KINDS",
     "PARAMS",
     "WORK_COLUMNS",

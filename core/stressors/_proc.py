@@ -5,7 +5,8 @@
   ever blocking the stressor (a pipe nobody drains would fill up and stall it).
 - `become_stressor`: what every stressor process does first: die with its parent
   (PR_SET_PDEATHSIG), check the parent is still the expected one, carry its own deadline,
-  offer itself to the OOM killer first, and name itself `twin-stress KIND EVENT`.
+  offer itself to the OOM killer first, take the one nice level asked for, and name itself
+  `twin-stress KIND EVENT`.
 """
 
 from __future__ import annotations
@@ -87,18 +88,28 @@ def arm_parent_death_signal(expected_parent: int) -> None:
         os._exit(98)
 
 
-STRESSOR_NICE = 10
+STRESSOR_NICE = 0
+CONTENTION_MODES = ("shared", "isolated")
 
 
 def stressor_nice() -> int:
-    """Niceness of stressor processes; `TWIN_STRESS_NICE=0` makes them compete as equals."""
+    """Niceness of every stressor process: 0 (compete as equals, as stress-ng's workers do)
+    unless `TWIN_STRESS_NICE` asks for 0-19."""
     try:
         return max(0, min(19, int(os.environ.get("TWIN_STRESS_NICE", STRESSOR_NICE))))
     except ValueError:
         return STRESSOR_NICE
 
 
-def become_stressor(title: str, expected_parent: int, deadline_s: float) -> None:
+def set_nice(level: int) -> None:
+    """Set this process's niceness to `level` (absolute, unlike `os.nice`): a forked worker
+    that sets it again stays at the one level instead of adding to its leader's. Going below
+    the inherited level needs CAP_SYS_NICE; without it the process keeps the inherited one."""
+    with contextlib.suppress(PermissionError):
+        os.setpriority(os.PRIO_PROCESS, 0, level)
+
+
+def become_stressor(title: str, expected_parent: int, deadline_s: float, nice: int) -> None:
     """Everything a stressor process does before its first unit of work."""
     arm_parent_death_signal(expected_parent)
     # Last resort: the default SIGALRM action ends the process even if Python is stuck in C.
@@ -109,9 +120,9 @@ def become_stressor(title: str, expected_parent: int, deadline_s: float) -> None
             f.write("1000\n")
     except OSError:
         pass
-    # Yield to twin's own logger and UI (and to the node's real work) when they want the CPU;
-    # on an otherwise idle core a niced busy loop still gets all of it, so the load is the same.
-    os.nice(stressor_nice())
+    # The load competes at the level asked for (0 by default): twin keeps its own sampler
+    # responsive by raising that thread's priority, never by weakening the load.
+    set_nice(nice)
     try:
         import setproctitle
 

@@ -1,7 +1,8 @@
 """Entry point of one stressor process: `python -m core.stressors.child SPEC_JSON`.
 
-Started by `core.stressors.handle.start_stressor` in a new session (its own process group) with
-the work-report memfd passed as an inherited fd. Exit codes: 0 ran to its end or stopped on
+Started by `core.stressors.handle.start_stressor` in its own process group (so it can be
+signalled as a whole), in twin's session unless contention is "isolated" (then a new session),
+with the work-report memfd passed as an inherited fd. Exit codes: 0 ran to its end or stopped on
 SIGTERM; 3 the stressor failed (reason in the work block and on stderr); 97/98 could not arm
 PR_SET_PDEATHSIG / the parent was already gone.
 """
@@ -15,7 +16,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from core.stressors._proc import WorkBlock, become_stressor
+from core.stressors._proc import WorkBlock, become_stressor, stressor_nice
 from core.stressors._runtime import Reporter, Stop
 
 DEADLINE_MARGIN_S = 10.0
@@ -32,7 +33,8 @@ def run(spec: dict[str, Any]) -> int:
     title = f"twin-stress {kind} {spec['event_id']}"
     start_at = spec.get("start_at")
     lead = max(0.0, float(start_at) - time.monotonic()) if start_at is not None else 0.0
-    become_stressor(title, int(spec["parent_pid"]), lead + deadline_for(duration))
+    nice = int(spec.get("nice", stressor_nice()))
+    become_stressor(title, int(spec["parent_pid"]), lead + deadline_for(duration), nice)
     block = WorkBlock(int(spec["fd"]))
     reporter = Reporter(block)
     stop = Stop(duration)
@@ -47,7 +49,7 @@ def run(spec: dict[str, Any]) -> int:
         if kind == "cpu":
             from core.stressors.cpu import run_cpu
 
-            run_cpu(params, stop, reporter, title)
+            run_cpu(params, stop, reporter, title, nice)
         elif kind == "memory":
             from core.stressors.memory import run_memory
 

@@ -1,9 +1,11 @@
 """CPU stressor: one worker process per core (the GIL), each duty-cycling on its own CPU time.
 
-A worker runs 100 ms periods: it spins until its *own* CPU clock (`time.thread_time`, which
-excludes time stolen by the hypervisor or taken by other processes) has advanced by
-`load × 100 ms`, then sleeps out the period. A shortfall (contention, steal) carries over to the
-next period, bounded to one period so a starved worker never bursts. With `target = "system"`
+A worker runs 100 ms periods: each period it is owed `load × 100 ms` of its *own* CPU clock
+(`time.thread_time`, which excludes time stolen by the hypervisor or taken by other processes),
+spins until it has had it, sleeps out the period, and then pays for everything the period cost
+(bookkeeping and wake-up included). A shortfall (contention, steal) or an overshoot carries
+over, bounded to one period so a starved worker never bursts. The leader's own CPU is taken off
+the workers' load, so the stressor as a whole holds `load_percent`. With `target = "system"`
 the leader runs a closed loop on /proc/stat and sets each worker's load so that the machine's
 total CPU use holds `load_percent`, counting whatever else runs.
 """
@@ -62,8 +64,10 @@ class _Shared:
         return float(loops), float(cpu_s)
 
 
-def _worker(shared: _Shared, index: int, leader: int, title: str, deadline_s: float) -> None:
-    become_stressor(f"{title} w{index}", leader, deadline_s)
+def _worker(
+    shared: _Shared, index: int, leader: int, title: str, deadline_s: float, nice: int
+) -> None:
+    become_stressor(f"{title} w{index}", leader, deadline_s, nice)
     stopping = [False]
 
     def on_term(signum: int, frame: FrameType | None) -> None:
@@ -71,36 +75,39 @@ def _worker(shared: _Shared, index: int, leader: int, title: str, deadline_s: fl
 
     signal.signal(signal.SIGTERM, on_term)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    clock = time.thread_time
+    clock = time.thread_time  # the worker is single-threaded: all of its CPU time
     x = index + 1
     loops = 0.0
-    carry = 0.0
-    c_start = clock()
+    owed = 0.0
+    c_start = c_last = clock()
     next_publish = 0.0
     while not stopping[0] and not shared.stopped():
         load = shared.load(index)
-        w0 = time.monotonic()
-        want = load * PERIOD_S + carry
+        w_end = time.monotonic() + PERIOD_S
+        owed += load * PERIOD_S
         c0 = clock()
-        w_end = w0 + PERIOD_S
-        if want > 0:
+        if owed > 0:
             while True:
                 x = kernel(x)
                 loops += 1
-                if clock() - c0 >= want or time.monotonic() >= w_end:
+                if clock() - c0 >= owed or time.monotonic() >= w_end:
                     break
-        got = clock() - c0
-        carry = min(max(want - got, -load * PERIOD_S), load * PERIOD_S)
         now = time.monotonic()
         if now >= next_publish:
             shared.publish(index, loops, clock() - c_start)
             next_publish = now + 0.05
         if w_end > now:
             time.sleep(w_end - now)
+        # Settle on everything this period cost, not just the spin: the bookkeeping, the
+        # sleep and wake-up are CPU time too (they made the load overshoot by ~0.3 points).
+        c_now = clock()
+        owed -= c_now - c_last
+        c_last = c_now
+        owed = min(max(owed, -load * PERIOD_S), load * PERIOD_S)
     shared.publish(index, loops, clock() - c_start)
 
 
-def run_cpu(params: dict[str, Any], stop: Stop, reporter: Reporter, title: str) -> None:
+def run_cpu(params: dict[str, Any], stop: Stop, reporter: Reporter, title: str, nice: int) -> None:
     workers = int(params["workers"])
     target = float(params["load_percent"]) / 100.0
     system = params["target"] == "system"
@@ -118,7 +125,7 @@ def run_cpu(params: dict[str, Any], stop: Stop, reporter: Reporter, title: str) 
             if pid == 0:  # pragma: no cover - runs in the worker process
                 code = 0
                 try:
-                    _worker(shared, i, leader, title, deadline)
+                    _worker(shared, i, leader, title, deadline, nice)
                 except BaseException:
                     code = 3
                 os._exit(code)
@@ -146,9 +153,14 @@ def _lead(
     other = 0.0
     trim = 0.0
     reporter.publish({"stress_cpu_loops_per_s": 0.0}, workers=workers, load=target)
+    lead_cpu0 = time.process_time()
     while stop.sleep(CONTROL_S):
         counters = [shared.counters(i) for i in range(workers)]
-        if system:
+        if not system and target < 1.0:  # at 100 % every worker spins anyway
+            lead_share = (time.process_time() - lead_cpu0) / max(time.monotonic() - t0, 1e-9)
+            for i in range(workers):
+                shared.set_load(i, max(target - lead_share / workers, 0.0))
+        else:
             busy, total, steal = cpu_times()
             own = sum(c for _, c in counters)
             now = time.monotonic()

@@ -1,5 +1,11 @@
 """Starting, watching and stopping one stressor process.
 
+Contention: by default ("shared") a stressor stays in twin's session, so it lands in the same
+autogroup and cgroup as twin and competes with the node's work the way a co-located process
+(or stress-ng's workers) does; it gets its own process group only so it can be signalled as a
+whole. "isolated" starts it in a new session: with kernel autogroup, the whole load then weighs
+as one separate login, however many workers it has.
+
 Threading contract: each stressor asks the kernel to kill it when its parent dies
 (PR_SET_PDEATHSIG), and Linux ties that to the *thread* that forked it, not the process. Start
 every stressor from one long-lived thread (the runner uses its control thread) and keep that
@@ -24,7 +30,7 @@ from typing import IO, Any
 
 from core.errors import BadInput, TwinError
 from core.schedule import Event
-from core.stressors._proc import WorkBlock, vm_oom_kills
+from core.stressors._proc import CONTENTION_MODES, WorkBlock, stressor_nice, vm_oom_kills
 from core.stressors.params import param_problems, resolve_params
 from core.stressors.safety import safety_problems
 
@@ -212,6 +218,8 @@ def start_stressor(
     scratch_dir: Path,
     event_id: str = "adhoc",
     start_at: float | None = None,
+    contention: str = "shared",
+    nice: int | None = None,
 ) -> StressorHandle:
     """Start one stressor process; return once it runs (its first report is in).
 
@@ -221,8 +229,12 @@ def start_stressor(
 
     Raises `BadInput` for bad params or unsafe targets (nothing started) and `StressorError`
     if the process dies while starting. Call it from a thread that outlives the stressor (see
-    the module docstring: PR_SET_PDEATHSIG follows the forking thread).
+    the module docstring: PR_SET_PDEATHSIG follows the forking thread). `contention` is one of
+    CONTENTION_MODES (see the module docstring); `nice` is the one level every process of the
+    stressor runs at (default `stressor_nice()`: 0, or `TWIN_STRESS_NICE`).
     """
+    if contention not in CONTENTION_MODES:
+        raise BadInput(f"contention: must be one of {', '.join(CONTENTION_MODES)}")
     resolved = check_stressor(kind, params, duration_s, scratch_dir)
     block = WorkBlock.create(f"twin-stress-{kind}-{event_id}")
     spec = {
@@ -234,6 +246,7 @@ def start_stressor(
         "start_at": start_at,
         "parent_pid": os.getpid(),
         "fd": block.fd,
+        "nice": stressor_nice() if nice is None else max(0, min(19, nice)),
     }
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (_PROJECT_ROOT, env.get("PYTHONPATH", "")) if p)
@@ -245,7 +258,10 @@ def start_stressor(
             stdout=subprocess.DEVNULL,
             stderr=stderr,
             pass_fds=(block.fd,),
-            start_new_session=True,
+            # Its own process group either way: stop() signals every worker at once, and the
+            # terminal's Ctrl-C reaches twin, which stops the load in order.
+            start_new_session=contention == "isolated",
+            process_group=None if contention == "isolated" else 0,
             env=env,
         )
     except OSError as exc:
