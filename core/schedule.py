@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-STRESSORS = ("cpu", "memory", "disk", "network")
 MODES = ("sequential", "parallel")
+"""How a profile places its events (stressor kinds live in the stressor table, core.stressors)."""
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,8 @@ import sys
 import textwrap
 from pathlib import Path
 
-from core.generate import Choices, Draft, Fixed, NumRange, RandomDesign, SweepDesign
 from core.profile import parse_profile, resolve_schedule
+from core.profile.designs import Choices, Draft, Fixed, NumRange, RandomDesign, SweepDesign
 
 ROOT = Path(__file__).resolve().parent.parent
 P = Path("p.toml")

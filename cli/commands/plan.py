@@ -8,7 +8,8 @@ of this profile writes as its `schedule.json` (`-o -`: to stdout, alone).
 
 Exit codes: 0 the plan is sound; 2 bad input, with one `FILE:LINE: key: reason`
 line per problem on stderr (the format compilers use, so editors can jump to
-it). Plain text only: `core` never imports Rich or Textual.
+it). Plain text: the placement is the engine's (`core.profile.resolve_schedule`), the
+parameter defaults the stressor table's (`core.stressors`); this module only lays them out.
 """
 
 from __future__ import annotations
@@ -22,37 +23,12 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import EXIT_BAD_INPUT, EXIT_OK, ProfileError
-from core.profile import (
-    DEFAULT_SCRATCH_DIR,
-    Profile,
-    load_profile,
-    resolve_schedule,
-    stressor_params,
-)
+from core.profile import DEFAULT_SCRATCH_DIR, Profile, load_profile, resolve_schedule
 from core.schedule import Event, Schedule
+from core.stressors import resolve_params
 
 BAR_WIDTH = 60
 DEFAULT_OUT = DEFAULT_SCRATCH_DIR
-
-# used only while core.stressors.PARAMS is not available
-_FALLBACK_DEFAULTS: dict[str, dict[str, Any]] = {
-    "cpu": {"load_percent": 100.0, "workers": None, "target": "self"},
-    "memory": {"size_mb": 256},
-    "disk": {"file_mb": 256, "mode": "write"},
-    "network": {"rate_mbit_s": None},
-}
-
-
-def _default(kind: str, param: str) -> Any:
-    spec = stressor_params(kind).get(param)
-    if spec is not None:
-        return getattr(spec, "default", None)
-    return _FALLBACK_DEFAULTS.get(kind, {}).get(param)
-
-
-def _param(event: Event, name: str) -> Any:
-    value = event.params.get(name)
-    return _default(event.stressor, name) if value is None else value
 
 
 def _secs(value: float) -> str:
@@ -91,26 +67,26 @@ class Load:
 
 
 def planned_load(events: list[Event], cpus: int) -> Load:
-    """Sum the planned load of `events` (all running at the same time)."""
+    """Sum the planned load of `events` (all running at the same time), on `cpus` logical CPUs."""
     cpu = memory = disk = 0.0
     disk_streams = net_streams = 0
     net_rate: float | None = 0.0
     for event in events:
+        params = resolve_params(event.stressor, event.params, cpus=cpus)  # the table's defaults
         if event.stressor == "cpu":
-            load = float(_param(event, "load_percent") or 100.0)
-            if _param(event, "target") == "system":
+            load = float(params["load_percent"])
+            if params["target"] == "system":
                 cpu += load
             else:
-                workers = _param(event, "workers") or cpus
-                cpu += load * min(int(workers), cpus) / cpus
+                cpu += load * min(int(params["workers"]), cpus) / cpus
         elif event.stressor == "memory":
-            memory += float(_param(event, "size_mb") or 0)
+            memory += float(params["size_mb"])
         elif event.stressor == "disk":
-            disk += float(_param(event, "file_mb") or 0)
+            disk += float(params["file_mb"])
             disk_streams += 1
         elif event.stressor == "network":
             net_streams += 1
-            rate = _param(event, "rate_mbit_s")
+            rate = params["rate_mbit_s"]
             net_rate = None if rate is None or net_rate is None else net_rate + float(rate)
     return Load(cpu, memory, disk, disk_streams, net_streams, net_rate, len(events))
 

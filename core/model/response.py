@@ -16,25 +16,19 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from core.stressors.params import KINDS as KINDS  # the stressor table's kinds, for fit.py
+from core.stressors.params import default as param_default
+
 Array = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 
-# the drive features each stressor kind can have; "on" is 1 for every event of the kind
-KINDS = ("cpu", "memory", "disk", "network")
 SUBSTEPS = 4  # points per interval when averaging a response over the interval ending at t
-
-# Defaults the stressors use when a param is not given (core.stressors.PARAMS says the same).
-_DEFAULTS: dict[str, dict[str, Any]] = {
-    "cpu": {"load_percent": 100.0, "workers": None},
-    "memory": {"size_mb": 256, "ramp_s": 0.0},
-    "disk": {"mode": "write", "file_mb": 256, "rate_mb_s": None},
-    "network": {"rate_mbit_s": None},
-}
 
 
 def _param(kind: str, params: Mapping[str, Any], name: str) -> Any:
+    """The event's value, else the stressor table's default."""
     value = params.get(name)
-    return _DEFAULTS.get(kind, {}).get(name) if value is None else value
+    return param_default(kind, name) if value is None else value
 
 
 def _num(value: Any, default: float = 0.0) -> float:

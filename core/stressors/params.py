@@ -1,7 +1,9 @@
-"""Stressor parameters: one table (`PARAMS`) that validation, `twin stress` flags and the TUI forms
-are all generated from.
+"""The stressor table: the one source of stressor kinds (`KINDS`) and of each one's parameters
+(`PARAMS`: type, default, range, unit, help). Profile validation, `twin stress` flags, `twin plan`,
+the model's features and the TUI forms all read it; nothing else defines a kind or a default.
 
 Profile `params` names are an API: never rename one. Sizes are MiB (`_mb`), rates per second.
+This module imports nothing from the engine, so anything may import it.
 """
 
 from __future__ import annotations
@@ -154,8 +156,14 @@ def _num(value: float | None) -> str:
     return str(int(value)) if float(value).is_integer() else str(value)
 
 
-def resolve_params(kind: str, params: Mapping[str, Any]) -> dict[str, Any]:
-    """Valid params with every default filled in and types converted (call after validation)."""
+def resolve_params(
+    kind: str, params: Mapping[str, Any], *, cpus: int | None = None
+) -> dict[str, Any]:
+    """Valid params with every default filled in and types converted (call after validation).
+
+    `cpus` is the machine the event is planned for: CPU `workers` defaults to it (to this
+    machine's logical CPUs when not given).
+    """
     out: dict[str, Any] = {}
     for name, spec in PARAMS[kind].items():
         value = params.get(name, spec.default)
@@ -163,5 +171,11 @@ def resolve_params(kind: str, params: Mapping[str, Any]) -> dict[str, Any]:
             value, _ = _coerce(spec, value)
         out[name] = value
     if kind == "cpu" and out["workers"] is None:
-        out["workers"] = os.cpu_count() or 1
+        out["workers"] = cpus or os.cpu_count() or 1
     return out
+
+
+def default(kind: str, name: str) -> Any:
+    """The table's default of one parameter (None: not set, automatic, or not in the table)."""
+    spec = PARAMS.get(kind, {}).get(name)
+    return None if spec is None else spec.default

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from core.schedule import STRESSORS
+from core.stressors import KINDS as STRESSORS
 from core.stressors import PARAMS, param_problems
 
 MAIN_PARAMS: dict[str, tuple[str, ...]] = {

@@ -10,7 +10,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Input, Label, Select
 
 from core.profile import EventSpec
-from core.schedule import STRESSORS
+from core.stressors import KINDS as STRESSORS
 from tui.data.forms import LABELS, fields, parse_params, show_value
 from tui.dialogs.form import FormDialog
 

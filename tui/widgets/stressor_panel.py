@@ -12,7 +12,7 @@ from textual.message import Message
 from textual.widgets import Button, DataTable, Input, Label, Select
 
 from core.runner import EventState
-from core.schedule import STRESSORS
+from core.stressors import KINDS as STRESSORS
 from tui.data.forms import DEFAULT_DURATION_S, LABELS, fields, parse_params, show_value
 from tui.data.units import human_duration
 
