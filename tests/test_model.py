@@ -26,8 +26,8 @@ from core.model import (
     predict_schedule,
     whatif_schedule,
 )
-from core.runner import expected_samples
 from core.schedule import Event, Schedule
+from core.telemetry.logger import expected_samples
 
 ROOT = Path(__file__).resolve().parents[1]
 TWIN = [sys.executable, "-m", "cli"]

@@ -33,22 +33,8 @@ import numpy as np
 import pandas as pd
 
 from core.analysis.bundle import RunBundle
+from core.telemetry import columns as C
 
-MAIN_METRICS = (
-    "cpu_percent",
-    "mem_used_bytes",
-    "mem_available_bytes",
-    "mem_percent",
-    "swap_percent",
-    "load_1m",
-    "disk_read_bytes_per_s",
-    "disk_write_bytes_per_s",
-    "disk_read_ops_per_s",
-    "disk_write_ops_per_s",
-    "net_sent_bytes_per_s",
-    "net_recv_bytes_per_s",
-    "cpu_iowait_percent",
-)
 MEASURES = (
     "baseline",
     "baseline_std",
@@ -87,10 +73,8 @@ class ResponseSettings:
 
 
 def metrics_of_interest(columns: list[str] | pd.Index) -> list[str]:
-    """The main metrics present, then every `psi_*` column."""
-    present = list(columns)
-    main = [m for m in MAIN_METRICS if m in present]
-    return main + [c for c in present if c.startswith("psi_") and c not in main]
+    """The data dictionary's `RESPONSE_METRICS` present, then its `RESPONSE_FAMILIES` columns."""
+    return C.pick(columns, C.RESPONSE_METRICS, C.RESPONSE_FAMILIES)
 
 
 def quiet_mask(t: np.ndarray, events: pd.DataFrame, interval_s: float) -> np.ndarray:

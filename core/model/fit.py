@@ -23,46 +23,16 @@ import numpy as np
 import pandas as pd
 import psutil
 
-from core.bundle import ANNOTATIONS, DATASET, MANIFEST, SCHEDULE, host_fingerprint, now_utc
 from core.errors import BadInput
-from core.model.response import (
-    KINDS,
-    Array,
-    BoolArray,
-    Pulse,
-    event_features,
-    event_ramp_s,
-    kind_columns,
-)
-from core.model.store import MetricModel, Term, TwinModel
+from core.host import host_fingerprint
+from core.model.metric_fit import Design, fit_metric, metric_bounds
+from core.model.response import KINDS, Array, Pulse, event_features, event_ramp_s
+from core.model.store import MetricModel, TwinModel
+from core.rundir.layout import ANNOTATIONS, DATASET
+from core.rundir.read import load_run
+from core.telemetry import columns as C
+from core.telemetry.logger import now_utc
 
-BASE_METRICS = (
-    "cpu_percent",
-    "mem_percent",
-    "mem_used_bytes",
-    "mem_available_bytes",
-    "swap_percent",
-    "load_1m",
-    "disk_read_bytes_per_s",
-    "disk_write_bytes_per_s",
-    "disk_read_ops_per_s",
-    "disk_write_ops_per_s",
-    "net_sent_bytes_per_s",
-    "net_recv_bytes_per_s",
-)
-EXTRA_METRIC_RE = re.compile(r"^(psi_\w+_percent|temp_\w+_c)$")
-# levels read at the sample instant; everything else is an average over the interval ending there
-LEVEL_METRICS = frozenset(
-    {"mem_percent", "mem_used_bytes", "mem_available_bytes", "swap_percent", "load_1m"}
-)
-TAU_GRID = (0.0, 0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0, 60.0, 120.0)
-FAST_TAU_GRID = tuple(t for t in TAU_GRID if t <= 30.0)
-NEAR_BEST = 0.01
-SWEEPS = 2
-SECONDARY_MIN_GAIN = 0.05  # a secondary kind must cut the residual sum of squares by 5%
-ROBUST_ITERATIONS = 4
-HUBER_K = 1.345
-RIDGE = 1e-4
 MAX_START_LAG_S = 2.0
 
 
@@ -85,84 +55,47 @@ class TrainingRun:
         return values
 
 
-def _float(text: Any) -> float | None:
-    try:
-        value = float(text)
-    except (TypeError, ValueError):
-        return None
-    return value if math.isfinite(value) else None
-
-
 def load_training_run(path: Path) -> TrainingRun:
-    """Read one run directory; `BadInput` when it is not a run."""
+    """One run directory through the run reader (`core.rundir.read.load_run`); `BadInput` when
+    it is not a run, or a run without annotations or CPU column to learn from."""
     if not path.is_dir():
         raise BadInput(f"{path}: not a run directory (no such directory)")
     for name in (DATASET, ANNOTATIONS):
         if not (path / name).is_file():
             raise BadInput(f"{path}: not a run directory (no {name})")
-    try:
-        data = pd.read_csv(path / DATASET, on_bad_lines="skip")
-    except (ValueError, OSError) as exc:
-        raise BadInput(f"{path}: cannot read {DATASET}: {exc}") from None
-    if "elapsed_s" not in data.columns or "cpu_percent" not in data.columns:
-        raise BadInput(f"{path}: {DATASET} lacks elapsed_s / cpu_percent")
-    data["elapsed_s"] = pd.to_numeric(data["elapsed_s"], errors="coerce")
-    data = data.dropna(subset=["elapsed_s"]).reset_index(drop=True)
-    manifest: dict[str, Any] = {}
-    if (path / MANIFEST).is_file():
-        try:
-            manifest = json.loads((path / MANIFEST).read_text())
-        except ValueError:
-            manifest = {}
-    schedule: dict[str, Any] = {}
-    if (path / SCHEDULE).is_file():
-        try:
-            schedule = json.loads((path / SCHEDULE).read_text())
-        except ValueError:
-            schedule = {}
-    host = dict(manifest.get("host") or {})
+    bundle = load_run(path)
+    data = bundle.dataset
+    if "cpu_percent" not in data.columns:
+        raise BadInput(f"{path}: {DATASET} lacks cpu_percent")
+    host = dict(bundle.manifest.get("host") or {})
     cores = [c for c in data.columns if re.fullmatch(r"cpu\d+_percent", c)]
     n_cpus = int(host.get("logical_cpus") or len(cores) or 1)
-    interval = _float(schedule.get("interval_s")) or _float(manifest.get("interval_s"))
-    if interval is None:
-        diffs = np.diff(data["elapsed_s"].to_numpy(dtype=float))
-        interval = float(np.median(diffs)) if len(diffs) else 1.0
-    last_t = float(data["elapsed_s"].max()) if len(data) else 0.0
     pulses: list[Pulse] = []
     lags: list[tuple[str, float]] = []
-    try:
-        annotations = pd.read_csv(path / ANNOTATIONS, dtype=str, keep_default_na=False)
-    except (ValueError, OSError) as exc:
-        raise BadInput(f"{path}: cannot read {ANNOTATIONS}: {exc}") from None
-    for row in annotations.to_dict("records"):
-        kind = str(row.get("stressor", ""))
-        start = _float(row.get("start_elapsed_s"))
-        if kind not in KINDS or start is None:
+    started = bundle.events[bundle.events["start_s"].notna()]
+    for row in started.to_dict("records"):
+        kind = str(row["stressor"])
+        if kind not in KINDS:
             continue
-        end = _float(row.get("end_elapsed_s"))
-        planned_start = _float(row.get("planned_start_s"))
-        planned_end = _float(row.get("planned_end_s"))
-        if end is None:  # killed run: assume it ran to plan or to the last sample
-            duration = (planned_end - planned_start) if planned_end and planned_start else 0.0
-            end = min(start + duration, last_t)
         try:
-            params = json.loads(row.get("params") or "{}")
+            params = json.loads(row["params"] or "{}")
         except ValueError:
             params = {}
         if not isinstance(params, dict):
             params = {}
-        if planned_start is not None:
-            lags.append((kind, start - planned_start))
+        start, end = float(row["start_s"]), float(row["end_s"])  # end: assumed if never recorded
+        if math.isfinite(row["planned_start_s"]):
+            lags.append((kind, start - float(row["planned_start_s"])))
         features = event_features(kind, params, n_cpus)
         pulses.append(Pulse(kind, start, end, features, event_ramp_s(kind, params)))
     return TrainingRun(
         path=path,
         data=data,
         pulses=pulses,
-        interval_s=float(interval),
+        interval_s=bundle.interval_s,
         host=host,
         n_cpus=n_cpus,
-        profile_name=str(manifest.get("profile_name") or schedule.get("name") or path.name),
+        profile_name=bundle.profile or path.name,
         start_lags=lags,
     )
 
@@ -171,18 +104,8 @@ def _metrics(runs: Sequence[TrainingRun]) -> list[str]:
     common = set(runs[0].data.columns)
     for run in runs[1:]:
         common &= set(run.data.columns)
-    extra = sorted(c for c in common if EXTRA_METRIC_RE.match(c))
-    return [m for m in BASE_METRICS if m in common] + extra
-
-
-def _bounds(metric: str, ram: float) -> tuple[float | None, float | None]:
-    if metric.endswith("_percent"):
-        return 0.0, 100.0
-    if metric in ("mem_used_bytes", "mem_available_bytes"):
-        return 0.0, ram if ram > 0 else None
-    if metric.startswith("temp_"):
-        return None, None
-    return 0.0, None
+    extra = sorted(C.family_columns(common, C.MODEL_FAMILIES))
+    return [m for m in C.HEADLINE_METRICS if m in common] + extra
 
 
 def _kind_features(runs: Sequence[TrainingRun]) -> dict[str, list[str]]:
@@ -199,198 +122,6 @@ def _kind_features(runs: Sequence[TrainingRun]) -> dict[str, list[str]]:
         )
         out[kind] = (["on"] if varies else []) + names
     return out
-
-
-# Which stressor kinds drive which metrics by construction (metric name prefixes). Other
-# pairings are only tried where there is a physical path (every stressor uses CPU; memory can
-# push pages to disk) and kept only when they clearly explain the data.
-PRIMARY: dict[str, tuple[str, ...]] = {
-    "cpu": ("cpu_percent", "load_1m", "psi_cpu", "temp_"),
-    "memory": ("mem_", "swap_", "psi_memory"),
-    "disk": ("disk_", "psi_io", "load_1m"),
-    "network": ("net_",),
-}
-SECONDARY: dict[str, tuple[str, ...]] = {
-    "cpu": (),
-    "memory": ("cpu_percent", "load_1m", "psi_cpu", "temp_", "disk_", "psi_io"),
-    "disk": ("cpu_percent", "psi_cpu", "temp_"),
-    "network": ("cpu_percent", "load_1m", "psi_cpu", "temp_"),
-}
-
-
-def _primary(metric: str, kind: str) -> bool:
-    return any(metric.startswith(prefix) for prefix in PRIMARY.get(kind, ()))
-
-
-def _possible(metric: str, kind: str) -> bool:
-    return _primary(metric, kind) or any(
-        metric.startswith(prefix) for prefix in SECONDARY.get(kind, ())
-    )
-
-
-class _Design:
-    """Response columns for every (kind, taus, averaging), stacked over runs and cached."""
-
-    def __init__(self, runs: Sequence[TrainingRun], features: dict[str, list[str]]) -> None:
-        self.runs = runs
-        self.features = features
-        self._cache: dict[tuple[str, float, float, bool], Array] = {}
-        self.n = sum(len(run.data) for run in runs)
-        self.run_index = np.concatenate([np.full(len(r.data), i) for i, r in enumerate(runs)])
-
-    def columns(self, kind: str, tau_rise: float, tau_fall: float, average: bool) -> Array:
-        key = (kind, tau_rise, tau_fall, average)
-        cols = self._cache.get(key)
-        if cols is None:
-            parts = [
-                kind_columns(
-                    run.t,
-                    [p for p in run.pulses if p.kind == kind],
-                    self.features[kind],
-                    tau_rise,
-                    tau_fall,
-                    run.interval_s,
-                    average,
-                )
-                for run in self.runs
-            ]
-            cols = np.vstack(parts)
-            self._cache[key] = cols
-        return cols
-
-
-def _solve(intercepts: Array, cols: Array, y: Array) -> tuple[Array, float]:
-    """Least squares with a small ridge on the (scaled) event columns: (beta, SSE)."""
-    x = np.hstack([intercepts, cols])
-    if cols.shape[1] == 0:
-        plain, *_ = np.linalg.lstsq(x, y, rcond=None)
-        solution: Array = np.asarray(plain, dtype=np.float64)
-        resid0 = y - x @ solution
-        return solution, float(resid0 @ resid0)
-    scale = np.sqrt((cols**2).mean(axis=0))
-    scale[scale == 0] = 1.0
-    xs = np.hstack([intercepts, cols / scale])
-    k = intercepts.shape[1]
-    penalty = np.zeros((cols.shape[1], xs.shape[1]))
-    penalty[:, k:] = np.eye(cols.shape[1]) * math.sqrt(RIDGE * len(y))
-    yy = np.concatenate([y, np.zeros(cols.shape[1])])
-    beta_s, *_ = np.linalg.lstsq(np.vstack([xs, penalty]), yy, rcond=None)
-    beta: Array = np.asarray(beta_s, dtype=np.float64).copy()
-    beta[k:] = beta[k:] / scale
-    resid = y - x @ beta
-    return beta, float(resid @ resid)
-
-
-def _fit_metric(
-    design: _Design, metric: str, bounds: tuple[float | None, float | None]
-) -> MetricModel | None:
-    y_all = np.concatenate(
-        [pd.to_numeric(r.data[metric], errors="coerce").to_numpy(dtype=float) for r in design.runs]
-    )
-    first = np.concatenate([np.arange(len(r.data)) == 0 for r in design.runs])
-    mask = np.isfinite(y_all) & ~first  # the first sample of a run primes the counters
-    if mask.sum() < 3:
-        return None
-    average = metric not in LEVEL_METRICS
-    runs_present = sorted(set(design.run_index[mask].tolist()))
-    intercepts = np.stack([(design.run_index == i).astype(float) for i in runs_present], axis=1)
-    kinds = [k for k in design.features if _possible(metric, k)]
-    taus = {k: (1.0, 1.0) for k in kinds}
-
-    def cols_for(current: dict[str, tuple[float, float]]) -> Array:
-        blocks = [design.columns(k, *current[k], average) for k in kinds]
-        return np.hstack(blocks) if blocks else np.zeros((design.n, 0))
-
-    weights = np.ones(design.n)  # sqrt of robust (Huber) weights: outside load is damped
-
-    def solve(current: dict[str, tuple[float, float]], rows: BoolArray) -> tuple[Array, float]:
-        w = weights[rows][:, None]
-        return _solve(intercepts[rows] * w, cols_for(current)[rows] * w, y_all[rows] * w[:, 0])
-
-    def search(rows: BoolArray, sweeps: int) -> None:
-        for _ in range(sweeps):
-            for kind in kinds:
-                trials = [
-                    (solve({**taus, kind: (rise, fall)}, rows)[1], rise, fall)
-                    for rise in grid
-                    for fall in grid
-                ]
-                least = min(err for err, _, _ in trials)
-                # Occam: among pairs within 1% of the best, the fastest response
-                near = [x for x in trials if x[0] <= least * (1.0 + NEAR_BEST) + 1e-12]
-                _, rise, fall = min(near, key=lambda x: (x[1] + x[2], x[0]))
-                taus[kind] = (rise, fall)
-
-    def reweight(rows: BoolArray) -> Array:
-        beta = solve(taus, rows)[0]
-        for _ in range(ROBUST_ITERATIONS):
-            resid = y_all - np.hstack([intercepts, cols_for(taus)]) @ beta
-            centre = np.median(resid[rows])
-            spread = 1.4826 * float(np.median(np.abs(resid[rows] - centre)))
-            if spread <= 0.0:
-                break
-            far = np.maximum(np.abs(resid), 1e-300)
-            weights[:] = np.sqrt(np.minimum(1.0, HUBER_K * spread / far))
-            beta = solve(taus, rows)[0]
-        return beta
-
-    grid = TAU_GRID if metric == "load_1m" or metric.startswith("temp_") else FAST_TAU_GRID
-    rows: BoolArray = mask
-    lower, upper = bounds
-    searchable = bool(kinds) and float(np.nanstd(y_all[mask])) > 0.0
-    if searchable:
-        search(rows, SWEEPS)
-    beta = solve(taus, rows)[0]
-    if upper is not None:  # leave out saturated samples the model would push past the bound
-        fitted = np.hstack([intercepts, cols_for(taus)]) @ beta
-        saturated = mask & (y_all >= upper - 0.5) & (fitted >= y_all - 0.5)
-        if saturated.any() and (mask & ~saturated).sum() >= 3:
-            rows = mask & ~saturated
-    beta = reweight(rows)
-    if searchable:
-        search(rows, 1)
-        beta = reweight(rows)
-        # a kind with no known path to this metric stays only if it clearly explains it
-        full = solve(taus, rows)[1]
-        for kind in [k for k in kinds if not _primary(metric, k)]:
-            without = [k for k in kinds if k != kind]
-            w = weights[rows][:, None]
-            blocks = [design.columns(k, *taus[k], average) for k in without]
-            rest = np.hstack(blocks) if blocks else np.zeros((design.n, 0))
-            err = _solve(intercepts[rows] * w, rest[rows] * w, y_all[rows] * w[:, 0])[1]
-            if err <= full * (1.0 + SECONDARY_MIN_GAIN):
-                kinds = without
-        beta = reweight(rows)
-    cols = cols_for(taus)
-    k = intercepts.shape[1]
-    fitted = np.hstack([intercepts, cols]) @ beta
-    if lower is not None or upper is not None:
-        fitted = np.clip(fitted, lower, upper)
-    resid = (y_all - fitted)[mask]
-    y = y_all[mask]
-    sst = float(((y - y.mean()) ** 2).sum())
-    sse_final = float((resid**2).sum())
-    terms: dict[str, Term] = {}
-    j = k
-    for kind in kinds:
-        names = design.features[kind]
-        gains = {name: float(beta[j + i]) for i, name in enumerate(names)}
-        j += len(names)
-        terms[kind] = Term(taus[kind][0], taus[kind][1], gains, _primary(metric, kind))
-    return MetricModel(
-        baseline=float(np.median(beta[:k])),
-        average=average,
-        lower=lower,
-        upper=upper,
-        terms=terms,
-        fit={
-            "r2": (1.0 - sse_final / sst) if sst > 0 else None,
-            "mae": float(np.abs(resid).mean()),
-            "rmse": float(math.sqrt(sse_final / len(resid))),
-            "n": int(mask.sum()),
-            "baseline_spread": float(np.std(beta[:k])),
-        },
-    )
 
 
 def fit_runs(paths: Sequence[Path]) -> tuple[TwinModel, list[str]]:
@@ -417,10 +148,10 @@ def fit_runs(paths: Sequence[Path]) -> tuple[TwinModel, list[str]]:
             np.nanmax([r.data.get("mem_total_bytes", pd.Series([0.0])).max() for r in runs])
         )
     features = _kind_features(runs)
-    design = _Design(runs, features)
+    design = Design(runs, features)
     metrics: dict[str, MetricModel] = {}
     for metric in _metrics(runs):
-        fitted = _fit_metric(design, metric, _bounds(metric, ram))
+        fitted = fit_metric(design, metric, metric_bounds(metric, ram))
         if fitted is not None:
             metrics[metric] = fitted
     lags: dict[str, list[float]] = {}

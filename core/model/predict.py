@@ -18,11 +18,11 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from core.bundle import host_fingerprint
+from core.host import host_fingerprint
 from core.model.response import Array, Pulse, event_features, event_ramp_s, kind_columns
 from core.model.store import DEFAULT_MODELS_DIR, TwinModel, find_model, load_model
-from core.runner import expected_samples
 from core.schedule import Event, Schedule
+from core.telemetry.logger import expected_samples
 
 MEM_AVAILABLE_MIN_FRACTION = 0.05  # warn when memory available would fall under 5% of RAM
 SWAP_WARN_PERCENT = 1.0  # warn when predicted swap use exceeds this

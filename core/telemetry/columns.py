@@ -2,10 +2,17 @@
 
 The first block is the contract (order fixed); everything after it is extra and
 only present where the machine has it. `twin columns` prints this table.
+
+The end of the module is the one home of every *metric list*: named, documented
+choices of columns (`HEADLINE_METRICS`, `RESPONSE_METRICS`, `SUMMARY_METRICS`)
+and the families of columns whose names depend on the machine (`METRIC_FAMILIES`:
+pressure, temperatures). Analysis, the model and the UIs pick from there.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 
@@ -15,6 +22,8 @@ class Column:
     unit: str
     description: str
     decimals: int = 2
+    level: bool = False
+    """A gauge read at the sample instant; otherwise a rate or share over the interval ending there."""
 
 
 TIMESTAMP = Column(
@@ -53,18 +62,20 @@ CONTRACT_BEFORE_CORES = [
     ),
 ]
 CONTRACT_AFTER_CORES = [
-    Column("mem_percent", "%", "Memory in use: (MemTotal - MemAvailable) / MemTotal."),
-    Column("mem_used_bytes", "B", "MemTotal - MemAvailable (/proc/meminfo).", 0),
+    Column("mem_percent", "%", "Memory in use: (MemTotal - MemAvailable) / MemTotal.", level=True),
+    Column("mem_used_bytes", "B", "MemTotal - MemAvailable (/proc/meminfo).", 0, level=True),
     Column(
         "mem_available_bytes",
         "B",
         "MemAvailable: memory available for new work without swapping.",
         0,
+        level=True,
     ),
     Column(
         "swap_percent",
         "%",
         "Swap in use: (SwapTotal - SwapFree) / SwapTotal; 0 when there is no swap.",
+        level=True,
     ),
     Column(
         "disk_read_bytes_per_s",
@@ -92,8 +103,8 @@ CONTRACT_AFTER_CORES = [
         "Bytes received per second over all interfaces, loopback included.",
         1,
     ),
-    Column("load_1m", "threads", "1-minute load average (/proc/loadavg)."),
-    Column("process_count", "processes", "Number of processes (entries in /proc).", 0),
+    Column("load_1m", "threads", "1-minute load average (/proc/loadavg).", level=True),
+    Column("process_count", "processes", "Number of processes (entries in /proc).", 0, level=True),
     ACTIVE_EVENTS,
 ]
 
@@ -111,15 +122,23 @@ CPU_EXTRAS = [
     ),
     Column("ctx_switches_per_s", "1/s", "Context switches per second (/proc/stat ctxt).", 1),
     Column("interrupts_per_s", "1/s", "Interrupts per second (/proc/stat intr).", 1),
-    Column("procs_running", "threads", "Runnable threads at the sample (/proc/stat).", 0),
-    Column("procs_blocked", "threads", "Threads blocked on I/O at the sample (/proc/stat).", 0),
-    Column("load_5m", "threads", "5-minute load average."),
-    Column("load_15m", "threads", "15-minute load average."),
+    Column(
+        "procs_running", "threads", "Runnable threads at the sample (/proc/stat).", 0, level=True
+    ),
+    Column(
+        "procs_blocked",
+        "threads",
+        "Threads blocked on I/O at the sample (/proc/stat).",
+        0,
+        level=True,
+    ),
+    Column("load_5m", "threads", "5-minute load average.", level=True),
+    Column("load_15m", "threads", "15-minute load average.", level=True),
 ]
 MEM_EXTRAS = [
-    Column("mem_total_bytes", "B", "MemTotal.", 0),
-    Column("mem_cached_bytes", "B", "Page cache (Cached + Buffers).", 0),
-    Column("swap_used_bytes", "B", "SwapTotal - SwapFree.", 0),
+    Column("mem_total_bytes", "B", "MemTotal.", 0, level=True),
+    Column("mem_cached_bytes", "B", "Page cache (Cached + Buffers).", 0, level=True),
+    Column("swap_used_bytes", "B", "SwapTotal - SwapFree.", 0, level=True),
     Column(
         "swap_in_bytes_per_s",
         "B/s",
@@ -157,6 +176,7 @@ FREQ = Column(
     "MHz",
     "Mean current frequency of the CPUs (cpufreq scaling_cur_freq); only where the kernel exposes it.",
     0,
+    level=True,
 )
 
 
@@ -166,6 +186,7 @@ def temperature_column(name: str) -> Column:
         "°C",
         f"Temperature sensor {name} (hwmon/thermal zone), detected once at start.",
         1,
+        level=True,
     )
 
 
@@ -175,8 +196,14 @@ OUTPUT_FS = [
         "B",
         "Free space on the filesystem holding the run directory (statvfs, available to unprivileged users).",
         0,
+        level=True,
     ),
-    Column("out_fs_used_percent", "%", "Used share of the filesystem holding the run directory."),
+    Column(
+        "out_fs_used_percent",
+        "%",
+        "Used share of the filesystem holding the run directory.",
+        level=True,
+    ),
 ]
 QUALITY = [
     Column(
@@ -206,7 +233,11 @@ STRESS_WORK = [
         0,
     ),
     Column(
-        "stress_mem_resident_bytes", "B", "Memory held resident by the running memory stressors.", 0
+        "stress_mem_resident_bytes",
+        "B",
+        "Memory held resident by the running memory stressors.",
+        0,
+        level=True,
     ),
     Column(
         "stress_disk_read_bytes_per_s",
@@ -233,6 +264,111 @@ STRESS_WORK = [
         0,
     ),
 ]
+
+STATIC_COLUMNS: tuple[Column, ...] = (
+    *CONTRACT_BEFORE_CORES,
+    *CONTRACT_AFTER_CORES,
+    *CPU_EXTRAS,
+    *MEM_EXTRAS,
+    *NET_EXTRAS,
+    FREQ,
+    *OUTPUT_FS,
+    *QUALITY,
+    *STRESS_WORK,
+)
+"""Every column whose name does not depend on the machine."""
+_BY_NAME = {c.name: c for c in STATIC_COLUMNS}
+CPU_CORE = re.compile(r"^cpu(\d+)_percent$")
+_PSI = re.compile(r"^psi_(\w+)_(some|full)_percent$")
+_TEMP = re.compile(r"^temp_(\w+)_c$")
+
+
+def column(name: str) -> Column | None:
+    """The data dictionary's entry for a dataset column (per-core, pressure and sensors too)."""
+    if name in _BY_NAME:
+        return _BY_NAME[name]
+    if match := CPU_CORE.match(name):
+        return cpu_core_column(int(match.group(1)))
+    if match := _PSI.match(name):
+        return psi_column(match.group(1), match.group(2))
+    if match := _TEMP.match(name):
+        return temperature_column(match.group(1))
+    return None
+
+
+def is_level(name: str) -> bool:
+    """Whether a column is a gauge read at the sample instant (unknown columns: no)."""
+    entry = column(name)
+    return entry is not None and entry.level
+
+
+# ---- metric lists: the one home of every named choice of columns ---------------------------
+
+NON_METRIC: tuple[str, ...] = (TIMESTAMP.name, ELAPSED.name, ACTIVE_EVENTS.name)
+"""The clock and the event ids; every other dataset column is a number to analyse."""
+
+HEADLINE_METRICS: tuple[str, ...] = (
+    "cpu_percent",
+    "mem_percent",
+    "mem_used_bytes",
+    "mem_available_bytes",
+    "swap_percent",
+    "load_1m",
+    "disk_read_bytes_per_s",
+    "disk_write_bytes_per_s",
+    "disk_read_ops_per_s",
+    "disk_write_ops_per_s",
+    "net_sent_bytes_per_s",
+    "net_recv_bytes_per_s",
+)
+"""The contract's load figures, which every run has: what the model learns, and the core of
+what analysis measures (then the machine-dependent families below)."""
+
+RESPONSE_METRICS: tuple[str, ...] = (*HEADLINE_METRICS, "cpu_iowait_percent")
+"""Whose response to each event `twin analyze` measures: the headline metrics plus iowait (disk
+stress shows there when the busy share does not), then every `RESPONSE_FAMILIES` column."""
+
+SUMMARY_METRICS: tuple[str, ...] = (
+    "cpu_percent",
+    "mem_used_bytes",
+    "mem_available_bytes",
+    "swap_percent",
+    "load_1m",
+    "disk_read_bytes_per_s",
+    "disk_write_bytes_per_s",
+    "net_sent_bytes_per_s",
+    "net_recv_bytes_per_s",
+)
+"""A prediction's summary, a figure or two per resource (`twin predict`, the TUI's predict
+dialog); the others are in the CSV."""
+
+SAMPLING_COLUMNS: tuple[str, ...] = ("sample_interval_s", "sample_lateness_ms")
+"""The logger's clock bookkeeping: described with the data, never correlated with the load."""
+
+METRIC_FAMILIES: dict[str, re.Pattern[str]] = {
+    "psi": re.compile(r"^psi_\w+_percent$"),
+    "temp": _TEMP,
+}
+"""Metric columns whose names depend on the machine, by family (add a family here: analysis
+and the model pick it up through `RESPONSE_FAMILIES` / `MODEL_FAMILIES`)."""
+RESPONSE_FAMILIES: tuple[str, ...] = ("psi",)
+"""Families `twin analyze` measures responses of, after `RESPONSE_METRICS`."""
+MODEL_FAMILIES: tuple[str, ...] = ("psi", "temp")
+"""Families the model learns, after `HEADLINE_METRICS`."""
+
+
+def family_columns(columns: Iterable[str], families: Sequence[str]) -> list[str]:
+    """The columns, in their order, that belong to any of `families`."""
+    patterns = [METRIC_FAMILIES[f] for f in families]
+    return [c for c in columns if any(p.match(c) for p in patterns)]
+
+
+def pick(columns: Iterable[str], named: Sequence[str], families: Sequence[str] = ()) -> list[str]:
+    """The `named` metrics present (in `named` order), then the present `families` columns."""
+    present = list(columns)
+    have = set(present)
+    main = [m for m in named if m in have]
+    return main + [c for c in family_columns(present, families) if c not in main]
 
 
 def to_markdown(columns: list[Column]) -> str:

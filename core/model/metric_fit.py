@@ -1,0 +1,257 @@
+"""Learn one metric: its per-run baselines, each stressor kind's gains and time constants.
+
+The design matrix stacks, over the training runs, one response column per (kind, feature) for
+given rise/fall time constants (`response.kind_columns`, cached per constants); the gains come
+from a slightly ridged least squares with Huber weights (outside load is damped), the time
+constants from a grid searched one kind at a time. Knows nothing of run directories: a run is
+anything with `t`, `data`, `pulses` and `interval_s` (`SampledRun`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Protocol
+
+import numpy as np
+import pandas as pd
+
+from core.model.response import Array, BoolArray, Pulse, kind_columns
+from core.model.store import MetricModel, Term
+from core.telemetry import columns as C
+
+TAU_GRID = (0.0, 0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0, 60.0, 120.0)
+FAST_TAU_GRID = tuple(t for t in TAU_GRID if t <= 30.0)
+NEAR_BEST = 0.01
+SWEEPS = 2
+SECONDARY_MIN_GAIN = 0.05  # a secondary kind must cut the residual sum of squares by 5%
+ROBUST_ITERATIONS = 4
+HUBER_K = 1.345
+RIDGE = 1e-4
+
+
+class SampledRun(Protocol):
+    """What fitting needs of a training run: its samples, its events and its clock."""
+
+    @property
+    def data(self) -> pd.DataFrame: ...
+
+    @property
+    def pulses(self) -> list[Pulse]: ...
+
+    @property
+    def interval_s(self) -> float: ...
+
+    @property
+    def t(self) -> Array: ...
+
+
+def averaged(metric: str) -> bool:
+    """Whether the model averages a metric's response over the interval ending at a sample.
+
+    The headline gauges (memory, swap, load: `columns.is_level`) are read at the instant; every
+    other metric, the pressure and temperature families included, is fitted as an average.
+    """
+    return not (metric in C.HEADLINE_METRICS and C.is_level(metric))
+
+
+def metric_bounds(metric: str, ram: float) -> tuple[float | None, float | None]:
+    if metric.endswith("_percent"):
+        return 0.0, 100.0
+    if metric in ("mem_used_bytes", "mem_available_bytes"):
+        return 0.0, ram if ram > 0 else None
+    if metric.startswith("temp_"):
+        return None, None
+    return 0.0, None
+
+
+# Which stressor kinds drive which metrics by construction (metric name prefixes). Other
+# pairings are only tried where there is a physical path (every stressor uses CPU; memory can
+# push pages to disk) and kept only when they clearly explain the data.
+PRIMARY: dict[str, tuple[str, ...]] = {
+    "cpu": ("cpu_percent", "load_1m", "psi_cpu", "temp_"),
+    "memory": ("mem_", "swap_", "psi_memory"),
+    "disk": ("disk_", "psi_io", "load_1m"),
+    "network": ("net_",),
+}
+SECONDARY: dict[str, tuple[str, ...]] = {
+    "cpu": (),
+    "memory": ("cpu_percent", "load_1m", "psi_cpu", "temp_", "disk_", "psi_io"),
+    "disk": ("cpu_percent", "psi_cpu", "temp_"),
+    "network": ("cpu_percent", "load_1m", "psi_cpu", "temp_"),
+}
+
+
+def _primary(metric: str, kind: str) -> bool:
+    return any(metric.startswith(prefix) for prefix in PRIMARY.get(kind, ()))
+
+
+def _possible(metric: str, kind: str) -> bool:
+    return _primary(metric, kind) or any(
+        metric.startswith(prefix) for prefix in SECONDARY.get(kind, ())
+    )
+
+
+class Design:
+    """Response columns for every (kind, taus, averaging), stacked over runs and cached."""
+
+    def __init__(self, runs: Sequence[SampledRun], features: dict[str, list[str]]) -> None:
+        self.runs = runs
+        self.features = features
+        self._cache: dict[tuple[str, float, float, bool], Array] = {}
+        self.n = sum(len(run.data) for run in runs)
+        self.run_index = np.concatenate([np.full(len(r.data), i) for i, r in enumerate(runs)])
+
+    def columns(self, kind: str, tau_rise: float, tau_fall: float, average: bool) -> Array:
+        key = (kind, tau_rise, tau_fall, average)
+        cols = self._cache.get(key)
+        if cols is None:
+            parts = [
+                kind_columns(
+                    run.t,
+                    [p for p in run.pulses if p.kind == kind],
+                    self.features[kind],
+                    tau_rise,
+                    tau_fall,
+                    run.interval_s,
+                    average,
+                )
+                for run in self.runs
+            ]
+            cols = np.vstack(parts)
+            self._cache[key] = cols
+        return cols
+
+
+def solve_ridge(intercepts: Array, cols: Array, y: Array) -> tuple[Array, float]:
+    """Least squares with a small ridge on the (scaled) event columns: (beta, SSE)."""
+    x = np.hstack([intercepts, cols])
+    if cols.shape[1] == 0:
+        plain, *_ = np.linalg.lstsq(x, y, rcond=None)
+        solution: Array = np.asarray(plain, dtype=np.float64)
+        resid0 = y - x @ solution
+        return solution, float(resid0 @ resid0)
+    scale = np.sqrt((cols**2).mean(axis=0))
+    scale[scale == 0] = 1.0
+    xs = np.hstack([intercepts, cols / scale])
+    k = intercepts.shape[1]
+    penalty = np.zeros((cols.shape[1], xs.shape[1]))
+    penalty[:, k:] = np.eye(cols.shape[1]) * math.sqrt(RIDGE * len(y))
+    yy = np.concatenate([y, np.zeros(cols.shape[1])])
+    beta_s, *_ = np.linalg.lstsq(np.vstack([xs, penalty]), yy, rcond=None)
+    beta: Array = np.asarray(beta_s, dtype=np.float64).copy()
+    beta[k:] = beta[k:] / scale
+    resid = y - x @ beta
+    return beta, float(resid @ resid)
+
+
+def fit_metric(
+    design: Design, metric: str, bounds: tuple[float | None, float | None]
+) -> MetricModel | None:
+    y_all = np.concatenate(
+        [pd.to_numeric(r.data[metric], errors="coerce").to_numpy(dtype=float) for r in design.runs]
+    )
+    first = np.concatenate([np.arange(len(r.data)) == 0 for r in design.runs])
+    mask = np.isfinite(y_all) & ~first  # the first sample of a run primes the counters
+    if mask.sum() < 3:
+        return None
+    average = averaged(metric)
+    runs_present = sorted(set(design.run_index[mask].tolist()))
+    intercepts = np.stack([(design.run_index == i).astype(float) for i in runs_present], axis=1)
+    kinds = [k for k in design.features if _possible(metric, k)]
+    taus = {k: (1.0, 1.0) for k in kinds}
+
+    def cols_for(current: dict[str, tuple[float, float]]) -> Array:
+        blocks = [design.columns(k, *current[k], average) for k in kinds]
+        return np.hstack(blocks) if blocks else np.zeros((design.n, 0))
+
+    weights = np.ones(design.n)  # sqrt of robust (Huber) weights: outside load is damped
+
+    def solve(current: dict[str, tuple[float, float]], rows: BoolArray) -> tuple[Array, float]:
+        w = weights[rows][:, None]
+        return solve_ridge(intercepts[rows] * w, cols_for(current)[rows] * w, y_all[rows] * w[:, 0])
+
+    def search(rows: BoolArray, sweeps: int) -> None:
+        for _ in range(sweeps):
+            for kind in kinds:
+                trials = [
+                    (solve({**taus, kind: (rise, fall)}, rows)[1], rise, fall)
+                    for rise in grid
+                    for fall in grid
+                ]
+                least = min(err for err, _, _ in trials)
+                # Occam: among pairs within 1% of the best, the fastest response
+                near = [x for x in trials if x[0] <= least * (1.0 + NEAR_BEST) + 1e-12]
+                _, rise, fall = min(near, key=lambda x: (x[1] + x[2], x[0]))
+                taus[kind] = (rise, fall)
+
+    def reweight(rows: BoolArray) -> Array:
+        beta = solve(taus, rows)[0]
+        for _ in range(ROBUST_ITERATIONS):
+            resid = y_all - np.hstack([intercepts, cols_for(taus)]) @ beta
+            centre = np.median(resid[rows])
+            spread = 1.4826 * float(np.median(np.abs(resid[rows] - centre)))
+            if spread <= 0.0:
+                break
+            far = np.maximum(np.abs(resid), 1e-300)
+            weights[:] = np.sqrt(np.minimum(1.0, HUBER_K * spread / far))
+            beta = solve(taus, rows)[0]
+        return beta
+
+    grid = TAU_GRID if metric == "load_1m" or metric.startswith("temp_") else FAST_TAU_GRID
+    rows: BoolArray = mask
+    lower, upper = bounds
+    searchable = bool(kinds) and float(np.nanstd(y_all[mask])) > 0.0
+    if searchable:
+        search(rows, SWEEPS)
+    beta = solve(taus, rows)[0]
+    if upper is not None:  # leave out saturated samples the model would push past the bound
+        fitted = np.hstack([intercepts, cols_for(taus)]) @ beta
+        saturated = mask & (y_all >= upper - 0.5) & (fitted >= y_all - 0.5)
+        if saturated.any() and (mask & ~saturated).sum() >= 3:
+            rows = mask & ~saturated
+    beta = reweight(rows)
+    if searchable:
+        search(rows, 1)
+        beta = reweight(rows)
+        # a kind with no known path to this metric stays only if it clearly explains it
+        full = solve(taus, rows)[1]
+        for kind in [k for k in kinds if not _primary(metric, k)]:
+            without = [k for k in kinds if k != kind]
+            w = weights[rows][:, None]
+            blocks = [design.columns(k, *taus[k], average) for k in without]
+            rest = np.hstack(blocks) if blocks else np.zeros((design.n, 0))
+            err = solve_ridge(intercepts[rows] * w, rest[rows] * w, y_all[rows] * w[:, 0])[1]
+            if err <= full * (1.0 + SECONDARY_MIN_GAIN):
+                kinds = without
+        beta = reweight(rows)
+    cols = cols_for(taus)
+    k = intercepts.shape[1]
+    fitted = np.hstack([intercepts, cols]) @ beta
+    if lower is not None or upper is not None:
+        fitted = np.clip(fitted, lower, upper)
+    resid = (y_all - fitted)[mask]
+    y = y_all[mask]
+    sst = float(((y - y.mean()) ** 2).sum())
+    sse_final = float((resid**2).sum())
+    terms: dict[str, Term] = {}
+    j = k
+    for kind in kinds:
+        names = design.features[kind]
+        gains = {name: float(beta[j + i]) for i, name in enumerate(names)}
+        j += len(names)
+        terms[kind] = Term(taus[kind][0], taus[kind][1], gains, _primary(metric, kind))
+    return MetricModel(
+        baseline=float(np.median(beta[:k])),
+        average=average,
+        lower=lower,
+        upper=upper,
+        terms=terms,
+        fit={
+            "r2": (1.0 - sse_final / sst) if sst > 0 else None,
+            "mae": float(np.abs(resid).mean()),
+            "rmse": float(math.sqrt(sse_final / len(resid))),
+            "n": int(mask.sum()),
+            "baseline_spread": float(np.std(beta[:k])),
+        },
+    )
