@@ -4,6 +4,7 @@ writing profiles back, and the shipped profiles."""
 from __future__ import annotations
 
 import textwrap
+from dataclasses import replace
 from pathlib import Path
 
 import psutil
@@ -564,6 +565,38 @@ def test_resolve_rejects_an_overlap_built_in_code() -> None:
     with pytest.raises(ProfileError) as info:
         resolve_schedule(profile)
     assert info.value.problems[0].startswith("<profile>: events[1].start_s: 3 overlaps events[0]")
+
+
+def test_a_design_with_no_run_gap_runs_back_to_back() -> None:
+    """`[run] gap_s = 0` is the design's default gap: what is checked is what runs."""
+    profile = ok(
+        """
+        name = "tight"
+        [run]
+        gap_s = 0
+        [generate]
+        seed = 3
+        count = 3
+        duration_s = [1, 2]
+        """
+    )
+    events = resolve_schedule(profile).events
+    assert [b.start_s for b in events[1:]] == [a.end_s for a in events[:-1]]
+    written_out = parse_profile(profile_to_toml(expand_generate(profile)), P)
+    assert resolve_schedule(written_out).events == events
+
+
+def test_a_changed_copy_of_a_checked_profile_is_placed_again() -> None:
+    profile = ok(
+        'name = "x"\n[run]\nbaseline_s = 2\n[[events]]\nstressor = "cpu"\nduration_s = 1\n'
+    )
+    assert resolve_schedule(profile).events[0].start_s == 2.0
+    later = replace(profile, baseline_s=10.0)
+    assert later == Profile(
+        "x", baseline_s=10.0, events=(EventSpec("cpu", 1.0),), source=P, text=profile.text
+    )
+    schedule = resolve_schedule(later)
+    assert (schedule.events[0].start_s, schedule.total_s) == (10.0, 21.0)
 
 
 # --- writing profiles back ------------------------------------------------------------
