@@ -13,9 +13,9 @@ from rich.table import Table
 from rich.text import Text
 
 from core.analysis.compare import Comparison
-from core.analysis.pipeline import AnalysisResult
 from core.analysis.plots import text_plot
 from core.analysis.report import fmt, response_view
+from core.analysis.result import AnalysisResult
 
 
 def frame_table(frame: pd.DataFrame, title: str, limit: int = 40) -> Table:

@@ -13,7 +13,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from core.analysis.pipeline import AnalysisResult, analyze_run
+from core.analysis.pipeline import analyze_run
+from core.analysis.result import AnalysisResult
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -11,7 +11,8 @@ import argparse
 from pathlib import Path
 
 from core.analysis.compare import Comparison, compare_results
-from core.analysis.pipeline import AnalysisResult, analyze_run
+from core.analysis.pipeline import analyze_run
+from core.analysis.result import AnalysisResult
 
 
 def build_parser() -> argparse.ArgumentParser:

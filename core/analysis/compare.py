@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from core.analysis.pipeline import AnalysisResult
+from core.analysis.result import AnalysisResult
 
 KEY = ["event_id", "metric"]
 COMPARED = ("baseline", "level", "change", "peak", "onset_lag_s", "rise_time_s", "recovery_time_s")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -12,24 +11,10 @@ import pandas as pd
 from core.analysis import eda, plots
 from core.analysis.bundle import RunBundle, load_prediction, load_run
 from core.analysis.fidelity import score_prediction
-from core.analysis.quality import Quality, assess
+from core.analysis.quality import assess
 from core.analysis.report import render_markdown
 from core.analysis.responses import ResponseSettings, aggregate_responses, compute_responses
-
-
-@dataclass
-class AnalysisResult:
-    bundle: RunBundle
-    quality: Quality
-    responses: pd.DataFrame
-    aggregate: pd.DataFrame
-    summary: pd.DataFrame
-    correlation: pd.DataFrame
-    pairs: pd.DataFrame
-    fidelity: pd.DataFrame | None = None
-    plots: list[Path] = field(default_factory=list)
-    files: list[Path] = field(default_factory=list)
-    timings: dict[str, float] = field(default_factory=dict)
+from core.analysis.result import AnalysisResult
 
 
 def compute(bundle: RunBundle, settings: ResponseSettings | None = None) -> AnalysisResult:

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 
 from core.analysis.responses import param_text
-
-if TYPE_CHECKING:
-    from core.analysis.pipeline import AnalysisResult
+from core.analysis.result import AnalysisResult
 
 
 def fmt(value: Any) -> str:
