@@ -4,6 +4,9 @@ Each stressor is a separate process (`python -m core.stressors.child`) in its ow
 killed by the kernel if the thread that started it dies (PR_SET_PDEATHSIG: start stressors from
 one long-lived thread), with its own deadline as a last resort. It publishes its work once a
 second; `StressorHandle.work()` returns the latest report.
+
+`core.stressors.params` is the stressor table: the one definition of the kinds (`KINDS`) and of
+every parameter's type, default, range, unit and help (`PARAMS`). Read it; never restate it.
 """
 
 from __future__ import annotations
