@@ -74,12 +74,12 @@ def loads(workers: int, seconds: float) -> list[tuple[str, list[str] | None]]:
         (
             f"stress-ng --cpu {workers}",
             ["stress-ng", "--cpu", str(workers), "--timeout", f"{seconds + 10:g}"],
-        ),  # fmt: skip
+        ),
         (f"twin stress cpu --workers {workers} (shared)", twin),
         (
             f"twin stress cpu --workers {workers} --contention isolated",
             [*twin, "--contention", "isolated"],
-        ),  # fmt: skip
+        ),
     ]
 
 

@@ -23,7 +23,7 @@ SCRIPT = Path(__file__).resolve()
 class _Handler(BaseHTTPRequestHandler):
     work_s = 0.002
 
-    def do_GET(self) -> None:  # noqa: N802 - the http.server API
+    def do_GET(self) -> None:
         start = time.thread_time()
         x = 1
         while time.thread_time() - start < self.work_s:
