@@ -71,13 +71,6 @@ def group_cpu(pgid: int, seen: dict[int, float]) -> float:
     return sum(seen.values())
 
 
-def machine_busy(seconds: float) -> float:
-    b0, t0, _ = cpu_times()
-    time.sleep(seconds)
-    b1, t1, _ = cpu_times()
-    return 100 * (b1 - b0) / max(t1 - t0, 1e-9)
-
-
 Window = tuple[float, float, float]  # own %, system %, steal %
 CLEAN = 3.0  # a window is clean when the rest of the machine used under 3% of it
 

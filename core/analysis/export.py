@@ -15,7 +15,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -24,8 +23,8 @@ import pandas as pd
 
 from core.analysis.bundle import RunBundle
 from core.errors import BadInput
+from core.telemetry import columns as C
 
-FORMATS = ("parquet", "jsonl", "prometheus", "influx")
 MEASUREMENT = "server_twin"
 UNITS = ("bytes_per_s", "ops_per_s", "per_s", "percent", "bytes", "ms", "s")
 
@@ -86,7 +85,7 @@ def _numbers(col: pd.Series) -> pd.Series:
 
 
 def _metric_cols(data: pd.DataFrame) -> list[str]:
-    return [c for c in data.columns if c not in ("timestamp", "elapsed_s", "active_events")]
+    return [c for c in data.columns if c not in C.NON_METRIC]
 
 
 def _stamp_ns(data: pd.DataFrame) -> np.ndarray:
@@ -177,6 +176,8 @@ WRITERS: dict[str, Callable[[RunBundle, Path], list[Path]]] = {
     "prometheus": to_openmetrics,
     "influx": to_influx,
 }
+"""Every file format `twin export --format` writes: add a writer here to add a format."""
+FORMATS = tuple(WRITERS)
 
 
 def export_run(bundle: RunBundle, fmt: str, out: Path | None = None) -> list[Path]:
@@ -189,8 +190,3 @@ def export_run(bundle: RunBundle, fmt: str, out: Path | None = None) -> list[Pat
     except OSError as exc:
         raise BadInput(f"{target}: cannot create output directory ({exc.strerror})") from exc
     return WRITERS[fmt](bundle, target)
-
-
-def events_json(bundle: RunBundle) -> str:
-    """The events table as JSON (for tools that want it inline)."""
-    return json.dumps(bundle.events.to_dict("records"), default=str)
