@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 from textual.widgets import DataTable, Input, Label
+from tui_kit import FakeSampler, fake_stressors
 
 import core.model
 import core.runner
@@ -35,7 +36,6 @@ from tui.dialogs.prediction import PredictionDialog
 from tui.screens.dashboard import DashboardScreen
 from tui.screens.editor import EditorScreen
 from tui.screens.help import HelpScreen
-from tui.testing import FakeSampler, fake_stressors
 from tui.widgets.metric_row import MetricRow
 from tui.widgets.status_bar import StatusBar
 from tui.widgets.stressor_panel import StressorPanel
@@ -146,7 +146,7 @@ def check_run(run_dir: Path) -> None:
 async def test_dashboard_shows_live_graphs_with_values(runs: Path, tmp_path: Path) -> None:
     app = build(None, runs)
     async with app.run_test(size=SIZE) as pilot:
-        await until(lambda: len(app.history) >= 3)
+        await until(lambda: len(app.session.history) >= 3)
         await pilot.pause()
         assert isinstance(app.screen, DashboardScreen)
         rows = {row.spec.key: row for row in app.screen.query(MetricRow)}
@@ -178,15 +178,15 @@ async def test_stressor_buttons_launch_and_stop(runs: Path, tmp_path: Path) -> N
         panel = app.screen.query_one(StressorPanel)
         panel.query_one("#p-cpu-load_percent", Input).value = "40"
         await pilot.press("c")
-        await until(lambda: len(app.active_events()) == 1)
+        await until(lambda: len(app.session.active_events()) == 1)
         assert started == [("cpu", {"load_percent": 40.0})]
         await pilot.click("#launch-memory")
-        await until(lambda: len(app.active_events()) == 2)
+        await until(lambda: len(app.session.active_events()) == 2)
         assert started[1] == ("memory", {"size_mb": 256})
         await until(lambda: panel.query_one("#running", DataTable).row_count == 2)
         await pilot.press("x")  # stops the highlighted (first) one
-        await until(lambda: len(app.active_events()) == 1)
-        assert app.active_events()[0].event.stressor == "memory"
+        await until(lambda: len(app.session.active_events()) == 1)
+        assert app.session.active_events()[0].event.stressor == "memory"
 
 
 async def test_stressor_panel_shows_the_stressor_validation(runs: Path, tmp_path: Path) -> None:
@@ -269,7 +269,7 @@ async def test_adhoc_stress_while_recording_is_annotated(
         await pilot.press("r")
         await until(lambda: app.run_status.state == "recording")
         await pilot.press("n")
-        await until(lambda: any(s.adhoc for s in app.active_events()))
+        await until(lambda: any(s.adhoc for s in app.session.active_events()))
         app.shutdown("test over")
         await until(lambda: not app.is_running, timeout=10)
     [run_dir] = run_dirs(out)
@@ -309,7 +309,7 @@ async def test_q_when_idle_quits_at_once(runs: Path, tmp_path: Path) -> None:
         await pilot.press("q")
         await until(lambda: not app.is_running)
     assert app.exit_code_ == 0
-    assert app.host.run is None
+    assert not app.session.running
 
 
 async def test_sigterm_stops_the_run_with_complete_files(
@@ -362,7 +362,7 @@ async def test_out_dir_that_cannot_be_used_is_reported(tmp_path: Path, profile: 
     async with app.run_test(size=SIZE) as pilot:
         await until(lambda: app.run_status.state == "live")
         await pilot.press("r")
-        await until(lambda: app.run_status.state == "live" and app.host.info is not None)
+        await until(lambda: app.run_status.state == "live" and app.session.info is not None)
         await asyncio.sleep(0.3)
         assert not app.run_status.recording
 
@@ -407,7 +407,7 @@ async def test_resizing_keeps_the_status_visible(runs: Path) -> None:
     """One app, resized through every size (each used to start its own app)."""
     app = build(None, runs)
     async with app.run_test(size=SIZE) as pilot:
-        await until(lambda: len(app.history) >= 2)
+        await until(lambda: len(app.session.history) >= 2)
         for size in [(60, 20), (40, 10), (20, 6), (200, 60)]:
             await pilot.resize_terminal(*size)
             await pilot.pause()
@@ -686,7 +686,7 @@ async def test_dashboard_shows_the_prediction_beside_the_measure(
     monkeypatch.setattr(core.runner, "DEFAULT_MODELS_DIR", models)
     app = build(long_profile, runs)
     async with app.run_test(size=SIZE) as pilot:
-        await until(lambda: app.run_status.state == "live" and len(app.history) >= 1)
+        await until(lambda: app.run_status.state == "live" and len(app.session.history) >= 1)
         await pilot.pause()
         dashboard = app.screen
         assert isinstance(dashboard, DashboardScreen)
@@ -697,7 +697,7 @@ async def test_dashboard_shows_the_prediction_beside_the_measure(
         assert "(pred " in rows["mem_percent"]._value.text
         assert "(pred " not in rows["disk_read_bytes_per_s"]._value.text
         assert dashboard.has_class("-predicted")
-        app.host.stop_recording("test")
+        app.session.stop_recording("test")
         await until(lambda: app.run_status.state == "live")
         await until(lambda: not dashboard.has_class("-predicted"))
         await until(lambda: "(pred " not in rows["cpu_percent"]._value.text)

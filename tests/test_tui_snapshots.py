@@ -1,7 +1,7 @@
 """Snapshot tests (pytest-textual-snapshot) of the dashboard and the editor at 80x24.
 
 Deterministic: no engine runs (`live=False`); a fixed set of fake samples on a
-fixed clock goes in through the same bridge the engine's callbacks use.
+fixed clock goes in through the session's listener methods, as the engine's callbacks do.
 """
 
 from __future__ import annotations
@@ -9,10 +9,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from tui_kit import fake_samples
+
 from core.runner import EventState
 from core.schedule import Event
 from tui.app import TwinApp, make_app
-from tui.testing import fake_samples
 
 ROOT = Path(__file__).resolve().parents[1]
 SMOKE = ROOT / "profiles" / "smoke.toml"
@@ -27,9 +28,9 @@ async def feed(pilot: Any) -> None:
     app: TwinApp = pilot.app
     for eid, kind, start in (("e01", "cpu", 30.0), ("e02", "memory", 52.0)):
         event = Event(eid, kind, {}, start, 10.0)
-        app.bridge.event(0, EventState(event, status="completed"))
+        app.session.on_event(EventState(event, status="completed"))
     for sample in fake_samples(70, EVENTS):
-        app.bridge.sample(0, sample)
+        app.session.on_sample(sample)
     await pilot.pause()
     await pilot.pause()
 

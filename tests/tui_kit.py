@@ -1,4 +1,4 @@
-"""Fakes for tests and benchmarks: a deterministic sampler and in-process stressors.
+"""Fakes for the TUI tests: a deterministic sampler and in-process stressors.
 
 `FakeSampler` implements `core.telemetry.sampler.Sampler` with the contract
 columns of a two-core machine plus a few extras; its values are a pure

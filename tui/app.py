@@ -1,26 +1,20 @@
-"""The twin TUI: one app built by `make_app`, for the CLI and the tests alike.
+"""The twin TUI: one app built by `make_app`, for the command line and the tests alike.
 
-The engine (`core.runner.ExperimentRun`) owns its threads; `tui.data.engine.EngineHost`
-keeps one session running at all times (live, or a recorded run), and the
-engine's callbacks become messages posted to this app (`post_message` is
-thread-safe). Blocking engine calls (starting or stopping a session) run in
-thread workers, so the UI never waits on them.
+The engine (`core.runner.ExperimentRun`) owns its threads; `tui.session.Session` keeps one
+engine session running at all times (live, or a recorded run) and posts its news as
+messages (`tui.messages`) to the app and to the screens that subscribed. Screens never
+import the app: they read its state through its reactives (`run_status`, `draft`), get the
+session when built, and ask for things with messages that bubble up here. Blocking engine
+calls (starting or stopping a session) run in thread workers, so the UI never waits on them.
 
-Exit codes of `run_app`: 0 normally, 1 when quitting (or a signal) stopped a
-recorded run before its end.
+Exit codes of `run_app`: 0 normally, 1 when quitting (or a signal) stopped a recorded run
+before its end.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import importlib
-import inspect
-import os
-import signal
-import threading
-import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -28,65 +22,30 @@ from textual import work
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.reactive import var
-from textual.screen import Screen
 
 from core.bundle import DEFAULT_RUNS_DIR
 from core.errors import EXIT_FAILED, EXIT_OK, ProfileError, TwinError
 from core.recovery import recover_runs
-from core.runner import EventState, RunResult, StartStressor
-from core.telemetry.sampler import Sample, Sampler
+from core.runner import StartStressor
+from core.schedule import Schedule
+from core.telemetry.sampler import Sampler
 from tui.data.draft import Draft
-from tui.data.engine import EngineCallbacks, EngineHost, SessionInfo
-from tui.data.history import History
 from tui.data.status import RunStatus
 from tui.dialogs.confirm import ConfirmDialog
-from tui.messages import EventChanged, SamplesArrived, SessionFinished
+from tui.messages import (
+    DraftEdited,
+    EventChanged,
+    SamplesArrived,
+    SessionFinished,
+    SessionInfo,
+    SessionStarted,
+)
 from tui.screens.dashboard import DashboardScreen
 from tui.screens.editor import EditorScreen
 from tui.screens.help import HelpScreen
-
-HANDLED_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
-SIGNAL_EXIT_GRACE_S = 3.0
-
-
-class _Bridge(EngineCallbacks):
-    """Engine threads -> the app: samples into the history, news as messages."""
-
-    def __init__(self, app: TwinApp) -> None:
-        self.app = app
-
-    def sample(self, serial: int, sample: Sample) -> None:
-        self.app.history.append(sample, serial)
-        self.app.post_message(SamplesArrived(serial))
-
-    def event(self, serial: int, state: EventState) -> None:
-        self.app.post_message(EventChanged(serial, state))
-
-    def finished(self, serial: int, result: RunResult) -> None:
-        self.app.post_message(SessionFinished(serial, result))
-
-
-def _analysis_screen_factory(app: TwinApp) -> Callable[[Path | None], Screen[Any]] | None:
-    """The analysis screen (`tui.screens.analysis.AnalysisScreen`), when it exists."""
-    try:
-        module = importlib.import_module("tui.screens.analysis")
-    except ImportError:
-        return None
-    screen_cls = getattr(module, "AnalysisScreen", None)
-    if screen_cls is None:
-        return None
-    params = inspect.signature(screen_cls).parameters
-
-    def build(run_dir: Path | None) -> Screen[Any]:
-        kwargs: dict[str, Any] = {}
-        if "run_dir" in params:
-            kwargs["run_dir"] = run_dir
-        if "runs_root" in params:
-            kwargs["runs_root"] = app.out_parent
-        screen: Screen[Any] = screen_cls(**kwargs)
-        return screen
-
-    return build
+from tui.session import Session
+from tui.signals import install_stop_handlers
+from tui.widgets.stressor_panel import StressorPanel
 
 
 class TwinApp(App[int]):
@@ -121,6 +80,11 @@ class TwinApp(App[int]):
     run_status: var[RunStatus] = var(RunStatus, init=False)
     """What the status bars show. A `var`: a change repaints only the widgets that watch
     it (a repainting reactive on the App would repaint the whole screen every second)."""
+    draft: var[Draft] = var(Draft, init=False, always_update=True)
+    """The profile being edited (edited in place; replaced when one is opened)."""
+
+    handle_os_signals = False
+    """Set by `run_app`: the real program owns SIGTERM/SIGHUP (tests' pytest process does not)."""
 
     def __init__(
         self,
@@ -135,36 +99,31 @@ class TwinApp(App[int]):
     ) -> None:
         super().__init__()
         self.out_parent = out_parent or DEFAULT_RUNS_DIR
-        self.profile_path = profile_path
         self.live = live
         self.recover = recover
-        self.history = History()
-        self.event_kinds: dict[str, str] = {}
-        """`"serial:event id"` -> stressor, for the event strip."""
-        self.draft = Draft()
-        self.bridge = _Bridge(self)
-        """Where engine callbacks land; tests feed samples through it too."""
-        self.host = EngineHost(
+        self.session = Session(
             self.out_parent,
-            self.bridge,
             sampler_factory=sampler_factory,
             start_stressor=start_stressor,
             live_interval_s=live_interval_s,
         )
+        """The engine; tests feed samples through its listener methods too."""
+        self.session.subscribe(self)
         self.exit_code_ = EXIT_OK
         self._quitting = False
-        self._analysis = _analysis_screen_factory(self)
-        self.add_mode("dashboard", DashboardScreen)
-        self.add_mode("editor", EditorScreen)
+        self.add_mode("dashboard", lambda: DashboardScreen(self.session))
+        self.add_mode("editor", lambda: EditorScreen(self.session))
         if profile_path is not None:
-            self.draft = Draft.load(profile_path)
+            self.set_reactive(TwinApp.draft, Draft.load(profile_path))
 
     # ---- start-up ----------------------------------------------------------------------
     def on_mount(self) -> None:
         self.run_status = RunStatus(state="starting", name=self.draft_label())
         self.switch_mode("dashboard")
         if self.handle_os_signals:
-            self._install_signal_handlers()
+            install_stop_handlers(
+                self._stop_engine, self.on_signal, lambda: self.exit_code_ or EXIT_FAILED
+            )
         if self.recover:
             self._recover()
         if self.live:
@@ -172,41 +131,14 @@ class TwinApp(App[int]):
         else:
             self.run_status = RunStatus(state="live", name=self.draft_label())
 
-    handle_os_signals = False
-    """Set by `run_app`: the real program owns SIGTERM/SIGHUP (tests' pytest process does not)."""
-
-    def _install_signal_handlers(self) -> None:
-        """Plain `signal.signal` handlers, not the event loop's.
-
-        When the terminal is gone (SSH hang-up) the loop can be stuck for ever inside
-        Textual, writing to it; a loop-level handler would then never run. A plain handler
-        runs in the main thread even there (lock waits are interruptible), so the engine is
-        always stopped in order, and a watchdog ends the process if the UI cannot.
-        """
-        loop = asyncio.get_running_loop()
-
-        def handler(signum: int, _frame: object) -> None:
-            name = signal.Signals(signum).name
-            threading.Thread(
-                target=self._stop_engine_then_exit, args=(name,), name="twin-signal", daemon=True
-            ).start()
-            with contextlib.suppress(RuntimeError):  # the loop may be closed already
-                loop.call_soon_threadsafe(self.on_signal, name)
-
-        for sig in HANDLED_SIGNALS:
-            with contextlib.suppress(ValueError):  # not the main thread (some test drivers)
-                signal.signal(sig, handler)
-
-    def _stop_engine_then_exit(self, name: str) -> None:
-        """Stop the engine in order (complete files, no stressor left), then make sure we exit."""
-        self.host.stop_recording(name)
-        self.host.shutdown(f"{name} received")
-        time.sleep(SIGNAL_EXIT_GRACE_S)  # the UI normally exits well before this
-        os._exit(self.exit_code_ or EXIT_FAILED)
+    def _stop_engine(self, name: str) -> None:
+        """Stop the engine in order (complete files, no stressor left): any thread."""
+        self.session.stop_recording(name)
+        self.session.shutdown(f"{name} received")
 
     def on_signal(self, name: str) -> None:
         """SIGTERM or SIGHUP: stop the run in order (complete files), then leave."""
-        self.host.stop_recording(name)
+        self.session.stop_recording(name)
         self.shutdown(f"{name} received")
 
     @work(thread=True, exit_on_error=False, group="recover")
@@ -220,39 +152,9 @@ class TwinApp(App[int]):
     @work(thread=True, exit_on_error=False, group="engine")
     def _start_live(self) -> None:
         try:
-            info = self.host.start_live()
+            self.session.start_live()  # news: SessionStarted
         except TwinError as exc:
             self.call_from_thread(self.notify, str(exc), severity="error")
-            return
-        if info is not None:
-            self.call_from_thread(self._session_started, info)
-
-    def _session_started(self, info: SessionInfo) -> None:
-        last = self.run_status.last_run
-        state = "recording" if info.recording else "live"
-        name = info.name if info.recording else self.draft_label()
-        self.run_status = RunStatus(
-            state=state, name=name, total_s=info.total_s, run_dir=info.run_dir, last_run=last
-        )
-
-    # ---- what the screens read --------------------------------------------------------------
-    @property
-    def interval_s(self) -> float:
-        info = self.host.info
-        return info.interval_s if info is not None else 1.0
-
-    @property
-    def serial(self) -> int:
-        info = self.host.info
-        return info.serial if info is not None else 0
-
-    def engine_elapsed(self) -> float:
-        run = self.host.run
-        return run.elapsed_s if run is not None else 0.0
-
-    def active_events(self) -> list[EventState]:
-        run = self.host.run
-        return run.active_events if run is not None and run.running else []
 
     def draft_label(self) -> str:
         if self.draft.is_blank:
@@ -263,22 +165,28 @@ class TwinApp(App[int]):
     # ---- engine news -----------------------------------------------------------------------
     def on_unmount(self) -> None:
         """The app is closing however it was asked to: stop the engine (run_app waits)."""
-        self.host.stop_nowait("the TUI exited")
+        self.session.stop_nowait("the TUI exited")
+
+    def on_session_started(self, message: SessionStarted) -> None:
+        info: SessionInfo = message.info
+        if info.serial != self.session.serial or self._quitting:
+            return
+        name = info.name if info.recording else self.draft_label()
+        self.run_status = RunStatus(
+            state="recording" if info.recording else "live",
+            name=name,
+            total_s=info.total_s,
+            run_dir=info.run_dir,
+            last_run=self.run_status.last_run,
+        )
 
     def on_samples_arrived(self, message: SamplesArrived) -> None:
-        if not self.is_running:
-            return
-        self._update_status()
-        screen = self.screen
-        if isinstance(screen, DashboardScreen):
-            screen.refresh_metrics()
+        if self.is_running:
+            self._update_status()
 
     def on_event_changed(self, message: EventChanged) -> None:
-        if not self.is_running:
-            return
         state = message.state
-        self.event_kinds[f"{message.serial}:{state.event.id}"] = state.event.stressor
-        if message.serial != self.serial:
+        if not self.is_running or message.serial != self.session.serial:
             return
         if state.status == "failed":
             self.notify(
@@ -287,13 +195,10 @@ class TwinApp(App[int]):
                 timeout=8,
             )
         self._update_status()
-        for screen in self.screen_stack:
-            if isinstance(screen, DashboardScreen | EditorScreen):
-                screen.post_message(message)
 
     def on_session_finished(self, message: SessionFinished) -> None:
         result = message.result
-        if message.serial != self.serial or self._quitting or not self.is_running:
+        if message.serial != self.session.serial or self._quitting or not self.is_running:
             return
         if result.run_dir is not None:
             severity = "information" if result.exit_code == EXIT_OK else "warning"
@@ -308,40 +213,33 @@ class TwinApp(App[int]):
             self._start_live()
 
     def _update_status(self) -> None:
-        run = self.host.run
-        info = self.host.info
-        status = self.run_status
-        if run is None or info is None:
+        session, info, status = self.session, self.session.info, self.run_status
+        if info is None:
             return
-        events = (
-            tuple(f"{s.event.id} {s.event.stressor}" for s in run.active_events)
-            if run.running
-            else ()
-        )
-        new = RunStatus(
-            state=status.state,
-            name=status.name,
-            elapsed_s=run.elapsed_s if info.recording else 0.0,  # not shown when live
+        events = tuple(f"{s.event.id} {s.event.stressor}" for s in session.active_events())
+        new = replace(
+            status,
+            elapsed_s=session.elapsed_s if info.recording else 0.0,  # not shown when live
             total_s=info.total_s,
             events_now=events,
             run_dir=info.run_dir,
-            last_run=status.last_run,
         )
         if new != status:
             self.run_status = new
 
-    # ---- stressors --------------------------------------------------------------------------
-    def launch(self, stressor: str, params: Mapping[str, Any], duration_s: float) -> None:
-        event_id = self.host.launch(stressor, params, duration_s)
+    # ---- stressors (the stressor panel's requests bubble up here) ---------------------------
+    def on_stressor_panel_launch_requested(self, message: StressorPanel.LaunchRequested) -> None:
+        stressor, duration_s = message.stressor, message.duration_s
+        event_id = self.session.launch(stressor, message.params, duration_s)
         if event_id is None:
             self.notify("the engine is not running yet", severity="warning")
             return
         where = "recorded" if self.run_status.recording else "not recorded"
         self.notify(f"{event_id}: {stressor} for {duration_s:g} s ({where})", timeout=3)
 
-    def stop_event(self, event_id: str) -> None:
-        self.host.stop_event(event_id)
-        self.notify(f"stopping {event_id}", timeout=3)
+    def on_stressor_panel_stop_requested(self, message: StressorPanel.StopRequested) -> None:
+        self.session.stop_event(message.event_id)
+        self.notify(f"stopping {message.event_id}", timeout=3)
 
     # ---- run control ------------------------------------------------------------------------
     def action_record(self) -> None:
@@ -364,27 +262,43 @@ class TwinApp(App[int]):
             return
         try:
             schedule = self.draft.schedule(self.out_parent)
-        except ProfileError as exc:
+        except ProfileError:
             self.notify("the profile has problems (see the editor)", severity="error")
             self.switch_mode("editor")
-            del exc
             return
+        adhoc = [f"{s.event.id} {s.event.stressor}" for s in self.session.active_events()]
+        if not adhoc:
+            self._record(schedule, [])
+            return
+        question = (
+            f"Not recorded and running now: {', '.join(adhoc)}. The recording stops it "
+            "(launch it again during the run to have it recorded). Stop it and record?"
+        )
+        self.push_screen(
+            ConfirmDialog(question, "Stop it and record", "Cancel"),
+            lambda yes: self._record(schedule, adhoc) if yes else None,
+        )
+
+    def _record(self, schedule: Schedule, stopping: list[str]) -> None:
+        if self.run_status.state != "live":  # the world moved while the question was asked
+            self.notify(f"not recording: {self.run_status.state}", severity="warning")
+            return
+        if stopping:
+            self.notify(f"stopping {', '.join(stopping)}: the recording starts", timeout=5)
         self.run_status = RunStatus(
             state="preparing",
             name=schedule.name,
             total_s=schedule.total_s,
-            last_run=status.last_run,
+            last_run=self.run_status.last_run,
         )
         self._start_recording(schedule, self.draft.run_text())
 
     @work(thread=True, exit_on_error=False, group="engine")
-    def _start_recording(self, schedule: Any, text: str) -> None:
+    def _start_recording(self, schedule: Schedule, text: str) -> None:
         try:
-            info = self.host.start_recording(schedule, text)
+            self.session.start_recording(schedule, text)  # news: SessionStarted
         except TwinError as exc:
             self.call_from_thread(self._recording_failed, str(exc))
-            return
-        self.call_from_thread(self._session_started, info)
 
     def _recording_failed(self, reason: str) -> None:
         self.notify(f"cannot start the run: {reason}", severity="error", timeout=10)
@@ -394,15 +308,8 @@ class TwinApp(App[int]):
 
     def _confirm_stop(self, stop: bool | None) -> None:
         if stop and self.run_status.recording:
-            self.run_status = RunStatus(
-                state="stopping",
-                name=self.run_status.name,
-                elapsed_s=self.run_status.elapsed_s,
-                total_s=self.run_status.total_s,
-                run_dir=self.run_status.run_dir,
-                last_run=self.run_status.last_run,
-            )
-            self.host.stop_recording("stopped by the operator")
+            self.run_status = replace(self.run_status, state="stopping", events_now=())
+            self.session.stop_recording("stopped by the operator")
 
     async def action_quit(self) -> None:
         if self._quitting:
@@ -433,7 +340,7 @@ class TwinApp(App[int]):
 
     @work(thread=True, exit_on_error=False, group="shutdown")
     def _shutdown_engine(self, reason: str) -> None:
-        self.host.shutdown(reason)
+        self.session.shutdown(reason)
         self.call_from_thread(self.exit, self.exit_code_)
 
     # ---- screens ----------------------------------------------------------------------------
@@ -447,14 +354,12 @@ class TwinApp(App[int]):
             self.switch_mode(mode)
 
     def _show_analysis(self) -> None:
-        if self._analysis is None:
-            self._analysis = _analysis_screen_factory(self)
-        if self._analysis is None:
-            self.notify("analysis is not available in this build", severity="warning")
-            return
+        # imported here: analysis loads pandas (about 0.5 s), not needed to start the app
+        from tui.screens.analysis import AnalysisScreen
+
         if self.run_status.recording:
             self.notify("analysis opens the last finished run", timeout=3)
-        self.push_screen(self._analysis(self.run_status.last_run))
+        self.push_screen(AnalysisScreen(self.run_status.last_run, runs_root=self.out_parent))
 
     def action_help(self) -> None:
         if isinstance(self.screen, HelpScreen):
@@ -464,14 +369,14 @@ class TwinApp(App[int]):
         self.push_screen("help")
 
     def binding_sections(self) -> list[tuple[str, Iterable[BindingType]]]:
-        sections: list[tuple[str, Iterable[BindingType]]] = [
+        return [
             ("everywhere", self.BINDINGS),
             ("dashboard", DashboardScreen.BINDINGS),
             ("editor", EditorScreen.BINDINGS),
             ("dialogs", ConfirmDialog.BINDINGS),
         ]
-        return sections
 
+    # ---- the draft -------------------------------------------------------------------------
     def action_open_profile(self) -> None:
         from tui.dialogs.open_profile import OpenProfileDialog
 
@@ -490,25 +395,25 @@ class TwinApp(App[int]):
                 timeout=12,
             )
             return
-        self.set_draft(draft)
+        self.draft = draft  # the editor watches it
         self.notify(f"opened {path}", timeout=3)
 
-    def set_draft(self, draft: Draft) -> None:
-        self.draft = draft
-        self.draft_changed()
+    def watch_draft(self) -> None:
+        self._show_draft_name()
 
-    def draft_changed(self) -> None:
-        """The draft was replaced or edited: refresh whoever shows it."""
-        if not self.run_status.recording:
-            status = self.run_status
+    def on_draft_edited(self, message: DraftEdited) -> None:
+        self._show_draft_name()
+
+    def _show_draft_name(self) -> None:
+        """The draft was replaced or edited: the status bar shows its name (when live)."""
+        status = self.run_status
+        if not status.recording:
             self.run_status = RunStatus(
                 state=status.state,
                 name=self.draft_label(),
                 events_now=status.events_now,
                 last_run=status.last_run,
             )
-        if isinstance(self.screen, EditorScreen):
-            self.screen.load_draft()
 
 
 def make_app(
@@ -516,7 +421,7 @@ def make_app(
     out_parent: Path | None = None,
     **options: Any,
 ) -> TwinApp:
-    """Build the app (the CLI and the tests use this same factory).
+    """Build the app (the command line and the tests use this same factory).
 
     `options` are `TwinApp`'s test hooks: `sampler_factory`, `start_stressor`,
     `live`, `recover`, `live_interval_s`.
@@ -531,5 +436,5 @@ def run_app(profile_path: Path | None, out_parent: Path | None) -> int:
     try:
         code = app.run()
     finally:
-        app.host.shutdown("the TUI exited")
+        app.session.shutdown("the TUI exited")
     return app.exit_code_ if code is None else int(code)

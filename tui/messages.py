@@ -1,46 +1,71 @@
-"""Messages the engine's callbacks become (posted from engine threads with `post_message`).
+"""The TUI's news, as Textual messages: what the engine did, what the operator asked for.
 
-`SamplesArrived` carries no data: the samples are already in the app's
-`History`. It replaces an older one still queued, so a slow screen redraws
-once for a burst of samples instead of queueing a redraw per sample.
+Engine news (`SamplesArrived`, `EventChanged`, `SessionStarted`, `SessionFinished`) is
+posted by `tui.session.Session` from the engine's threads (`post_message` is thread-safe)
+to every screen that subscribed, and to the app. It does not bubble: each subscriber gets
+its own copy, and a bubbling copy would reach the app twice.
+
+`SamplesArrived` carries no data (the samples are in the session's `History`) and replaces
+an older one still queued, so a slow screen redraws once for a burst of samples.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import Path
+
 from textual.message import Message
 
 from core.runner import EventState, RunResult
+from core.schedule import Schedule
 
 
-class SamplesArrived(Message):
-    """New samples are in the history (of session `serial`)."""
+@dataclass(frozen=True)
+class SessionInfo:
+    """What the UI shows about the engine session now running (live or recording)."""
 
-    def __init__(self, serial: int) -> None:
-        super().__init__()
-        self.serial = serial
+    serial: int
+    recording: bool
+    name: str
+    run_dir: Path | None
+    total_s: float
+    interval_s: float
+    schedule: Schedule
+
+
+@dataclass
+class SamplesArrived(Message, bubble=False):
+    """New samples are in the session's history (of session `serial`)."""
+
+    serial: int
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, SamplesArrived)
 
 
+@dataclass
 class EventChanged(Message, bubble=False):
-    """A stress event started or ended.
+    """A stress event of session `serial` started or ended."""
 
-    Does not bubble: the app forwards it to its screens, and a bubbling copy would
-    come back up to the app, be forwarded again, and so on (a busy loop that kept
-    the UI thread at 100% for as long as a stress event ran).
-    """
-
-    def __init__(self, serial: int, state: EventState) -> None:
-        super().__init__()
-        self.serial = serial
-        self.state = state
+    serial: int
+    state: EventState
 
 
-class SessionFinished(Message):
+@dataclass
+class SessionStarted(Message, bubble=False):
+    """An engine session (live or recorded) is running."""
+
+    info: SessionInfo
+
+
+@dataclass
+class SessionFinished(Message, bubble=False):
     """An engine session (live or recorded) ended; its files are complete."""
 
-    def __init__(self, serial: int, result: RunResult) -> None:
-        super().__init__()
-        self.serial = serial
-        self.result = result
+    serial: int
+    result: RunResult
+
+
+@dataclass
+class DraftEdited(Message):
+    """The editor changed the draft in place (bubbles up to the app)."""

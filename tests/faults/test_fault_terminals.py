@@ -26,8 +26,9 @@ KEYS = ["2", "1", "question_mark", "escape", "tab"]
 def _pilot(
     out: Path, size: tuple[int, int], keys: list[str], resizes: list[tuple[int, int]]
 ) -> None:
+    from tui_kit import FakeSampler, fake_stressors
+
     from tui.app import make_app
-    from tui.testing import FakeSampler, fake_stressors
 
     async def go() -> None:
         app = make_app(

@@ -1,16 +1,16 @@
 """The timeline editor's working copy of a profile, checked by the engine's own rules.
 
 A `Draft` is mutable (the editor changes it in place) and turns into the exact
-TOML `twin --batch` reads: `toml()` is `core.profile.profile_to_toml`, and
-`problems()` runs `core.profile.check_profile_data` over that very text, so the
-editor shows the messages (and line numbers) a batch run of the saved file
+TOML `twin --batch` reads (`toml()` is `core.profile.profile_to_toml`). `check()`
+hands the draft's data (`core.profile.profile_to_data`) straight to the engine's
+checker, once per change; only a draft with problems is written as TOML, so that
+the editor shows the messages (and line numbers) a batch run of the saved file
 would print.
 """
 
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,7 @@ from core.profile import (
     event_specs,
     load_profile,
     profile_from_data,
+    profile_to_data,
     profile_to_toml,
     resolve_schedule,
 )
@@ -34,6 +35,19 @@ from core.schedule import Schedule
 
 PROFILES_DIR = Path("profiles")
 _EVENT_KEY = re.compile(r"^events\[(\d+)\]")
+
+
+@dataclass(frozen=True)
+class DraftCheck:
+    """What the engine says of a draft: its problems, or the profile and plan it makes."""
+
+    problems: list[Problem]
+    profile: Profile | None
+    """The validated profile (None when there are problems)."""
+    events: tuple[EventSpec, ...]
+    """The events the run would have (generated ones too, when the design is sound)."""
+    schedule: Schedule | None
+    """The run plan (None when there are problems)."""
 
 
 @dataclass
@@ -52,6 +66,10 @@ class Draft:
     text: str = ""
     """The file as it was read (kept for runs of an unchanged profile: comments and all)."""
     dirty: bool = False
+    _checked: tuple[object, DraftCheck] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
+    """The last `check()`: its input and its verdict."""
 
     # ---- building ------------------------------------------------------------------
     @classmethod
@@ -96,6 +114,10 @@ class Draft:
         )
 
     # ---- text and checks --------------------------------------------------------------
+    def data(self) -> dict[str, Any]:
+        """The draft as the dict its TOML file holds (`core.profile.profile_to_data`)."""
+        return profile_to_data(self.profile())
+
     def toml(self) -> str:
         """The TOML this draft saves as (what `twin --batch` reads)."""
         return profile_to_toml(self.profile())
@@ -104,37 +126,46 @@ class Draft:
         """The profile text a run records: the file itself while unchanged."""
         return self.text if self.text and not self.dirty else self.toml()
 
+    def check(self, scratch_dir: Path | None = None) -> DraftCheck:
+        """The engine's verdict on the draft as it is now (computed once per change).
+
+        The engine checks the draft's data directly. Only when it finds problems is the
+        TOML written, so that each message names the line of the saved file it is about.
+        """
+        data = self.data()
+        key = (repr(data), scratch_dir)
+        if self._checked is not None and self._checked[0] == key:
+            return self._checked[1]
+        result = _check(self, data, scratch_dir)
+        self._checked = (key, result)
+        return result
+
     def problems(self, scratch_dir: Path | None = None) -> list[Problem]:
-        """Every problem the engine finds in `toml()`, with its key and line."""
-        try:
-            text = self.toml()
-        except (ValueError, TypeError) as exc:
-            return [Problem("", f"cannot be written as TOML: {exc}")]
-        return check_profile_data(tomllib.loads(text), text, scratch_dir=scratch_dir)
+        """Every problem the engine finds, with its key (and line in `toml()`)."""
+        return self.check(scratch_dir).problems
 
     def messages(self, scratch_dir: Path | None = None) -> list[str]:
         where = self.source if self.source is not None else "<unsaved profile>"
         return [p.format(where) for p in self.problems(scratch_dir)]
 
     def validated(self, scratch_dir: Path | None = None) -> Profile:
-        """The profile as the engine reads it back; raises `ProfileError`."""
-        text = self.toml()
-        return profile_from_data(tomllib.loads(text), self.source, text, scratch_dir=scratch_dir)
+        """The profile as the engine reads it; raises `ProfileError`."""
+        checked = self.check(scratch_dir)
+        if checked.profile is None:
+            raise ProfileError(self.messages(scratch_dir))
+        return checked.profile
 
     def schedule(self, scratch_dir: Path | None = None) -> Schedule:
         """The resolved run plan; raises `ProfileError` listing every problem."""
-        return resolve_schedule(self.validated(scratch_dir))
+        checked = self.check(scratch_dir)
+        if checked.schedule is None:
+            raise ProfileError(self.messages(scratch_dir) or ["the plan cannot be placed"])
+        return checked.schedule
 
-    def preview(self) -> tuple[list[EventSpec], Schedule | None]:
+    def preview(self, scratch_dir: Path | None = None) -> tuple[list[EventSpec], Schedule | None]:
         """The events the run would have (generated ones too) and their schedule, if sound."""
-        try:
-            profile = self.validated()
-        except ProfileError:
-            return (list(self.events) if self.generate is None else []), None
-        try:
-            return list(event_specs(profile)), resolve_schedule(profile)
-        except ProfileError:
-            return list(event_specs(profile)), None
+        checked = self.check(scratch_dir)
+        return list(checked.events), checked.schedule
 
     # ---- editing -------------------------------------------------------------------
     def touch(self) -> None:
@@ -180,6 +211,25 @@ class Draft:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
         self.source, self.text, self.dirty = path, text, False
+
+
+def _check(draft: Draft, data: dict[str, Any], scratch_dir: Path | None) -> DraftCheck:
+    """One engine check of `data`; on problems, their lines in the TOML the draft saves as."""
+    try:
+        profile = profile_from_data(data, draft.source, scratch_dir=scratch_dir)
+    except ProfileError:
+        try:
+            text: str | None = draft.toml()
+        except (ValueError, TypeError):  # the messages then come without line numbers
+            text = None
+        problems = check_profile_data(data, text, scratch_dir=scratch_dir)
+        events = tuple(draft.events) if draft.generate is None else ()
+        return DraftCheck(problems, None, events, None)
+    events = event_specs(profile)
+    try:
+        return DraftCheck([], profile, events, resolve_schedule(profile))
+    except ProfileError as exc:  # not expected: the checker places the events too
+        return DraftCheck([Problem("", "; ".join(exc.problems))], None, events, None)
 
 
 def event_index(problem: Problem) -> int | None:

@@ -11,7 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from core.errors import ProfileError, TwinError
 from core.schedule import Schedule
+from tui.data.draft import Draft
 from tui.data.units import human_bytes, human_rate
 
 MODELS_DIR: Path | None = None
@@ -85,6 +87,36 @@ def forecast(model: Any, schedule: Schedule) -> Forecast:
         warnings.append(host)
     warnings += [str(w) for w in overload_warnings(model, schedule)]
     return Forecast(schedule.name, schedule.total_s, tuple(metrics), tuple(warnings))
+
+
+class NoForecast(Exception):
+    """Why the edited plan cannot be predicted: what to tell the operator, and how loudly."""
+
+    def __init__(self, text: str, severity: str = "error", timeout: float = 5.0) -> None:
+        super().__init__(text)
+        self.text = text
+        self.severity: Any = severity
+        self.timeout = timeout
+
+
+def forecast_draft(draft: Draft, scratch_dir: Path) -> Forecast:
+    """What the newest model of this host predicts for `draft`; raises `NoForecast`.
+
+    Blocking (loads the model, pandas): call it from a thread worker.
+    """
+    try:
+        schedule = draft.schedule(scratch_dir)
+    except ProfileError:
+        raise NoForecast("the profile has problems: fix them to predict") from None
+    try:
+        model = load_default_model()
+        if model is None:
+            raise NoForecast(
+                "no model for this host: run `twin model fit RUN_DIR...`", "warning", 8
+            )
+        return forecast(model, schedule)
+    except (TwinError, OSError, ValueError) as exc:
+        raise NoForecast(f"cannot predict: {exc}") from None
 
 
 class PredictionTrack:

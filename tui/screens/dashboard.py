@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar, cast
+from typing import ClassVar
 
 from textual import work
 from textual.app import ComposeResult
@@ -16,21 +16,24 @@ from tui.data.history import series, window_size
 from tui.data.metrics import metric_specs
 from tui.data.prediction import PREDICTION_FILE, PredictionTrack
 from tui.data.status import RunStatus
+from tui.messages import SamplesArrived
+from tui.session import Session
 from tui.widgets.event_strip import EventStrip
 from tui.widgets.metric_row import MetricRow
 from tui.widgets.status_bar import StatusBar
 from tui.widgets.stressor_panel import StressorPanel
 from tui.widgets.value_text import ValueText
 
-if TYPE_CHECKING:
-    from tui.app import TwinApp
-
 PREDICTED_ROWS = ("cpu_percent", "mem_percent")
 """The rows that show the run's predicted value beside the measured one."""
 
 
 class DashboardScreen(Screen[None]):
-    """Graphs of the live system; the stressor panel on the right."""
+    """Graphs of the live system; the stressor panel on the right.
+
+    Reads the samples from the session it is given, redraws on its `SamplesArrived`,
+    follows the app's `run_status`; the stressor panel's requests bubble up to the app.
+    """
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("c", "launch('cpu')", "CPU"),
@@ -42,18 +45,15 @@ class DashboardScreen(Screen[None]):
         Binding("g", "focus_graphs", "Graphs", show=False),
     ]
 
-    def __init__(self) -> None:
+    def __init__(self, session: Session) -> None:
         super().__init__(id="dashboard")
+        self.session = session
         self._columns: frozenset[str] = frozenset()
         self._version = -1
         self._track: PredictionTrack | None = None
         """The recorded run's `prediction.csv`, while that run records."""
         self._track_dir: Path | None = None
         self._track_serial = -1
-
-    @property
-    def twin(self) -> TwinApp:
-        return cast("TwinApp", self.app)
 
     def compose(self) -> ComposeResult:
         with Vertical(id="top"):
@@ -74,7 +74,15 @@ class DashboardScreen(Screen[None]):
         graphs.focus()
         self.watch(self.app, "run_status", self._status_changed, init=True)
         self.watch(graphs, "scroll_y", self._scrolled, init=False)
+        self.session.subscribe(self)
         self.refresh_metrics()
+
+    def on_unmount(self) -> None:
+        self.session.unsubscribe(self)
+
+    def on_samples_arrived(self, message: SamplesArrived) -> None:
+        if self.app.screen is self:  # a screen not shown is redrawn when it comes back
+            self.refresh_metrics()
 
     def _scrolled(self) -> None:
         """Rows scrolled into view may be stale (rows out of view are not redrawn)."""
@@ -94,7 +102,7 @@ class DashboardScreen(Screen[None]):
 
     # ---- graphs -------------------------------------------------------------------
     def _ensure_rows(self) -> None:
-        columns = frozenset(self.twin.history.columns)
+        columns = frozenset(self.session.history.columns)
         if columns == self._columns:
             return
         self._columns = columns
@@ -117,7 +125,7 @@ class DashboardScreen(Screen[None]):
 
     def refresh_metrics(self) -> None:
         """Redraw every graph from the app's history (cheap when nothing changed)."""
-        history = self.twin.history
+        history = self.session.history
         if history.version == self._version or not self.is_mounted:
             return
         self._version = history.version
@@ -127,7 +135,7 @@ class DashboardScreen(Screen[None]):
         width = max((r.graph_width for r in rows), default=0)
         strip = self.query_one(EventStrip)
         width = max(width, strip.size.width)
-        samples = history.window(window_size(self.twin.interval_s, width))
+        samples = history.window(window_size(self.session.interval_s, width))
         latest = samples[-1].values if samples else None
         track, elapsed = self._prediction_now()
         view = graphs.region
@@ -139,11 +147,11 @@ class DashboardScreen(Screen[None]):
             if track is not None and row.spec.key in PREDICTED_ROWS:
                 predicted = track.at(row.spec.key, elapsed)
             row.show(series(samples, row.spec.key), latest, predicted)
-        strip.show([s.active_events for s in samples], self.twin.event_kinds)
+        strip.show([s.active_events for s in samples], self.session.event_kinds)
         now = samples[-1].active_events if samples else ()
         self.query_one("#strip-now", ValueText).text = " ".join(now) or "-"
-        running = self.twin.active_events()
-        self.query_one(StressorPanel).show_running(running, self.twin.engine_elapsed())
+        running = self.session.active_events()
+        self.query_one(StressorPanel).show_running(running, self.session.elapsed_s)
 
     def _status_changed(self, status: RunStatus) -> None:
         bar = self.query_one("#progress", ProgressBar)
@@ -160,7 +168,7 @@ class DashboardScreen(Screen[None]):
             return
         self._track_dir = run_dir
         self._set_track(None, -1)
-        info = self.twin.host.info
+        info = self.session.info
         if run_dir is not None and info is not None and info.run_dir == run_dir:
             self._load_prediction(run_dir, info.serial)
 
@@ -190,7 +198,7 @@ class DashboardScreen(Screen[None]):
         """The track and the newest sample's elapsed time, if that sample is of its run."""
         if self._track is None:
             return None, 0.0
-        tagged = self.twin.history.tagged_window(1)
+        tagged = self.session.history.tagged_window(1)
         if not tagged or tagged[0][0] != self._track_serial:
             return None, 0.0
         return self._track, tagged[0][1].elapsed_s
@@ -205,16 +213,10 @@ class DashboardScreen(Screen[None]):
         if event_id is None:
             self.notify("no stressor is running", severity="warning")
             return
-        self.twin.stop_event(event_id)
+        panel.post_message(StressorPanel.StopRequested(event_id))  # handled by the app
 
     def action_focus_panel(self) -> None:
         self.query_one("#launch-cpu").focus()
 
     def action_focus_graphs(self) -> None:
         self.query_one("#graphs").focus()
-
-    def on_stressor_panel_launch_requested(self, message: StressorPanel.LaunchRequested) -> None:
-        self.twin.launch(message.stressor, message.params, message.duration_s)
-
-    def on_stressor_panel_stop_requested(self, message: StressorPanel.StopRequested) -> None:
-        self.twin.stop_event(message.event_id)

@@ -1,15 +1,15 @@
 """The timeline editor: the profile's events as a table and a bar, checked as you type.
 
-Every change goes to the app's `Draft`; the problems shown are the engine's own
-(`core.profile.check_profile_data` over the TOML the draft saves as), each
-pinned to the event row it is about.
+Every change goes to the app's `Draft` (followed through the app's `draft` reactive) and is
+announced with a `DraftEdited` message; the problems shown are the engine's own
+(`Draft.check`), each pinned to the event row it is about.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, cast
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual import on, work
@@ -19,25 +19,22 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Label, Select, Static
 
-from core.errors import ProfileError, TwinError
 from core.profile import EventSpec
 from core.schedule import MODES
 from tui.data.draft import Draft, event_index
 from tui.data.forms import summary
-from tui.data.prediction import Forecast, forecast, load_default_model
+from tui.data.prediction import Forecast, NoForecast, forecast_draft
 from tui.data.units import fmt_number
 from tui.dialogs.confirm import ConfirmDialog
 from tui.dialogs.event_form import EventDialog
 from tui.dialogs.generate import GenerateDialog
 from tui.dialogs.open_profile import SaveAsDialog
 from tui.dialogs.prediction import PredictionDialog
-from tui.messages import EventChanged
+from tui.messages import DraftEdited, EventChanged
+from tui.session import Session
 from tui.widgets.event_strip import STRESSOR_STYLE
 from tui.widgets.status_bar import StatusBar
 from tui.widgets.timeline_bar import TimelineBar
-
-if TYPE_CHECKING:
-    from tui.app import TwinApp
 
 SETTINGS = ("name", "baseline_s", "gap_s", "interval_s")
 
@@ -61,17 +58,12 @@ class EditorScreen(Screen[None]):
         Binding("escape", "app.show('dashboard')", "Dashboard"),
     ]
 
-    def __init__(self) -> None:
+    def __init__(self, session: Session) -> None:
         super().__init__(id="editor")
+        self.session = session
+        self.draft = Draft()
+        """The app's draft (followed through its `draft` reactive), edited in place."""
         self._loading = False
-
-    @property
-    def twin(self) -> TwinApp:
-        return cast("TwinApp", self.app)
-
-    @property
-    def draft(self) -> Draft:
-        return self.twin.draft
 
     def compose(self) -> ComposeResult:
         yield StatusBar(id="status")
@@ -80,12 +72,13 @@ class EditorScreen(Screen[None]):
             yield Input(id="set-name", compact=True, classes="set-input -wide")
             yield Label("mode", classes="set-label")
             yield Select([(m, m) for m in MODES], id="set-mode", allow_blank=False, compact=True)
-            yield Label("baseline", classes="set-label")
-            yield Input(id="set-baseline_s", compact=True, classes="set-input", type="number")
-            yield Label("gap", classes="set-label")
-            yield Input(id="set-gap_s", compact=True, classes="set-input", type="number")
-            yield Label("every", classes="set-label")
-            yield Input(id="set-interval_s", compact=True, classes="set-input", type="number")
+            for key, label in (
+                ("baseline_s", "baseline"),
+                ("gap_s", "gap"),
+                ("interval_s", "every"),
+            ):
+                yield Label(label, classes="set-label")
+                yield Input(id=f"set-{key}", compact=True, classes="set-input", type="number")
         yield TimelineBar(id="timeline")
         yield Label("", id="gen-info")
         table: DataTable[str | Text] = DataTable(id="events", cursor_type="row", zebra_stripes=True)
@@ -96,18 +89,18 @@ class EditorScreen(Screen[None]):
 
     def on_mount(self) -> None:
         table = self.query_one("#events", DataTable)
-        for key, label in (
-            ("n", "#"),
-            ("id", "id"),
-            ("stressor", "stressor"),
-            ("start", "start"),
-            ("dur", "dur"),
-            ("params", "params"),
-            ("label", "label"),
-        ):
-            table.add_column(label, key=key)
-        self.load_draft()
+        for key in ("n", "id", "stressor", "start", "dur", "params", "label"):
+            table.add_column("#" if key == "n" else key, key=key)
+        self.watch(self.app, "draft", self._draft_replaced)  # init: loads the draft now
+        self.session.subscribe(self)
         table.focus()
+
+    def on_unmount(self) -> None:
+        self.session.unsubscribe(self)
+
+    def _draft_replaced(self, draft: Draft) -> None:
+        self.draft = draft
+        self.load_draft()
 
     def on_screen_resume(self) -> None:
         self.load_draft()
@@ -142,8 +135,8 @@ class EditorScreen(Screen[None]):
         draft = self.draft
         table = self.query_one("#events", DataTable)
         cursor = table.cursor_row if select is None else select
-        events, schedule = draft.preview()
-        problems = draft.problems(self.twin.out_parent)
+        checked = draft.check(self.session.out_parent)
+        events, schedule, problems = list(checked.events), checked.schedule, checked.problems
         bad_rows = {i for p in problems if (i := event_index(p)) is not None}
         running = self._running_ids()
         table.clear()
@@ -202,12 +195,12 @@ class EditorScreen(Screen[None]):
             )
 
     def _running_ids(self) -> set[str]:
-        if not self.twin.run_status.recording:
-            return set()
-        return {s.event.id for s in self.twin.active_events() if not s.adhoc}
+        """The recorded run's planned events running now (ad-hoc ones are not the plan's)."""
+        return {s.event.id for s in self.session.active_events() if not s.adhoc}
 
     def on_event_changed(self, message: EventChanged) -> None:
-        self.show_events()
+        if self.is_current and message.serial == self.session.serial:
+            self.show_events()
 
     # ---- settings --------------------------------------------------------------------------
     @on(Input.Changed, ".set-input")
@@ -229,7 +222,7 @@ class EditorScreen(Screen[None]):
                 return
             setattr(draft, name, value)
         draft.touch()
-        self.twin.draft_changed()
+        self._changed()
 
     @on(Select.Changed, "#set-mode")
     def _mode_changed(self, event: Select.Changed) -> None:
@@ -237,7 +230,7 @@ class EditorScreen(Screen[None]):
             return
         self.draft.mode = str(event.value)
         self.draft.touch()
-        self.twin.draft_changed()
+        self._changed()
 
     @on(DataTable.RowHighlighted, "#events")
     def _highlighted(self, event: DataTable.RowHighlighted) -> None:
@@ -264,7 +257,8 @@ class EditorScreen(Screen[None]):
         return True
 
     def _changed(self, select: int | None = None) -> None:
-        self.twin.draft_changed()
+        """The draft was edited: tell the app (its name on the status bar), show the verdict."""
+        self.post_message(DraftEdited())
         self.show_events(select)
 
     def action_add(self) -> None:
@@ -315,7 +309,7 @@ class EditorScreen(Screen[None]):
     def action_toggle_mode(self) -> None:
         self.draft.mode = "parallel" if self.draft.mode == "sequential" else "sequential"
         self.draft.touch()
-        self.twin.draft_changed()
+        self.post_message(DraftEdited())
         self.load_draft()
 
     def action_generate(self) -> None:
@@ -356,30 +350,16 @@ class EditorScreen(Screen[None]):
         if draft.generate is not None:
             snapshot.generate = dict(draft.generate)
         self.notify("predicting…", timeout=2)
-        self._predict(snapshot, self.twin.out_parent)
+        self._predict(snapshot, self.session.out_parent)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="predict")
     def _predict(self, draft: Draft, scratch: Path) -> None:
         try:
-            schedule = draft.schedule(scratch)
-        except ProfileError:
+            result = forecast_draft(draft, scratch)
+        except NoForecast as why:
             self.app.call_from_thread(
-                self.notify, "the profile has problems: fix them to predict", severity="error"
+                self.notify, why.text, severity=why.severity, timeout=why.timeout
             )
-            return
-        try:
-            model = load_default_model()
-            if model is None:
-                self.app.call_from_thread(
-                    self.notify,
-                    "no model for this host: run `twin model fit RUN_DIR...`",
-                    severity="warning",
-                    timeout=8,
-                )
-                return
-            result = forecast(model, schedule)
-        except (TwinError, OSError, ValueError) as exc:
-            self.app.call_from_thread(self.notify, f"cannot predict: {exc}", severity="error")
             return
         self.app.call_from_thread(self._show_forecast, result)
 
@@ -402,7 +382,7 @@ class EditorScreen(Screen[None]):
             self._save(path)
 
     def _save(self, path: Path) -> None:
-        problems = self.draft.messages(self.twin.out_parent)
+        problems = self.draft.messages(self.session.out_parent)
         try:
             self.draft.save(path)
         except (OSError, ValueError) as exc:
