@@ -13,9 +13,13 @@ import importlib
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from core import __version__
-from core.errors import EXIT_BAD_INPUT, ProfileError, TwinError
+from core.errors import EXIT_BAD_INPUT, BadInput, ProfileError, TwinError
+
+if TYPE_CHECKING:
+    from core.live.outputs import LiveOptions
 
 # name -> (module, one-line help). Each module has `main(argv: list[str]) -> int`.
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -26,6 +30,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "export": ("cli.commands.export", "export a run to parquet, jsonl, prometheus or influx"),
     "model": ("cli.commands.model", "fit a predictive model from recorded runs"),
     "predict": ("cli.commands.predict", "predict a profile's metrics before running it"),
+    "import": ("cli.commands.import_", "import the seed project's files or a sar file as a run"),
     "recover": ("cli.commands.recover", "repair runs left behind by a killed twin"),
     "columns": ("cli.commands.columns", "describe every dataset column (data dictionary)"),
 }
@@ -46,7 +51,42 @@ def _top_parser() -> argparse.ArgumentParser:
         "--out", metavar="DIR", type=Path, default=None, help="parent directory for runs"
     )
     parser.add_argument("--version", action="version", version=f"twin {__version__}")
+    add_live_flags(parser)
     return parser
+
+
+def add_live_flags(parser: argparse.ArgumentParser) -> None:
+    """`--metrics-port` and `--influx`: the run, live in Prometheus and InfluxDB (core.live)."""
+    live = parser.add_argument_group("live outputs (--batch and the TUI)")
+    live.add_argument("--metrics-port", metavar="PORT", type=int, help="serve /metrics on PORT")
+    live.add_argument(
+        "--metrics-host", metavar="HOST", default="127.0.0.1", help="address to serve on"
+    )
+    live.add_argument("--influx", metavar="URL", help="stream rows to InfluxDB at URL")
+    live.add_argument("--influx-db", metavar="NAME", help="InfluxDB 1.x database")
+    live.add_argument("--influx-org", metavar="ORG", help="InfluxDB 2.x organization")
+    live.add_argument("--influx-bucket", metavar="BUCKET", help="InfluxDB 2.x bucket")
+    live.add_argument("--influx-token", metavar="TOKEN", help="InfluxDB 2.x token")
+
+
+def live_options(args: argparse.Namespace) -> LiveOptions:
+    """The live outputs asked for; a malformed URL is bad input (exit 2)."""
+    from core.live.outputs import LiveOptions
+    from core.live.target import InfluxTarget
+
+    influx = None
+    if args.influx is not None:
+        influx = InfluxTarget.parse(
+            args.influx,
+            args.influx_db,
+            args.influx_org,
+            args.influx_bucket,
+            args.influx_token,
+            flag="--influx",
+        )
+    elif args.influx_db or args.influx_bucket:
+        raise BadInput("--influx-db/--influx-bucket need --influx URL")
+    return LiveOptions(args.metrics_port, args.metrics_host, influx)
 
 
 def run_guarded(func: Callable[[], int]) -> int:
@@ -79,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
             parser.error("give the profile either positionally (TUI) or with --batch, not both")
         from cli.commands import batch
 
-        return run_guarded(lambda: batch.run_batch(args.batch, args.out))
+        return run_guarded(lambda: batch.run_batch(args.batch, args.out, live_options(args)))
     if args.profile is not None and not args.profile.is_file():
         print(f"twin: {args.profile}: no such profile file", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -88,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     except ImportError as exc:  # the TUI is optional for headless installs
         print(f"twin: the TUI is not available ({exc})", file=sys.stderr)
         return EXIT_BAD_INPUT
-    return run_guarded(lambda: run_app(args.profile, args.out))
+    return run_guarded(lambda: run_app(args.profile, args.out, live=live_options(args)))
 
 
 if __name__ == "__main__":
