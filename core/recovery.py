@@ -7,7 +7,7 @@ stale temporary files are swept. JSON files are only ever replaced atomically,
 so they are never torn themselves.
 
 "Whose process is gone" is decided by the run directory's owner lock (see
-`core.bundle.lock_run_dir`), not by the pid in `run.json`: a live run, even
+`core.rundir.write.lock_run_dir`), not by the pid in `run.json`: a live run, even
 one started a moment ago by another `twin` into the same parent, holds it;
 the kernel drops it when its process dies, `kill -9` included. The repair
 itself holds the lock, so two `twin`s starting together never repair the same
@@ -17,25 +17,16 @@ run twice.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
-from core.bundle import (
-    ANNOTATIONS,
-    DATASET,
-    MANIFEST,
-    SCRATCH,
-    TMP_MARK,
-    lock_run_dir,
-    now_utc,
-    read_annotations,
-    render_annotations,
-    write_atomic,
-    write_json_atomic,
-)
-from core.telemetry.logger import iso_ms
+from core.rundir.atomic import write_atomic, write_json_atomic
+from core.rundir.layout import ANNOTATIONS, DATASET, MANIFEST, SCRATCH, TMP_MARK
+from core.rundir.read import read_annotation_rows, read_manifest
+from core.rundir.write import lock_run_dir, render_annotations
+from core.telemetry.logger import iso_ms, now_utc
 
 
 def repair_dataset(path: Path) -> bool:
@@ -73,12 +64,8 @@ def sweep_temporary(run_dir: Path) -> int:
 
 def recover_run(run_dir: Path) -> list[str]:
     """Repair one run directory if its owner died; returns what was done."""
-    manifest_path = run_dir / MANIFEST
-    try:
-        manifest = json.loads(manifest_path.read_text())
-    except (OSError, ValueError):
-        return []
-    if manifest.get("status") != "running":
+    manifest = read_manifest(run_dir)
+    if manifest is None or manifest.get("status") != "running":
         return []
     try:
         lock = lock_run_dir(run_dir)
@@ -87,26 +74,22 @@ def recover_run(run_dir: Path) -> list[str]:
     if lock is None:  # its owner is alive (or another twin is repairing it right now)
         return []
     try:
-        try:  # read again under the lock: the owner may have finished meanwhile
-            manifest = json.loads(manifest_path.read_text())
-        except (OSError, ValueError):
-            return []
-        if manifest.get("status") != "running":
+        manifest = read_manifest(run_dir)  # again under the lock: the owner may have finished
+        if manifest is None or manifest.get("status") != "running":
             return []
         return _repair(run_dir, manifest)
     finally:
         os.close(lock)
 
 
-def _repair(run_dir: Path, manifest: dict[str, object]) -> list[str]:
-    manifest_path = run_dir / MANIFEST
+def _repair(run_dir: Path, manifest: dict[str, Any]) -> list[str]:
     notes: list[str] = []
     dataset = run_dir / DATASET
     if repair_dataset(dataset):
         notes.append("cut a torn last line from the dataset")
     ann_path = run_dir / ANNOTATIONS
     if ann_path.is_file():
-        rows = read_annotations(ann_path)
+        rows = read_annotation_rows(run_dir)
         opened = [r for r in rows if r.get("status") == "running"]
         for row in opened:
             row["status"] = "interrupted"
@@ -123,7 +106,7 @@ def _repair(run_dir: Path, manifest: dict[str, object]) -> list[str]:
     manifest["stop_reason"] = "twin was killed; repaired by a later start of twin"
     manifest["sample_count"] = count_rows(dataset) if dataset.is_file() else 0
     manifest["recovered_at"] = iso_ms(now_utc())
-    write_json_atomic(manifest_path, manifest)
+    write_json_atomic(run_dir / MANIFEST, manifest)
     notes.append("marked the run interrupted")
     return notes
 

@@ -21,6 +21,7 @@ import pandas as pd
 from core.host import host_fingerprint
 from core.model.response import Array, Pulse, event_features, event_ramp_s, kind_columns
 from core.model.store import DEFAULT_MODELS_DIR, TwinModel, find_model, load_model
+from core.rundir.layout import PREDICTION
 from core.schedule import Event, Schedule
 from core.telemetry.logger import expected_samples
 
@@ -298,9 +299,6 @@ def whatif_schedule(
     )
 
 
-PREDICTION_FILE = "prediction.csv"
-
-
 def predict_into_run(
     run_dir: Path,
     schedule: Schedule,
@@ -318,7 +316,7 @@ def predict_into_run(
     chosen = model if model is not None else default_model(models_dir)
     if chosen is None:
         return None
-    path = run_dir / PREDICTION_FILE
+    path = run_dir / PREDICTION
     write_prediction(predict_schedule(chosen, schedule, baseline), path)
     return path
 

@@ -21,9 +21,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from core.bundle import DEFAULT_MODELS_DIR as DEFAULT_MODELS_DIR  # re-exported: its public home
-from core.bundle import write_json_atomic
 from core.errors import BadInput
+from core.rundir.atomic import write_json_atomic
+from core.rundir.layout import DEFAULT_MODELS_DIR as DEFAULT_MODELS_DIR  # re-exported
 
 FORMAT = "server-twin-model"
 VERSION = 1

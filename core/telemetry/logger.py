@@ -46,6 +46,17 @@ def iso_ms(when: datetime) -> str:
     return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
 
 
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+def expected_samples(total_s: float, interval_s: float) -> int:
+    """Rows a complete run writes: one per interval, the first one interval in.
+
+    The loop below stops at exactly this row; the model predicts the same rows."""
+    return math.floor(total_s / interval_s + 1e-9)
+
+
 class TelemetryLoop:
     """Calls the sampler at each deadline and hands every `Sample` to `on_sample`.
 
@@ -80,7 +91,7 @@ class TelemetryLoop:
         self.sampler.prime(prev_mono)
         prev_cpu = time.thread_time()
         k = 1
-        last_k = math.floor(until_s / self.interval_s + 1e-9) if until_s is not None else None
+        last_k = expected_samples(until_s, self.interval_s) if until_s is not None else None
         while last_k is None or k <= last_k:
             deadline = self.clock.mono0 + k * self.interval_s
             wake = max(deadline, prev_mono + MIN_SPACING * self.interval_s)
