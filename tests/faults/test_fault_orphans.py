@@ -115,7 +115,7 @@ where = sys.argv.pop(1)
 if where == "control":
     poll = runner.ExperimentRun._poll_live
     def broken(self):
-        if self._live and self.elapsed_s > 1.2:
+        if self.active_events and self.elapsed_s > 1.2:
             raise RuntimeError("injected fault in the control thread")
         poll(self)
     runner.ExperimentRun._poll_live = broken
