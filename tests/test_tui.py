@@ -259,6 +259,41 @@ async def test_r_during_a_run_asks_and_stops_it(
     check_run(run_dir)
 
 
+def running_rows(app: TwinApp) -> int:
+    """Rows of the stressor panel's "Running" table: what the operator sees running."""
+    return app.screen.query_one("#running", DataTable).row_count
+
+
+async def test_r_while_an_adhoc_stressor_runs_asks_before_stopping_it(
+    runs: Path, profile: Path
+) -> None:
+    """Issue 12: `r` used to stop a stressor launched with `c` without a word."""
+    app = build(profile, runs)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(lambda: app.run_status.state == "live")
+        await pilot.press("c")
+        await until(lambda: running_rows(app) == 1)
+        await pilot.press("r")
+        await pilot.pause()
+        dialog = app.screen
+        assert isinstance(dialog, ConfirmDialog), "r stopped the stressor without asking"
+        assert "a01 cpu" in dialog.question and "not recorded" in dialog.question.lower()
+        await pilot.press("n")  # keep the stressor: nothing records, it goes on
+        await pilot.pause()
+        assert app.run_status.state == "live" and run_dirs(runs) == []
+        await asyncio.sleep(0.3)
+        assert running_rows(app) == 1
+        await pilot.press("r")
+        await pilot.pause()
+        await pilot.press("y")
+        await until(lambda: app.run_status.state == "recording")
+        assert any("stopping a01 cpu" in m for m in messages(app))
+        await until(lambda: app.run_status.state == "live" and app.run_status.last_run is not None)
+    [run_dir] = run_dirs(runs)
+    assert manifest(run_dir)["status"] == "completed"
+    assert "ad hoc" not in (run_dir / "annotations.csv").read_text()
+
+
 async def test_adhoc_stress_while_recording_is_annotated(
     runs: Path, tmp_path: Path, long_profile: Path
 ) -> None:
