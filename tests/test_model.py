@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.bundle import ANNOTATION_COLUMNS, host_fingerprint
+from core.host import host_fingerprint
 from core.model import (
     MetricModel,
     Term,
@@ -26,6 +26,7 @@ from core.model import (
     predict_schedule,
     whatif_schedule,
 )
+from core.rundir.layout import ANNOTATION_COLUMNS
 from core.schedule import Event, Schedule
 from core.telemetry.logger import expected_samples
 
@@ -257,6 +258,9 @@ def test_real_fit_and_predict_end_to_end(tmp_path: Path) -> None:
     assert model.host_id == host_fingerprint()["id"]
     assert model.training_runs[0]["run_id"] == run_dir.name
     assert {"cpu", "memory"} <= set(model.kinds)
+    # memory and load are gauges read at the sample; CPU and rates average over the interval
+    assert not model.metrics["mem_used_bytes"].average and not model.metrics["load_1m"].average
+    assert model.metrics["cpu_percent"].average and model.metrics["net_recv_bytes_per_s"].average
     out = tmp_path / "prediction.csv"
     pred = subprocess.run(
         [*TWIN, "predict", str(profile), "--model", str(model_path), "-o", str(out)],
@@ -266,6 +270,8 @@ def test_real_fit_and_predict_end_to_end(tmp_path: Path) -> None:
     )
     assert pred.returncode == 0, pred.stderr
     assert "another host" not in pred.stderr
+    listed = {line.split()[0] for line in pred.stdout.splitlines()[2:] if line.strip()}
+    assert {"cpu_percent", "mem_available_bytes", "net_recv_bytes_per_s"} <= listed
     frame = pd.read_csv(out)
     dataset = pd.read_csv(run_dir / "system_metrics_dataset.csv")
     schedule = json.loads((run_dir / "schedule.json").read_text())

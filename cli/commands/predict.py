@@ -24,8 +24,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from core.bundle import host_fingerprint
 from core.errors import EXIT_OK, BadInput
+from core.host import host_fingerprint
 from core.model import (
     DEFAULT_MODELS_DIR,
     TwinModel,
@@ -41,20 +41,7 @@ from core.model import (
 )
 from core.profile import load_profile, resolve_schedule
 from core.schedule import Schedule
-
-SUMMARY_METRICS = (
-    "cpu_percent",
-    "mem_used_bytes",
-    "mem_available_bytes",
-    "swap_percent",
-    "load_1m",
-    "disk_read_bytes_per_s",
-    "disk_write_bytes_per_s",
-    "net_sent_bytes_per_s",
-    "psi_cpu_some_percent",
-    "psi_memory_some_percent",
-    "psi_io_some_percent",
-)
+from core.telemetry import columns as C
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -111,9 +98,14 @@ def _load(args: argparse.Namespace) -> tuple[TwinModel, Path]:
     return load_model(path), path
 
 
+def _summary_metrics(columns: pd.Index) -> list[str]:
+    """The data dictionary's `SUMMARY_METRICS`, then CPU/memory/IO pressure and temperatures."""
+    pressure = [C.psi_column(resource, "some").name for resource in C.PSI_RESOURCES]
+    return C.pick(columns, (*C.SUMMARY_METRICS, *pressure), ("temp",))
+
+
 def _summary(prediction: pd.DataFrame, schedule: Schedule) -> list[str]:
-    metrics = [m for m in SUMMARY_METRICS if m in prediction.columns]
-    metrics += [c for c in prediction.columns if c.startswith("temp_")]
+    metrics = _summary_metrics(prediction.columns)
     lines = [f"{'metric':<24} {'start':>11} {'mean':>11} {'peak':>11}  at"]
     t = prediction["elapsed_s"].to_numpy(dtype=float)
     for metric in metrics:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 
+from core.telemetry import columns as C
 from tui.data.units import human_bytes, human_rate
 
 
@@ -84,8 +85,8 @@ def metric_specs(columns: Collection[str]) -> list[MetricSpec]:
     ]
     if "load_1m" in columns:
         specs.append(MetricSpec("load_1m", "Load", "extra", _plain, floor=max(core, 1)))
-    for resource in ("cpu", "memory", "io"):
-        key = f"psi_{resource}_some_percent"
+    for resource in C.PSI_RESOURCES:
+        key = C.psi_column(resource, "some").name
         if key in columns:
             specs.append(MetricSpec(key, f"PSI {resource[:3]}", "extra", _percent, 100.0))
     temps = sorted(c for c in columns if c.startswith("temp_") and c.endswith("_c"))

@@ -13,6 +13,7 @@ from typing import Any
 
 from core.errors import ProfileError, TwinError
 from core.schedule import Schedule
+from core.telemetry import columns as C
 from tui.data.draft import Draft
 from tui.data.units import human_bytes, human_rate
 
@@ -31,18 +32,22 @@ def _plain(value: float) -> str:
     return f"{value:.2f}"
 
 
-SUMMARY_METRICS: tuple[tuple[str, str, Callable[[float], str]], ...] = (
-    ("cpu_percent", "CPU", _percent),
-    ("mem_used_bytes", "Mem used", human_bytes),
-    ("mem_available_bytes", "Mem available", human_bytes),
-    ("swap_percent", "Swap", _percent),
-    ("load_1m", "Load 1m", _plain),
-    ("disk_read_bytes_per_s", "Disk read", human_rate),
-    ("disk_write_bytes_per_s", "Disk write", human_rate),
-    ("net_sent_bytes_per_s", "Net TX", human_rate),
-    ("net_recv_bytes_per_s", "Net RX", human_rate),
+_SHOWN: dict[str, tuple[str, Callable[[float], str]]] = {
+    "cpu_percent": ("CPU", _percent),
+    "mem_used_bytes": ("Mem used", human_bytes),
+    "mem_available_bytes": ("Mem available", human_bytes),
+    "swap_percent": ("Swap", _percent),
+    "load_1m": ("Load 1m", _plain),
+    "disk_read_bytes_per_s": ("Disk read", human_rate),
+    "disk_write_bytes_per_s": ("Disk write", human_rate),
+    "net_sent_bytes_per_s": ("Net TX", human_rate),
+    "net_recv_bytes_per_s": ("Net RX", human_rate),
+}
+SUMMARY_METRICS: tuple[tuple[str, str, Callable[[float], str]], ...] = tuple(
+    (key, *_SHOWN.get(key, (key, _plain))) for key in C.SUMMARY_METRICS
 )
-"""The metrics the predict dialog lists, in order (those the model has)."""
+"""The metrics the predict dialog lists: the data dictionary's `SUMMARY_METRICS` (those the
+model has), each with its label and format."""
 
 
 @dataclass(frozen=True)
