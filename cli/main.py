@@ -33,6 +33,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "import": ("cli.commands.import_", "import the seed project's files or a sar file as a run"),
     "recover": ("cli.commands.recover", "repair runs left behind by a killed twin"),
     "columns": ("cli.commands.columns", "describe every dataset column (data dictionary)"),
+    "fleet": ("cli.commands.fleet", "run one profile on many hosts with Ansible, and compare"),
 }
 
 

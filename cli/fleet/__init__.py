@@ -1,0 +1,1 @@
+"""Helpers of `twin fleet`: the ansible-core driver and per-host progress."""
