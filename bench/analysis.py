@@ -15,9 +15,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core.analysis.bundle import load_run
 from core.analysis.pipeline import compute, write
-from core.analysis.synthetic import many_events, write_bundle
+from core.rundir.read import load_run
+from tests.synthetic import many_events, write_bundle
 
 DAY_S = 86_400.0
 

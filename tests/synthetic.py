@@ -1,11 +1,11 @@
-"""Synthetic run bundles with known responses, for tests and benchmarks.
+"""Synthetic run bundles with known responses, for tests and benchmarks (not the product).
 
-`write_bundle` writes the four files of the run bundle contract. Each event
-adds, to each metric named in its `responses`, a ramp of known size that starts
-`delay_s` after the event start, reaches its full size `ramp_s` later
-(`ramp_s=0`: a step) and, after the event ends, falls back to baseline linearly
-over `recovery_s`. With `noise=0` the data are exact, so the measured onset,
-rise and recovery can be checked against the formula.
+`write_bundle` writes the four files of the run bundle contract (names from
+`core.rundir.layout`). Each event adds, to each metric named in its `responses`,
+a ramp of known size that starts `delay_s` after the event start, reaches its
+full size `ramp_s` later (`ramp_s=0`: a step) and, after the event ends, falls
+back to baseline linearly over `recovery_s`. With `noise=0` the data are exact,
+so the measured onset, rise and recovery can be checked against the formula.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from core.bundle import ANNOTATION_COLUMNS
+from core.rundir.layout import ANNOTATION_COLUMNS, ANNOTATIONS, DATASET, MANIFEST, SCHEDULE
 
 CONTRACT_TAIL = [
     "mem_percent",
@@ -197,7 +197,7 @@ def write_bundle(
     text = frame.to_csv(index=False, float_format="%.10g", lineterminator="\n")
     if truncate_last:
         text = text[: len(text) - 1 - len(text.rstrip("\n").rsplit("\n", 1)[1]) // 2]
-    (run / "system_metrics_dataset.csv").write_text(text)
+    (run / DATASET).write_text(text)
 
     def iso(s: float) -> str:
         return (START + timedelta(seconds=s)).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
@@ -222,7 +222,7 @@ def write_bundle(
         ],
         columns=ANNOTATION_COLUMNS,
     )
-    ann.to_csv(run / "annotations.csv", index=False, lineterminator="\n")
+    ann.to_csv(run / ANNOTATIONS, index=False, lineterminator="\n")
     schedule = {
         "name": name,
         "mode": "sequential",
@@ -242,7 +242,7 @@ def write_bundle(
             for ev in events
         ],
     }
-    (run / "schedule.json").write_text(json.dumps(schedule, indent=2) + "\n")
+    (run / SCHEDULE).write_text(json.dumps(schedule, indent=2) + "\n")
     manifest = {
         "tool": "server-twin",
         "version": "0.1.0",
@@ -254,7 +254,7 @@ def write_bundle(
         "start_time": iso(0.0),
         "end_time": iso(duration_s),
     }
-    (run / "run.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    (run / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
     return run
 
 

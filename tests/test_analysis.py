@@ -1,4 +1,4 @@
-"""Analysis on synthetic run bundles with known answers (core.analysis.synthetic)."""
+"""Analysis on synthetic run bundles with known answers (tests/synthetic.py)."""
 
 from __future__ import annotations
 
@@ -10,13 +10,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.analysis.bundle import load_run
 from core.analysis.compare import compare_results
 from core.analysis.fidelity import score_prediction
 from core.analysis.pipeline import analyze_run, compute
-from core.analysis.synthetic import Response, SynthEvent, write_bundle
 from core.errors import BadInput
+from core.rundir.read import load_run
 from tests.conftest import check_run, run_twin
+from tests.synthetic import Response, SynthEvent, write_bundle
 
 # e1: CPU +50 points, 3 s delay, 5 s ramp, 4 s linear recovery.
 # e2: memory +1 GiB, a step 1 s after the start, back within 2 s.

@@ -8,7 +8,7 @@ from pathlib import Path
 from textual.app import App
 from textual.widgets import DataTable, Static
 
-from core.analysis.synthetic import Response, SynthEvent, write_bundle
+from tests.synthetic import Response, SynthEvent, write_bundle
 from tui.screens.analysis import AnalysisScreen, latest_run
 
 EVENTS = [

@@ -10,10 +10,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.analysis.bundle import load_run
 from core.analysis.export import export_run
-from core.analysis.synthetic import Response, SynthEvent, write_bundle
+from core.rundir.read import load_run
 from tests.conftest import run_twin
+from tests.synthetic import Response, SynthEvent, write_bundle
 
 EVENTS = [
     SynthEvent("e1", "cpu", 10.0, 10.0, {"load_percent": 50}, {"cpu_percent": Response(40.0)}),

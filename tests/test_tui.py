@@ -23,9 +23,9 @@ from tui_kit import FakeSampler, fake_stressors
 import core.model
 import core.runner
 import tui.data.prediction
-from core.analysis.synthetic import SynthEvent, write_bundle
 from core.model import TwinModel, fit_runs, predict_into_run
 from core.profile import load_profile, resolve_schedule
+from tests.synthetic import SynthEvent, write_bundle
 from tui.app import TwinApp, make_app
 from tui.data.draft import Draft
 from tui.dialogs.confirm import ConfirmDialog

@@ -23,9 +23,9 @@ from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.reactive import var
 
-from core.bundle import DEFAULT_RUNS_DIR
 from core.errors import EXIT_FAILED, EXIT_OK, ProfileError, TwinError
 from core.recovery import recover_runs
+from core.rundir.layout import DEFAULT_RUNS_DIR
 from core.runner import StartStressor
 from core.schedule import Schedule
 from core.telemetry.sampler import Sampler

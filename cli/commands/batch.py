@@ -14,9 +14,10 @@ import sys
 from pathlib import Path
 from types import FrameType
 
-from core.bundle import DEFAULT_RUNS_DIR, check_output_parent
 from core.profile import load_profile, resolve_schedule
 from core.recovery import recover_runs
+from core.rundir.layout import DEFAULT_RUNS_DIR
+from core.rundir.write import check_output_parent
 from core.runner import EventState, ExperimentRun, RunListener, RunResult
 from core.schedule import Schedule
 

@@ -15,10 +15,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from core.analysis.bundle import load_run
 from core.analysis.export import FORMATS, export_run
 from core.errors import BadInput
 from core.live.target import InfluxTarget
+from core.rundir.read import load_run
 
 
 def build_parser() -> argparse.ArgumentParser:

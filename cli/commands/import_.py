@@ -13,8 +13,8 @@ import sys
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from core.bundle import DEFAULT_RUNS_DIR
 from core.errors import BadInput
+from core.rundir.layout import DEFAULT_RUNS_DIR
 
 
 def build_parser() -> argparse.ArgumentParser:

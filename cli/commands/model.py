@@ -106,7 +106,7 @@ def main(argv: list[str]) -> int:
         return EXIT_OK
     path = args.model
     if path is None:
-        from core.bundle import host_fingerprint
+        from core.host import host_fingerprint
 
         path = find_model(str(host_fingerprint()["id"]))
         if path is None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from core.bundle import DEFAULT_RUNS_DIR
 from core.recovery import recover_runs
+from core.rundir.layout import DEFAULT_RUNS_DIR
 
 
 def main(argv: list[str]) -> int:

@@ -7,7 +7,7 @@ Entry points: `load_run`, `analyze_run` (writes `RUN_DIR/analysis/`),
 
 from __future__ import annotations
 
-from core.analysis.bundle import RunBundle, load_run
 from core.analysis.fidelity import score_prediction
+from core.rundir.read import RunBundle, load_run
 
 __all__ = ["RunBundle", "load_run", "score_prediction"]

@@ -7,7 +7,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from core.analysis.bundle import RunBundle
+from core.rundir.read import RunBundle
 
 _CORE = re.compile(r"^cpu\d+_percent$")
 # bookkeeping columns: describe them, but keep them out of the correlation matrix

@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from core.analysis.bundle import RunBundle
 from core.errors import BadInput
+from core.rundir.read import RunBundle
 from core.telemetry import columns as C
 
 MEASUREMENT = "server_twin"

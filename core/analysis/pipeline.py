@@ -9,12 +9,12 @@ from pathlib import Path
 import pandas as pd
 
 from core.analysis import eda, plots
-from core.analysis.bundle import RunBundle, load_prediction, load_run
 from core.analysis.fidelity import score_prediction
 from core.analysis.quality import assess
 from core.analysis.report import render_markdown
 from core.analysis.responses import ResponseSettings, aggregate_responses, compute_responses
 from core.analysis.result import AnalysisResult
+from core.rundir.read import RunBundle, load_prediction, load_run
 
 
 def compute(bundle: RunBundle, settings: ResponseSettings | None = None) -> AnalysisResult:

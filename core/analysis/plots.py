@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import plotext
 
-from core.analysis.bundle import RunBundle
+from core.rundir.read import RunBundle
 
 GIB = 2.0**30
 MIB = 2.0**20

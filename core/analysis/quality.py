@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from core.analysis.bundle import RunBundle
+from core.rundir.read import RunBundle
 
 
 @dataclass

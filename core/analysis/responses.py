@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from core.analysis.bundle import RunBundle
+from core.rundir.read import RunBundle
 from core.telemetry import columns as C
 
 MEASURES = (

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from core.analysis.bundle import RunBundle
 from core.analysis.quality import Quality
+from core.rundir.read import RunBundle
 
 
 @dataclass

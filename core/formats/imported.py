@@ -24,19 +24,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from core.bundle import (
-    ANNOTATIONS,
-    DATASET,
-    MANIFEST,
-    PROFILE_COPY,
-    SCHEDULE,
-    Manifest,
-    create_run_dir,
-    render_annotations,
-    write_atomic,
-    write_json_atomic,
-)
 from core.profile import event_ids
+from core.rundir.atomic import write_atomic, write_json_atomic
+from core.rundir.layout import ANNOTATIONS, DATASET, MANIFEST, PROFILE_COPY, SCHEDULE
+from core.rundir.write import Manifest, create_run_dir, render_annotations
 from core.schedule import Event, Schedule
 from core.telemetry import columns as C
 from core.telemetry.logger import iso_ms

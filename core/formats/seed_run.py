@@ -17,8 +17,6 @@ from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 
-from core.analysis.bundle import RunBundle
-from core.bundle import ANNOTATIONS, DATASET, write_atomic
 from core.errors import BadInput
 from core.formats.imported import ImportedRun, write_imported_run
 from core.formats.lines import LineProblems
@@ -33,6 +31,9 @@ from core.formats.seed_events import (
     to_imported,
 )
 from core.profile import DEFAULT_BASELINE_S, EventSpec, Profile, profile_to_toml
+from core.rundir.atomic import write_atomic
+from core.rundir.layout import ANNOTATIONS, DATASET
+from core.rundir.read import RunBundle
 
 
 @dataclass(frozen=True)
@@ -145,7 +146,7 @@ def export_seed(bundle: RunBundle, out: Path | None, zone: tzinfo | None = None)
         end = origin + timedelta(seconds=finish) if known else None
         params = json.loads(str(ev["params"]) or "{}")
         planned = float(ev["planned_end_s"]) - float(ev["planned_start_s"])
-        duration = finish - begin if known else planned
+        duration = planned if math.isfinite(planned) else finish - begin  # as it was asked for
         command = seed_command(str(ev["stressor"]), params, duration, cpus)
         events.append((start, end, str(ev["stressor"]), command))
     dataset_path, annotations_path = target / DATASET, target / ANNOTATIONS

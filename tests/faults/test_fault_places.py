@@ -26,7 +26,7 @@ from faultkit import (
     tmpfs,
 )
 
-from core.bundle import create_run_dir
+from core.rundir.write import create_run_dir
 
 from conftest import ROOT, check_run, run_twin
 

@@ -161,7 +161,8 @@ def test_a_corrupted_line_in_the_middle_is_caught_negative_control(
 WRITER = r"""
 import sys
 from pathlib import Path
-from core.bundle import AnnotationLog, write_json_atomic
+from core.rundir.atomic import write_json_atomic
+from core.rundir.write import AnnotationLog
 d = Path(sys.argv[1])
 log = AnnotationLog(d / "annotations.csv")
 print("ready", flush=True)

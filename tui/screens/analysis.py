@@ -21,13 +21,14 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 from textual_plotext import PlotextPlot
 
-from core.analysis.bundle import load_run
 from core.analysis.pipeline import AnalysisResult, compute
 from core.analysis.plots import envelope, event_spans
 from core.analysis.report import fmt, response_view
 from core.errors import TwinError
+from core.rundir.layout import DEFAULT_RUNS_DIR, is_run_dir
+from core.rundir.read import load_run
 
-RUNS_DIR = Path("data/runs")
+RUNS_DIR = DEFAULT_RUNS_DIR
 CHART_METRICS = ("cpu_percent", "mem_percent", "load_1m", "disk_write_bytes_per_s")
 
 
@@ -35,7 +36,7 @@ def latest_run(root: Path = RUNS_DIR) -> Path | None:
     """The most recently modified run directory under `root`, if any."""
     if not root.is_dir():
         return None
-    runs = [p for p in root.iterdir() if (p / "system_metrics_dataset.csv").is_file()]
+    runs = [p for p in root.iterdir() if is_run_dir(p)]
     return max(runs, key=lambda p: p.stat().st_mtime, default=None)
 
 
