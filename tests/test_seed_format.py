@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import check_run, run_twin
 from seed_files import (
     CPUS,
     SEED_HEADER,
@@ -29,6 +28,8 @@ from seed_files import (
 )
 
 from core.profile import load_profile
+
+from conftest import check_run, run_twin
 
 MIB = 2**20
 CPU_CMD = r"python C:\Users\ana\seed\stressors\cpu_stress.py --procs 2 --duration 10"
