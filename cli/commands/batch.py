@@ -13,6 +13,7 @@ import signal
 import sys
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from core.profile import load_profile, resolve_schedule
 from core.recovery import recover_runs
@@ -20,6 +21,9 @@ from core.rundir.layout import DEFAULT_RUNS_DIR
 from core.rundir.write import check_output_parent
 from core.runner import EventState, ExperimentRun, RunListener, RunResult
 from core.schedule import Schedule
+
+if TYPE_CHECKING:
+    from core.live.outputs import LiveOptions, LiveOutputs
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
@@ -63,18 +67,49 @@ def report_recovered(parent: Path) -> None:
         log(f"twin: recovered {run_dir}: {'; '.join(notes)}")
 
 
-def run_batch(profile_path: Path, out: Path | None) -> int:
+def run_batch(profile_path: Path, out: Path | None, live: LiveOptions | None = None) -> int:
     parent = check_output_parent(out or DEFAULT_RUNS_DIR)
     profile = load_profile(profile_path, scratch_dir=parent)  # disk checked where it will go
     schedule = resolve_schedule(profile)
     report_recovered(parent)
-    return execute(schedule, parent, profile.text)
+    return execute(schedule, parent, profile.text, live)
 
 
-def execute(schedule: Schedule, parent: Path, profile_text: str) -> int:
+def open_live(schedule: Schedule, live: LiveOptions | None) -> LiveOutputs | None:
+    """Bind `--metrics-port` before anything starts (in use: bad input, no run directory)."""
+    if live is None or not live.enabled:
+        return None
+    from core.live.outputs import LiveOutputs
+
+    outputs = LiveOutputs(live, schedule, log)
+    outputs.open()
+    return outputs
+
+
+def execute(
+    schedule: Schedule, parent: Path, profile_text: str, live: LiveOptions | None = None
+) -> int:
+    outputs = open_live(schedule, live)
+    try:
+        return _execute(schedule, parent, profile_text, outputs)
+    finally:
+        if outputs is not None:
+            outputs.close()  # the last InfluxDB points go out; /metrics stops
+
+
+def _execute(
+    schedule: Schedule, parent: Path, profile_text: str, outputs: LiveOutputs | None
+) -> int:
     printer = ProgressPrinter()
-    run = ExperimentRun(schedule, parent, profile_text=profile_text, listener=printer)
+    listener: RunListener = printer
+    if outputs is not None:
+        from core.live.fanout import FanOut
+
+        listener = FanOut([printer, outputs])
+    run = ExperimentRun(schedule, parent, profile_text=profile_text, listener=listener)
     run_dir = run.prepare()
+    if outputs is not None:
+        outputs.attach(run, run_dir)
     log(
         f"twin: run {schedule.name}: {len(schedule.events)} event(s), "
         f"{schedule.total_s:.0f} s at {schedule.interval_s:g} s -> {run_dir}"
