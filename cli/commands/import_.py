@@ -45,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
             "--out",
             type=Path,
             default=DEFAULT_RUNS_DIR,
-            help="runs directory (default data/runs)",
+            help=f"runs directory (default {DEFAULT_RUNS_DIR})",
         )
     return parser
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from core.rundir.layout import DEFAULT_RUNS_DIR
 from core.schedule import Schedule
 
 DEFAULT_INTERVAL_S = 1.0
@@ -21,7 +22,7 @@ INTERVAL_RANGE = (0.05, 60.0)
 DEFAULT_RANDOM_COUNT = 5
 DEFAULT_RANDOM_DURATION = (5, 15)
 DEFAULT_SWEEP_DURATION_S = 10.0
-DEFAULT_SCRATCH_DIR = Path("data/runs")  # where runs (and disk stressors' files) go by default
+DEFAULT_SCRATCH_DIR = DEFAULT_RUNS_DIR  # where runs (and disk stressors' files) go by default
 
 TOP_KEYS = ("name", "description", "sampling", "run", "events", "generate")
 SAMPLING_KEYS = ("interval_s",)

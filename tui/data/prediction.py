@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import ProfileError, TwinError
+from core.rundir.layout import PREDICTION
 from core.schedule import Schedule
 from core.telemetry import columns as C
 from tui.data.draft import Draft
@@ -20,7 +21,7 @@ from tui.data.units import human_bytes, human_rate
 MODELS_DIR: Path | None = None
 """Where models are looked for; None: the model store's default (`data/models/`)."""
 
-PREDICTION_FILE = "prediction.csv"
+PREDICTION_FILE = PREDICTION
 """What `ExperimentRun.prepare()` writes into a run directory when a model exists."""
 
 
