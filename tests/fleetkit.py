@@ -120,18 +120,17 @@ class SshServer:
         self.process.wait(timeout=10)
         self.process = None
 
-    def inventory_line(self, key: Path, **host_vars: str) -> str:
-        """This host's line of an INI inventory (host key checking off: its key is new)."""
+    def host_vars(self, key: Path, **extra: object) -> dict[str, object]:
+        """This host's inventory variables (host key checking off: its key is new)."""
         ssh_args = (
             "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null "
             "-o IdentitiesOnly=yes -o ConnectTimeout=5"
         )
-        fields = {
+        return {
             "ansible_host": self.address,
-            "ansible_port": str(self.port),
+            "ansible_port": self.port,
             "ansible_user": psutil.Process().username(),
             "ansible_ssh_private_key_file": str(key),
-            "ansible_ssh_common_args": f"'{ssh_args}'",
-            **host_vars,
+            "ansible_ssh_common_args": ssh_args,
+            **extra,
         }
-        return " ".join([self.name, *(f"{k}={v}" for k, v in fields.items())])
