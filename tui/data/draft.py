@@ -97,6 +97,11 @@ class Draft:
         """A new, untouched draft: nothing the user asked to run."""
         return self.source is None and not self.dirty
 
+    @property
+    def label(self) -> str:
+        """What the status bar calls it: `name`, starred when unsaved ("" when blank)."""
+        return "" if self.is_blank else f"{self.name}{'*' if self.dirty else ''}"
+
     def profile(self) -> Profile:
         """The draft as a `Profile` (not validated)."""
         return Profile(
