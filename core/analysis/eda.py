@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 import pandas as pd
 
 from core.rundir.read import RunBundle
-
-_CORE = re.compile(r"^cpu\d+_percent$")
-# bookkeeping columns: describe them, but keep them out of the correlation matrix
-_BOOKKEEPING = ("sample_interval_s", "sample_lateness_ms")
+from core.telemetry import columns as C
 
 
 def summary_stats(bundle: RunBundle) -> pd.DataFrame:
@@ -43,7 +38,9 @@ def summary_stats(bundle: RunBundle) -> pd.DataFrame:
 def correlation_columns(bundle: RunBundle) -> list[str]:
     """Metric columns worth correlating: no per-core CPU, no bookkeeping, not constant."""
     data = bundle.dataset
-    keep = [c for c in bundle.metric_columns if not _CORE.match(c) and c not in _BOOKKEEPING]
+    keep = [
+        c for c in bundle.metric_columns if not C.CPU_CORE.match(c) and c not in C.SAMPLING_COLUMNS
+    ]
     if not keep or len(data) < 3:
         return []
     std = data[keep].std(skipna=True)
