@@ -20,6 +20,7 @@ from core.model import (
     Term,
     TwinModel,
     fit_runs,
+    forecast_schedule,
     host_warning,
     load_model,
     overload_warnings,
@@ -213,6 +214,16 @@ def test_overload_is_flagged(model: TwinModel) -> None:
     assert overload_warnings(model, calm) == []
     pred = predict_schedule(model, beyond)
     assert pred["mem_used_bytes"].max() <= RAM  # clipped to what the machine has
+
+
+def test_forecast_gives_the_series_and_every_warning(model: TwinModel) -> None:
+    """What `twin predict` and the TUI's dialog show: one call, the same warnings for both."""
+    plan = whatif_schedule(model, memory_mb=RAM / MIB + 1024, net_mbit_s=100, duration_s=20)
+    told = forecast_schedule(model, plan)
+    assert told.series.equals(predict_schedule(model, plan))
+    assert any("another host" in w for w in told.warnings)  # fitted on "synth"
+    assert any("never seen a network event" in w for w in told.warnings)
+    assert "memory" in {o.what for o in told.overloads}
 
 
 SMALL_PROFILE = """\

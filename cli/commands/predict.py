@@ -30,12 +30,9 @@ from core.model import (
     DEFAULT_MODELS_DIR,
     TwinModel,
     find_model,
-    host_warning,
+    forecast_schedule,
     load_model,
     measure_levels,
-    overload_warnings,
-    predict_schedule,
-    unmodelled_warnings,
     whatif_schedule,
     write_prediction,
 )
@@ -168,13 +165,8 @@ def main(argv: list[str]) -> int:
         if args.calibrate <= 0:
             raise BadInput(f"--calibrate must be positive, not {args.calibrate:g}")
         levels = measure_levels(args.calibrate)
-    prediction = predict_schedule(model, schedule, levels)
-    warnings: list[str] = []
-    mismatch = host_warning(model)
-    if mismatch:
-        warnings.append(mismatch)
-    warnings += unmodelled_warnings(model, schedule)
-    overloads = overload_warnings(model, schedule, levels)
+    told = forecast_schedule(model, schedule, levels)
+    prediction = told.series
     to_stdout = args.output == "-"
     out = sys.stderr if to_stdout else sys.stdout
     print(
@@ -186,11 +178,11 @@ def main(argv: list[str]) -> int:
     lines = _whatif_lines(prediction, schedule) if whatif else _summary(prediction, schedule)
     for line in lines:
         print(line, file=out)
-    for text in warnings:
+    for text in told.warnings:
         print(f"twin: warning: {text}", file=sys.stderr)
-    for overload in overloads:
+    for overload in told.overloads:
         print(f"twin: warning: overload: {overload}", file=sys.stderr)
-    if not overloads:
+    if not told.overloads:
         print("no overload predicted", file=out)
     if args.output is not None:
         if to_stdout:

@@ -6,6 +6,7 @@ Public API:
   metric, on a run's sample clock), `write_prediction(df, path)`;
 - `predict_into_run(run_dir, schedule)`: `RUN_DIR/prediction.csv` from the default model (or None);
 - `overload_warnings(model, schedule)`, `host_warning(model)`, `unmodelled_warnings(...)`;
+- `forecast_schedule(model, schedule)` -> `Forecast`: the series and all of those warnings;
 - `default_model()` / `find_model(host_id)`: the newest model in `data/models/` for this host;
 - `measure_levels()`: this machine's levels now, to pass as `baseline=` (calibrated);
 - `whatif_schedule(model, cpu_percent=..., memory_mb=...)` for one-off questions.
@@ -14,6 +15,7 @@ Public API:
 from __future__ import annotations
 
 from core.model.fit import fit_runs, load_training_run
+from core.model.forecast import Forecast, forecast_schedule
 from core.model.predict import (
     Overload,
     default_model,
@@ -40,6 +42,7 @@ from core.model.store import (
 
 __all__ = [
     "DEFAULT_MODELS_DIR",
+    "Forecast",
     "MetricModel",
     "Overload",
     "Term",
@@ -48,6 +51,7 @@ __all__ = [
     "default_model_path",
     "find_model",
     "fit_runs",
+    "forecast_schedule",
     "host_warning",
     "load_model",
     "load_training_run",

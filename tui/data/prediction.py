@@ -77,9 +77,10 @@ def load_default_model() -> Any | None:
 
 def forecast(model: Any, schedule: Schedule) -> Forecast:
     """Predict `schedule` with `model`: per-metric peak and mean, and every warning."""
-    from core.model import host_warning, overload_warnings, predict_schedule
+    from core.model import forecast_schedule
 
-    frame = predict_schedule(model, schedule)
+    told = forecast_schedule(model, schedule)
+    frame = told.series
     metrics: list[MetricForecast] = []
     for key, label, fmt in SUMMARY_METRICS:
         if key in frame.columns and len(frame):
@@ -87,11 +88,7 @@ def forecast(model: Any, schedule: Schedule) -> Forecast:
             metrics.append(
                 MetricForecast(label, fmt(float(column.max())), fmt(float(column.mean())))
             )
-    warnings: list[str] = []
-    host = host_warning(model)
-    if host is not None:
-        warnings.append(host)
-    warnings += [str(w) for w in overload_warnings(model, schedule)]
+    warnings = [*told.warnings, *(str(w) for w in told.overloads)]
     return Forecast(schedule.name, schedule.total_s, tuple(metrics), tuple(warnings))
 
 
