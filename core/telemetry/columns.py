@@ -328,19 +328,13 @@ RESPONSE_METRICS: tuple[str, ...] = (*HEADLINE_METRICS, "cpu_iowait_percent")
 """Whose response to each event `twin analyze` measures: the headline metrics plus iowait (disk
 stress shows there when the busy share does not), then every `RESPONSE_FAMILIES` column."""
 
-SUMMARY_METRICS: tuple[str, ...] = (
-    "cpu_percent",
-    "mem_used_bytes",
-    "mem_available_bytes",
-    "swap_percent",
-    "load_1m",
-    "disk_read_bytes_per_s",
-    "disk_write_bytes_per_s",
-    "net_sent_bytes_per_s",
-    "net_recv_bytes_per_s",
+SUMMARY_METRICS: tuple[str, ...] = tuple(
+    m
+    for m in HEADLINE_METRICS
+    if m not in ("mem_percent", "disk_read_ops_per_s", "disk_write_ops_per_s")
 )
-"""A prediction's summary, a figure or two per resource (`twin predict`, the TUI's predict
-dialog); the others are in the CSV."""
+"""A prediction's summary (`twin predict`, the TUI's predict dialog): the headline metrics but
+memory as a share and the operation counts, which repeat what the bytes say; all are in the CSV."""
 
 SAMPLING_COLUMNS: tuple[str, ...] = ("sample_interval_s", "sample_lateness_ms")
 """The logger's clock bookkeeping: described with the data, never correlated with the load."""
