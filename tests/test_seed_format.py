@@ -266,3 +266,20 @@ def import_seed_pair(seed: Path, out: Path, zone: str) -> Path:
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     return Path(done.stdout.strip().splitlines()[-1])
+
+
+def test_twin_analyze_reads_a_seed_annotations_file_inside_a_run(
+    seed_dir: Path, tmp_path: Path
+) -> None:
+    run_dir = import_seed(seed_dir, tmp_path / "runs")
+    theirs = run_dir / "annotations.csv"
+    theirs.write_text((seed_dir / "annotations.csv").read_text())  # the seed's file, copied in
+    done = run_twin("analyze", str(run_dir), "--no-plots", "-q")
+    assert done.returncode == 0, done.stderr
+    responses = pd.read_csv(run_dir / "analysis" / "responses.csv")
+    assert sorted(set(responses["event_id"])) == ["e01", "e02", "e03"]  # not silently none
+    with theirs.open("a") as f:
+        f.write("2025-03-14 09:00:50,oops\n")
+    done = run_twin("analyze", str(run_dir), "--no-plots", "-q")
+    assert done.returncode == 2
+    assert done.stderr.strip() == f"{theirs}:7: not an annotation row (2 fields)"

@@ -108,8 +108,8 @@ class _Placed:
     source: ImportedEvent
 
 
-def _place(run: ImportedRun, origin: datetime) -> list[_Placed]:
-    ordered = sorted(run.events, key=lambda e: (e.start or e.planned_start, e.planned_start))
+def _place(events: Sequence[ImportedEvent], origin: datetime) -> list[_Placed]:
+    ordered = sorted(events, key=lambda e: (e.start or e.planned_start, e.planned_start))
     placed = []
     for eid, ev in zip(event_ids(len(ordered)), ordered, strict=True):
         plan = Event(
@@ -145,6 +145,11 @@ def _annotation(p: _Placed) -> dict[str, str]:
         "status": status,
         "message": ev.message,
     }
+
+
+def annotation_rows(events: Sequence[ImportedEvent], origin: datetime) -> list[dict[str, str]]:
+    """Twin annotation rows (ids `e01`... in start order) of the events that started."""
+    return [_annotation(p) for p in _place(events, origin) if p.start_s is not None]
 
 
 def _render_dataset(
@@ -188,7 +193,7 @@ def run_origin(run: ImportedRun) -> datetime:
 def write_imported_run(run: ImportedRun, parent: Path) -> Path:
     """Write `run` as a new run directory under `parent`; return it."""
     origin = run_origin(run)
-    placed = _place(run, origin)
+    placed = _place(run.events, origin)
     dataset, names = _render_dataset(run, origin, placed)
     last = _seconds(run.times[-1], origin) if run.times else 0.0
     ends = [p.event.end_s for p in placed] + [last]

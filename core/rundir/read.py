@@ -159,7 +159,9 @@ def _read_events(run: Path, schedule: Schedule | None, t_last: float) -> pd.Data
     rows: list[dict[str, Any]] = []
     seen: set[str] = set()
     if (run / ANNOTATIONS).is_file():
-        for rec in read_annotation_rows(run):
+        from core.formats.foreign_annotations import foreign_annotation_rows  # seed-style file
+
+        for rec in foreign_annotation_rows(run, t_last) or read_annotation_rows(run):
             eid = rec.get("event_id", "")
             if not eid or eid in seen:
                 continue
