@@ -140,18 +140,22 @@ class _TwinCollector(Collector):
         latest, events = endpoint._latest, endpoint._events
         if latest is None:
             return
+        run = [endpoint.host, endpoint.run]  # as the OpenMetrics export labels its series
         for column, value in latest.values.items():
             gauge = GaugeMetricFamily(
-                metric_name(column), f"{column}: see `twin columns` for its unit and meaning"
+                metric_name(column),
+                f"{column}: see `twin columns` for its unit and meaning",
+                labels=["host", "run"],
             )
-            gauge.add_metric([], value, timestamp=latest.timestamp)
+            gauge.add_metric(run, value, timestamp=latest.timestamp)
             yield gauge
         active = GaugeMetricFamily(
             f"{PREFIX}_event_active",
             "1 while the stress event runs (the sample names it), else 0",
-            labels=["event", "stressor", "label"],
+            labels=["host", "run", "event", "stressor", "label"],
         )
         for event_id, info in events.items():
             running = 1.0 if event_id in latest.active else 0.0
-            active.add_metric([event_id, info.stressor, info.label], running, latest.timestamp)
+            labels = [*run, event_id, info.stressor, info.label]
+            active.add_metric(labels, running, latest.timestamp)
         yield active
