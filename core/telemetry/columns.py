@@ -24,6 +24,8 @@ class Column:
     decimals: int = 2
     level: bool = False
     """A gauge read at the sample instant; otherwise a rate or share over the interval ending there."""
+    optional: bool = False
+    """May be empty in a row (NaN in the values): nothing could be measured in that interval."""
 
 
 TIMESTAMP = Column(
@@ -265,6 +267,52 @@ STRESS_WORK = [
     ),
 ]
 
+PROBE_MEASURES = ("count", "errors", "p50_ms", "p99_ms", "max_ms")
+"""Each probe's columns, `probe_<name>_<measure>`, aggregated over the sampling interval."""
+PROBE_LATENCY_MEASURES = ("p50_ms", "p99_ms", "max_ms")
+"""Empty in a row when the interval had no successful probe (nothing to measure, never 0)."""
+
+
+def probe_columns(name: str) -> list[Column]:
+    """The five columns of the probe `name` (README, "Profiles": `[[probes]]`)."""
+    prefix = f"probe_{name}"
+    return [
+        Column(
+            f"{prefix}_count",
+            "probes",
+            f"Probe {name}: attempts that finished in the interval (successes and errors).",
+            0,
+        ),
+        Column(
+            f"{prefix}_errors",
+            "probes",
+            f"Probe {name}: attempts in the interval that failed, were refused or ran past timeout_s (one still hanging counts once, when its timeout passes).",
+            0,
+        ),
+        Column(
+            f"{prefix}_p50_ms",
+            "ms",
+            f"Probe {name}: median latency of the interval's successful attempts; empty when none succeeded.",
+            3,
+            optional=True,
+        ),
+        Column(
+            f"{prefix}_p99_ms",
+            "ms",
+            f"Probe {name}: 99th percentile (nearest rank) latency of the interval's successful attempts; empty when none succeeded.",
+            3,
+            optional=True,
+        ),
+        Column(
+            f"{prefix}_max_ms",
+            "ms",
+            f"Probe {name}: slowest successful attempt of the interval; empty when none succeeded.",
+            3,
+            optional=True,
+        ),
+    ]
+
+
 STATIC_COLUMNS: tuple[Column, ...] = (
     *CONTRACT_BEFORE_CORES,
     *CONTRACT_AFTER_CORES,
@@ -281,6 +329,7 @@ _BY_NAME = {c.name: c for c in STATIC_COLUMNS}
 CPU_CORE = re.compile(r"^cpu(\d+)_percent$")
 _PSI = re.compile(r"^psi_(\w+)_(some|full)_percent$")
 _TEMP = re.compile(r"^temp_(\w+)_c$")
+PROBE_COLUMN = re.compile(r"^probe_([a-z][a-z0-9_]*)_(count|errors|p50_ms|p99_ms|max_ms)$")
 
 
 def column(name: str) -> Column | None:
@@ -293,6 +342,8 @@ def column(name: str) -> Column | None:
         return psi_column(match.group(1), match.group(2))
     if match := _TEMP.match(name):
         return temperature_column(match.group(1))
+    if match := PROBE_COLUMN.match(name):
+        return next(c for c in probe_columns(match.group(1)) if c.name == name)
     return None
 
 
@@ -342,12 +393,14 @@ SAMPLING_COLUMNS: tuple[str, ...] = ("sample_interval_s", "sample_lateness_ms")
 METRIC_FAMILIES: dict[str, re.Pattern[str]] = {
     "psi": re.compile(r"^psi_\w+_percent$"),
     "temp": _TEMP,
+    "probe": PROBE_COLUMN,
+    "probe_p99": re.compile(r"^probe_[a-z][a-z0-9_]*_p99_ms$"),
 }
 """Metric columns whose names depend on the machine, by family (add a family here: analysis
 and the model pick it up through `RESPONSE_FAMILIES` / `MODEL_FAMILIES`)."""
-RESPONSE_FAMILIES: tuple[str, ...] = ("psi",)
+RESPONSE_FAMILIES: tuple[str, ...] = ("psi", "probe")
 """Families `twin analyze` measures responses of, after `RESPONSE_METRICS`."""
-MODEL_FAMILIES: tuple[str, ...] = ("psi", "temp")
+MODEL_FAMILIES: tuple[str, ...] = ("psi", "temp", "probe_p99")
 """Families the model learns, after `HEADLINE_METRICS`."""
 
 

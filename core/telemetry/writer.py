@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import math
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,8 +25,11 @@ class DatasetWriter:
     def __init__(self, path: Path, columns: Sequence[Column]) -> None:
         self.path = path
         self.columns = list(columns)
-        text_columns = ("timestamp", "elapsed_s", "active_events")
+        text_columns: tuple[str, ...] = ("timestamp", "elapsed_s", "active_events")
         self._names = [c.name for c in self.columns]
+        # Optional columns (probe latencies) are formatted per row: NaN is an empty cell.
+        self._optional = {c.name: f"{{:.{c.decimals}f}}" for c in self.columns if c.optional}
+        text_columns += tuple(self._optional)
         # One format string for the whole row: far cheaper than formatting field by field.
         self._template = (
             ",".join(
@@ -48,6 +52,9 @@ class DatasetWriter:
             "active_events": ";".join(sample.active_events),
         }
         get = sample.values.get
+        for name, spec in self._optional.items():
+            value = get(name, math.nan)
+            fixed[name] = "" if math.isnan(value) else spec.format(value)
         return self._template.format(
             *[fixed[n] if n in fixed else get(n, 0.0) for n in self._names]
         )
