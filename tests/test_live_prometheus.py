@@ -157,3 +157,30 @@ def test_names_and_timestamps_match_the_export() -> None:
     for text in ("2025-01-02T03:04:05.678+00:00", "2025-01-02T03:04:05.001+00:00"):
         when = datetime.fromisoformat(text)
         assert int(scrape_seconds(when) * 1000) == ms(text.replace("+00:00", "Z"))
+
+
+@pytest.mark.slow
+def test_twin_stress_serves_its_work() -> None:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    port = free_port()
+    argv = [*TWIN, "stress", "cpu", "--duration", "3", "--load-percent", "30", "--workers", "1"]
+    with subprocess.Popen(
+        [*argv, "--metrics-port", str(port)], cwd=ROOT, stdout=subprocess.PIPE, text=True
+    ) as proc:
+        try:
+            assert proc.stdout is not None
+            assert f"metrics on http://127.0.0.1:{port}/metrics" in proc.stdout.readline()
+            families: dict[str, object] = {}
+            while "server_twin_stress_cpu_loops_per_s" not in families:  # after 1 s of work
+                text = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+                families = {f.name: f for f in text_string_to_metric_families(text)}
+                assert proc.poll() is None, "twin stress ended before serving its work"
+                time.sleep(0.2)
+            (loops,) = families["server_twin_stress_cpu_loops_per_s"].samples  # type: ignore[attr-defined]
+            assert loops.value > 0
+            (active,) = families["server_twin_event_active"].samples  # type: ignore[attr-defined]
+            assert active.value == 1.0 and active.labels["stressor"] == "cpu"
+            assert proc.wait(timeout=30) == 0
+        finally:
+            proc.kill()

@@ -21,9 +21,10 @@ import signal
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from core.errors import EXIT_FAILED, EXIT_OK, BadInput
 from core.stressors import (
@@ -34,6 +35,9 @@ from core.stressors import (
     StressorExit,
     start_stressor,
 )
+
+if TYPE_CHECKING:
+    from core.live.metrics_endpoint import MetricsEndpoint
 
 _SHORT = {
     "stress_cpu_loops_per_s": ("loops/s", 1.0, "{:,.0f}"),
@@ -82,6 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
     for kind in KINDS:
         sub = kinds.add_parser(kind, help=f"{kind} stressor")
         sub.add_argument("--duration", type=float, required=True, metavar="SECONDS")
+        sub.add_argument("--metrics-port", type=int, metavar="PORT", help="serve /metrics on PORT")
+        sub.add_argument("--metrics-host", default="127.0.0.1", metavar="HOST", help="its address")
         if kind == "disk":
             sub.add_argument(
                 "--dir",
@@ -141,7 +147,7 @@ def _check_flags(argv: list[str]) -> None:
     """Unknown flags get a did-you-mean, like unknown profile params."""
     if not argv or argv[0] not in PARAMS:
         return
-    known = ["--duration", "--dir", "--contention", "--help", "-h"] + [
+    known = ["--duration", "--dir", "--contention", "--help", "-h", "--metrics-port"] + [
         _flag(n) for n in PARAMS[argv[0]]
     ]
     for arg in argv[1:]:
@@ -150,6 +156,20 @@ def _check_flags(argv: list[str]) -> None:
             close = difflib.get_close_matches(flag, known, n=1)
             hint = f" (did you mean {close[0]}?)" if close else ""
             raise BadInput(f"stress {argv[0]}: unknown flag {flag}{hint}")
+
+
+def _serve_metrics(kind: str, port: int | None, host: str) -> MetricsEndpoint | None:
+    """`--metrics-port`: the stressor's work per second as `server_twin_stress_*` gauges, and
+    `server_twin_event_active{event="stress"}`; bound before the stressor starts."""
+    if port is None:
+        return None
+    from core.live.metrics_endpoint import MetricsEndpoint
+
+    endpoint = MetricsEndpoint(run=f"stress-{kind}", profile="")
+    endpoint.add_event("stress", kind, f"twin stress {kind}")
+    endpoint.serve(port, host)
+    print(f"twin stress {kind}: metrics on http://{endpoint.address}/metrics", flush=True)
+    return endpoint
 
 
 def main(argv: list[str]) -> int:
@@ -166,6 +186,7 @@ def main(argv: list[str]) -> int:
     def on_signal(signum: int, frame: FrameType | None) -> None:
         stop_signal.append(signal.Signals(signum).name)
 
+    endpoint = _serve_metrics(kind, args.metrics_port, args.metrics_host)  # before anything
     made_dir: Path | None = None
     scratch = Path.cwd()
     if kind == "disk":
@@ -192,7 +213,10 @@ def main(argv: list[str]) -> int:
             result = handle.poll()
             now = time.monotonic()
             if now >= next_line and result is None:
-                print(_line(now - start, handle.work(), handle.status()), flush=True)
+                work = handle.work()
+                if endpoint is not None:
+                    endpoint.publish(work, ["stress"], datetime.now(UTC))
+                print(_line(now - start, work, handle.status()), flush=True)
                 next_line += 1.0
             if result is None and now - start > args.duration + 15:
                 result = handle.stop()
@@ -200,6 +224,8 @@ def main(argv: list[str]) -> int:
         if limited:
             print(f"twin stress {kind}: {limited}", file=sys.stderr)
     finally:
+        if endpoint is not None:
+            endpoint.close()
         for s, h in previous.items():
             signal.signal(s, h)
         if made_dir is not None:
