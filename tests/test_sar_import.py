@@ -55,11 +55,12 @@ def test_a_sar_file_recorded_during_a_cpu_event_becomes_a_run(tmp_path: Path) ->
     assert analyzed.returncode == 0, analyzed.stderr
     cpu = data["cpu_percent"]
     assert cpu.between(0, 100).all()
-    if cpu.iloc[0] > 70:  # last: everything above holds on a busy machine too
+    if cpu.iloc[0] > 85:  # last: everything above holds on a busy machine too
         pytest.skip(
             f"other load held the CPU at {cpu.iloc[0]:.0f}% before the event: no rise to see"
         )
-    assert cpu.max() > 80 and cpu.max() - cpu.iloc[0] > 40  # the CPU event shows
+    # our workers fill every core: some sample is (nearly) all busy, well above the one before
+    assert cpu.max() >= 95 and cpu.max() > cpu.iloc[0] + 10
 
 
 def test_without_sadf_the_message_says_what_to_install(tmp_path: Path) -> None:
