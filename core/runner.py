@@ -1,15 +1,12 @@
 """Execute a `Schedule`: telemetry, stressors and annotations on one run clock.
 
-Two threads per run. The telemetry thread samples at fixed deadlines and
-writes rows. The control thread owns every stressor (`core.event_lifecycle`):
-it starts events at their planned time, polls them (a dead stressor is noticed
-within `POLL_S`), stops them at their end, and serves ad-hoc launches and stops
-from the UI. All stressors are started from that one long-lived thread on
-purpose: the kernel's PR_SET_PDEATHSIG fires when the *thread* that forked a
-child exits. Every file goes through `core.rundir.write.RunDirectoryWriter`.
-
-With `record=False` the same engine drives the TUI's live dashboard without
-writing a run directory.
+Two threads per run. The telemetry thread samples at fixed deadlines and writes rows. The
+control thread owns every stressor (`core.event_lifecycle`): it starts events at their planned
+time, polls them (a dead stressor is noticed within `POLL_S`), stops them at their end, and
+serves ad-hoc launches and stops from the UI. All stressors are started from that one
+long-lived thread on purpose: the kernel's PR_SET_PDEATHSIG fires when the *thread* that forked
+a child exits. Every file goes through `core.rundir.write.RunDirectoryWriter`. With
+`record=False` the same engine drives the TUI's live dashboard without a run directory.
 """
 
 from __future__ import annotations
@@ -28,9 +25,11 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import EXIT_FAILED, EXIT_OK, BadInput
-from core.event_lifecycle import PRELAUNCH_S as PRELAUNCH_S  # re-exported (engine API)
-from core.event_lifecycle import EventLifecycle, EventState, StartStressor
-from core.event_lifecycle import HandleLike as HandleLike  # re-exported (engine API)
+from core.event_lifecycle import PRELAUNCH_S as PRELAUNCH_S  # `as`: re-exported (engine API)
+from core.event_lifecycle import EventLifecycle
+from core.event_lifecycle import EventState as EventState
+from core.event_lifecycle import HandleLike as HandleLike
+from core.event_lifecycle import StartStressor as StartStressor
 from core.rundir.layout import ANNOTATIONS, DATASET, DEFAULT_MODELS_DIR
 from core.rundir.write import RunDirectoryWriter
 from core.schedule import Event, Schedule
