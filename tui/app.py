@@ -16,11 +16,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual.binding import Binding, BindingType
 
-from core.errors import ProfileError
+from core.errors import BadInput, ProfileError
 from tui.data.draft import Draft
 from tui.data.status import RunStatus
 from tui.dialogs.confirm import ConfirmDialog
@@ -29,6 +29,9 @@ from tui.run_control import RunControlApp
 from tui.screens.dashboard import DashboardScreen
 from tui.screens.editor import EditorScreen
 from tui.screens.help import HelpScreen
+
+if TYPE_CHECKING:
+    from core.live.outputs import LiveOptions
 
 
 class TwinApp(RunControlApp):
@@ -159,8 +162,12 @@ def make_app(
     return TwinApp(profile_path, out_parent, **options)
 
 
-def run_app(profile_path: Path | None, out_parent: Path | None) -> int:
+def run_app(
+    profile_path: Path | None, out_parent: Path | None, live: LiveOptions | None = None
+) -> int:
     """`twin [PROFILE] [--out DIR]`: run the TUI; returns the exit code."""
+    if live is not None and live.enabled:  # the Session has no seam for a second listener yet
+        raise BadInput("--metrics-port and --influx need --batch for now (not yet in the TUI)")
     app = make_app(profile_path, out_parent)
     app.handle_os_signals = True
     try:
