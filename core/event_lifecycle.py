@@ -50,9 +50,10 @@ def real_stressors() -> Callable[..., HandleLike]:
         scratch: Path,
         eid: str,
         start_at: float | None = None,
+        contention: str = "shared",
     ) -> HandleLike:
         handle: HandleLike = start_stressor(
-            kind, params, duration, scratch, event_id=eid, start_at=start_at
+            kind, params, duration, scratch, event_id=eid, start_at=start_at, contention=contention
         )
         return handle
 
@@ -109,8 +110,10 @@ class EventLifecycle:
         on_start: Report,
         on_end: Report,
         on_refused: Report,
+        contention: str = "shared",
     ) -> None:
         self.clock = clock
+        self.contention = contention  # how real stressors compete: core.stressors.handle
         self.scratch_dir = scratch_dir
         self.grace_s = grace_s
         self.prelaunch_s = PRELAUNCH_S if start_stressor is None else 0.0
@@ -154,6 +157,7 @@ class EventLifecycle:
                     self.scratch_dir,
                     event.id,
                     start_at=start_at,
+                    contention=self.contention,
                 )
         except Exception as exc:  # a stressor that cannot start fails its event, not the run
             state.start_elapsed_s = state.end_elapsed_s = self.clock.elapsed()

@@ -175,6 +175,7 @@ class ExperimentRun:
             on_refused=self._reporter(
                 RunDirectoryWriter.event_started, RunDirectoryWriter.event_ended
             ),
+            contention=str(self.schedule.extra.get("contention", "shared")),
         )
         if self._files is not None:
             self._files.clock_started(self.clock)
@@ -362,6 +363,10 @@ class ExperimentRun:
         status, message = self._outcome(rows)
         code = EXIT_OK if status == "completed" else EXIT_FAILED
         if self._files is not None:
+            self._files.manifest.extra.update(
+                contention=str(self.schedule.extra.get("contention", "shared")),
+                sampler_priority=getattr(self._sampler, "priority", "") or "not raised",
+            )
             message = self._files.finish(status, code, message)
         if self.scratch_dir is not None:
             shutil.rmtree(self.scratch_dir, ignore_errors=True)

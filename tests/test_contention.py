@@ -8,19 +8,20 @@ Real processes throughout: `twin stress cpu` started from the test, a loopback H
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import re
 import signal
 import subprocess
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
-from conftest import ROOT, TWIN
+from conftest import ROOT, TWIN, check_run, run_twin
 
 AUTOGROUP = Path("/proc/sys/kernel/sched_autogroup_enabled")
 
@@ -71,11 +72,9 @@ def twin_stress(*args: str, env: dict[str, str] | None = None) -> Iterator[list[
 
 
 def children(pid: int) -> list[int]:
-    try:
-        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
-    except OSError:
-        return []
-    return [int(p) for p in text.split()]
+    """Child processes of `pid`, whichever of its threads started them."""
+    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True)
+    return [int(p) for p in out.stdout.split()]
 
 
 def ps_nice(pid: int) -> int:
@@ -157,3 +156,74 @@ def test_a_real_service_feels_shared_load_and_much_less_isolated_load() -> None:
     figures = f"p50 at rest {rest:.1f} ms, shared {shared:.1f} ms, isolated {isolated:.1f} ms"
     assert shared >= 1.5 * rest, figures
     assert shared >= 1.5 * isolated, figures
+
+
+PROFILE = """
+name = "contention"
+[sampling]
+interval_s = 0.5
+[run]
+baseline_s = 0.5
+{run_extra}
+[[events]]
+stressor = "cpu"
+duration_s = 3
+params = {{ workers = 2, load_percent = 30 }}
+"""
+
+
+def leader_of_event(twin_pid: int, event_id: str, timeout: float = 15.0) -> int:
+    """The pid of `twin-stress cpu EVENT` started by `twin_pid`, once it runs."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for pid in children(twin_pid):
+            with suppress(OSError):
+                if Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0] == (
+                    f"twin-stress cpu {event_id}".encode()
+                ):
+                    return pid
+        time.sleep(0.05)
+    raise AssertionError(f"stressor {event_id} never started")
+
+
+@pytest.mark.parametrize("contention", ["", "shared", "isolated"])
+def test_the_profile_places_the_run_s_load(tmp_path: Path, contention: str) -> None:
+    """`[run] contention` reaches the stressors of a real run, and run.json records it with
+    the priority twin's sampler got."""
+    profile = tmp_path / "p.toml"
+    extra = f'contention = "{contention}"' if contention else ""
+    profile.write_text(PROFILE.format(run_extra=extra))
+    out = tmp_path / "runs"
+    twin = subprocess.Popen(
+        [*TWIN, "--batch", str(profile), "--out", str(out)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        leader = leader_of_event(twin.pid, "e01")
+        own_session = os.getsid(leader) == leader
+        nice = ps_nice(leader)
+    finally:
+        _, err = twin.communicate(timeout=60)
+    assert twin.returncode == 0, err
+    assert own_session == (contention == "isolated")
+    assert nice == 0
+    (run_dir,) = out.iterdir()
+    manifest = json.loads((run_dir / "run.json").read_text())
+    assert manifest["contention"] == (contention or "shared")
+    assert manifest["sampler_priority"]  # e.g. "SCHED_FIFO 1", "nice -10", "nice 0 (...)"
+    assert check_run(run_dir).returncode == 0
+
+
+def test_a_bad_contention_is_one_line_with_its_place(tmp_path: Path) -> None:
+    profile = tmp_path / "p.toml"
+    profile.write_text(PROFILE.format(run_extra='contention = "apart"'))
+    result = run_twin("--batch", str(profile), "--out", str(tmp_path / "runs"))
+    assert result.returncode == 2
+    line = result.stderr.strip()
+    assert "\n" not in line and "Traceback" not in line
+    assert line.startswith(f"{profile}:7: run.contention:"), line
+    assert "shared" in line and "isolated" in line
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())

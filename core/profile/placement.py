@@ -75,6 +75,8 @@ def build_schedule(profile: Profile, specs: Sequence[EventSpec]) -> tuple[Schedu
         interval_s=profile.interval_s,
         baseline_s=profile.baseline_s,
         seed=profile.seed,
+        # Only when not the default, so the schedules of existing profiles stay as they were.
+        extra={} if profile.contention == "shared" else {"contention": profile.contention},
     )
     return schedule, overlaps
 

@@ -36,7 +36,7 @@ from core.profile.spec import (
     Profile,
 )
 from core.schedule import MODES
-from core.stressors import KINDS, safety_problems
+from core.stressors import CONTENTION_MODES, KINDS, safety_problems
 
 
 @dataclass
@@ -56,6 +56,7 @@ class _Run:
     mode: str | None = "sequential"
     baseline_s: float | None = DEFAULT_BASELINE_S
     gap_s: float | None = DEFAULT_GAP_S
+    contention: str | None = "shared"
 
 
 def _read_name(check: Checker, name: Any) -> str | None:
@@ -98,6 +99,10 @@ def _read_run(check: Checker, data: dict[str, Any]) -> _Run:
         ("run", "baseline_s"), table.get("baseline_s"), DEFAULT_BASELINE_S, least=0
     )
     run.gap_s = check.number(("run", "gap_s"), table.get("gap_s"), DEFAULT_GAP_S, least=0)
+    if "contention" in table:
+        run.contention = check.choice(
+            ("run", "contention"), table["contention"], CONTENTION_MODES, "contention"
+        )
     return run
 
 
@@ -189,6 +194,7 @@ def _read(data: dict[str, Any], check: Checker, path: Path | None, text: str) ->
         mode=run.mode or "sequential",
         baseline_s=DEFAULT_BASELINE_S if run.baseline_s is None else run.baseline_s,
         gap_s=DEFAULT_GAP_S if run.gap_s is None else run.gap_s,
+        contention=run.contention or "shared",
         events=tuple(specs),
         generate=generate,
         seed=seed,

@@ -26,7 +26,7 @@ DEFAULT_SCRATCH_DIR = DEFAULT_RUNS_DIR  # where runs (and disk stressors' files)
 
 TOP_KEYS = ("name", "description", "sampling", "run", "events", "generate")
 SAMPLING_KEYS = ("interval_s",)
-RUN_KEYS = ("mode", "baseline_s", "gap_s")
+RUN_KEYS = ("mode", "baseline_s", "gap_s", "contention")
 EVENT_KEYS = ("stressor", "duration_s", "start_s", "label", "params")
 RANDOM_KEYS = ("design", "seed", "count", "weights", "duration_s", "gap_s", "overlap", "params")
 SWEEP_KEYS = ("design", "seed", "stressor", "param", "values", "duration_s", "rest_s", "params")
@@ -74,6 +74,7 @@ class Profile:
     mode: str = "sequential"
     baseline_s: float = DEFAULT_BASELINE_S
     gap_s: float = DEFAULT_GAP_S
+    contention: str = "shared"  # core.stressors.CONTENTION_MODES: how the load competes
     events: tuple[EventSpec, ...] = ()
     generate: dict[str, Any] | None = None
     seed: int | None = None

@@ -27,6 +27,8 @@ def profile_to_data(profile: Profile) -> dict[str, Any]:
         "baseline_s": _number_out(profile.baseline_s),
         "gap_s": _number_out(profile.gap_s),
     }
+    if profile.contention != "shared":
+        data["run"]["contention"] = profile.contention
     if profile.generate is not None:
         data["generate"] = profile.generate
     elif profile.events:

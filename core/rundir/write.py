@@ -124,6 +124,7 @@ class Manifest:
     columns: list[str] = field(default_factory=list)
     messages: list[str] = field(default_factory=list)
     pid: int = field(default_factory=os.getpid)
+    extra: dict[str, Any] = field(default_factory=dict)  # more keys, e.g. sampler_priority
     reserve: SpaceReserve | None = field(default=None, repr=False, compare=False)
 
     def to_json(self) -> dict[str, Any]:
@@ -147,6 +148,7 @@ class Manifest:
             "pid": self.pid,
             "python_executable": sys.executable,
             "columns": self.columns,
+            **self.extra,
         }
 
     def save(self) -> None:
