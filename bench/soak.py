@@ -18,7 +18,6 @@ import argparse
 import contextlib
 import csv
 import json
-import math
 import os
 import statistics
 import subprocess
@@ -28,6 +27,11 @@ import time
 from pathlib import Path
 
 import psutil
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from core.rundir.layout import ANNOTATIONS, DATASET, MANIFEST, SCHEDULE
+from core.telemetry.logger import expected_samples
 
 ROOT = Path(__file__).resolve().parents[1]
 CHECKER = ROOT / "tests" / "tools" / "check_run.py"
@@ -135,12 +139,12 @@ def main() -> int:
     if run_dir is None or not run_dir.is_dir():
         print("\n".join(["soak: no run directory", *problems]))
         return 1
-    manifest = json.loads((run_dir / "run.json").read_text())
-    schedule = json.loads((run_dir / "schedule.json").read_text())
-    with (run_dir / "system_metrics_dataset.csv").open() as f:
+    manifest = json.loads((run_dir / MANIFEST).read_text())
+    schedule = json.loads((run_dir / SCHEDULE).read_text())
+    with (run_dir / DATASET).open() as f:
         rows = sum(1 for _ in f) - 1
-    expected = math.floor(schedule["total_s"] / schedule["interval_s"] + 1e-9)
-    with (run_dir / "annotations.csv").open() as f:
+    expected = expected_samples(schedule["total_s"], schedule["interval_s"])
+    with (run_dir / ANNOTATIONS).open() as f:
         statuses = [r["status"] for r in csv.DictReader(f)]
     checker = subprocess.run(
         [sys.executable, str(CHECKER), str(run_dir)], capture_output=True, text=True
