@@ -18,6 +18,32 @@ class FormDialog(ModalScreen[T | None]):
     Subclasses compose a `Label` with id `PROBLEM_ID` and implement `collect()`.
     """
 
+    DEFAULT_CSS = """
+    .form {
+        height: 1fr;
+    }
+    .form-row {
+        height: 1;
+        margin-bottom: 1;
+    }
+    .form-label {
+        width: 18;
+    }
+    .form-input {
+        width: 14;
+    }
+    .form-row Select {
+        width: 20;
+    }
+    .form-help {
+        width: 1fr;
+        padding-left: 1;
+        color: $text-muted;
+        text-wrap: nowrap;
+        text-overflow: ellipsis;
+    }
+    """
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel"),
         Binding("ctrl+s", "submit", "OK"),

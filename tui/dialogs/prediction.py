@@ -19,6 +19,16 @@ from tui.data.units import fmt_number
 class PredictionDialog(ModalScreen[None]):
     """Per-metric predicted peak and mean, then every overload and host warning."""
 
+    DEFAULT_CSS = """
+    #prediction-body {
+        height: auto;
+        max-height: 18;
+    }
+    #prediction-warnings {
+        margin-top: 1;
+    }
+    """
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q,p", "close", "Close"),
     ]

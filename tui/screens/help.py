@@ -28,6 +28,12 @@ def key_label(keys: str) -> str:
 class HelpScreen(ModalScreen[None]):
     """A table of every binding: where it works, its keys and what it does."""
 
+    DEFAULT_CSS = """
+    #help-table {
+        height: 1fr;
+    }
+    """
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q,question_mark", "dismiss_help", "Close")
     ]

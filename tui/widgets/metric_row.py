@@ -16,6 +16,33 @@ from tui.widgets.value_text import ValueText
 class MetricRow(Widget):
     """`CPU ▁▂▅█▇▃  42.0%`: a label, a `MetricSparkline` and a value."""
 
+    DEFAULT_CSS = """
+    MetricRow {
+        layout: horizontal;
+        height: 1;
+        width: 1fr;
+    }
+    MetricRow.-cpu .metric-label {
+        text-style: bold;
+    }
+    MetricRow.-core .metric-label {
+        color: $text-muted;
+    }
+    MetricRow.-cpu .metric-spark > .sparkline--max-color,
+    MetricRow.-core .metric-spark > .sparkline--max-color {
+        color: $error;
+    }
+    MetricRow.-mem .metric-spark > .sparkline--max-color {
+        color: $secondary;
+    }
+    MetricRow.-disk .metric-spark > .sparkline--max-color {
+        color: $warning;
+    }
+    MetricRow.-net .metric-spark > .sparkline--max-color {
+        color: $accent;
+    }
+    """
+
     def __init__(self, spec: MetricSpec, *, id: str | None = None) -> None:  # noqa: A002
         super().__init__(id=id, classes=f"metric -{spec.group}")
         self.spec = spec

@@ -23,6 +23,14 @@ STATE_BADGE: dict[str, tuple[str, str]] = {
 class StatusBar(Widget):
     """Always at the top of a screen; mirrors the app's `run_status`."""
 
+    DEFAULT_CSS = """
+    StatusBar {
+        height: 1;
+        width: 1fr;
+        background: $panel;
+    }
+    """
+
     status: reactive[RunStatus] = reactive(RunStatus, layout=False)
     """The session state shown."""
 

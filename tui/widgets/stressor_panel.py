@@ -23,6 +23,53 @@ SHORT_UNIT: dict[str, str] = {"%": "%", "MiB": "MiB", "Mbit/s": "Mb/s", "MiB/s":
 class StressorPanel(Vertical):
     """Launch a stressor now (annotated like any event when recording) or stop one."""
 
+    DEFAULT_CSS = """
+    StressorPanel {
+        height: 1fr;
+        padding: 0 1;
+        border-left: vkey $primary 50%;
+        overflow-y: auto;
+    }
+    .panel-title {
+        text-style: bold;
+        color: $accent;
+        margin-top: 0;
+    }
+    .stressor-row {
+        height: 1;
+        margin-bottom: 0;
+    }
+    .stressor-row Button {
+        width: 7;
+        min-width: 7;
+        margin-right: 1;
+    }
+    .stressor-row Input {
+        width: 6;
+    }
+    .stressor-row Select {
+        width: 10;
+        margin-right: 1;
+    }
+    .stressor-row .unit {
+        width: auto;
+        padding: 0 1 0 1;
+        color: $text-muted;
+    }
+    #stress-problem {
+        height: auto;
+        display: none;
+    }
+    #stress-problem.-error {
+        display: block;
+        color: $error;
+    }
+    #running {
+        height: auto;
+        max-height: 8;
+    }
+    """
+
     class LaunchRequested(Message):
         """The operator asked for a stressor now."""
 
