@@ -39,6 +39,7 @@ from core.model import (
 from core.profile import load_profile, resolve_schedule
 from core.schedule import Schedule
 from core.telemetry import columns as C
+from core.telemetry import metric_lists
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -98,7 +99,7 @@ def _load(args: argparse.Namespace) -> tuple[TwinModel, Path]:
 def _summary_metrics(columns: pd.Index) -> list[str]:
     """The data dictionary's `SUMMARY_METRICS`, then CPU/memory/IO pressure and temperatures."""
     pressure = [C.psi_column(resource, "some").name for resource in C.PSI_RESOURCES]
-    return C.pick(columns, (*C.SUMMARY_METRICS, *pressure), ("temp",))
+    return metric_lists.pick(columns, (*metric_lists.SUMMARY_METRICS, *pressure), ("temp",))
 
 
 def _summary(prediction: pd.DataFrame, schedule: Schedule) -> list[str]:

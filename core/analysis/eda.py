@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from core.rundir.read import RunBundle
-from core.telemetry import columns as C
+from core.telemetry import metric_lists
 
 
 def summary_stats(bundle: RunBundle) -> pd.DataFrame:
@@ -39,7 +39,9 @@ def correlation_columns(bundle: RunBundle) -> list[str]:
     """Metric columns worth correlating: no per-core CPU, no bookkeeping, not constant."""
     data = bundle.dataset
     keep = [
-        c for c in bundle.metric_columns if not C.CPU_CORE.match(c) and c not in C.SAMPLING_COLUMNS
+        c
+        for c in bundle.metric_columns
+        if not metric_lists.CPU_CORE.match(c) and c not in metric_lists.SAMPLING_COLUMNS
     ]
     if not keep or len(data) < 3:
         return []

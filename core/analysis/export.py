@@ -23,7 +23,7 @@ import pandas as pd
 
 from core.errors import BadInput
 from core.rundir.read import RunBundle
-from core.telemetry import columns as C
+from core.telemetry import metric_lists
 
 MEASUREMENT = "server_twin"
 UNITS = ("bytes_per_s", "ops_per_s", "per_s", "percent", "bytes", "ms", "s")
@@ -85,7 +85,7 @@ def _numbers(col: pd.Series) -> pd.Series:
 
 
 def _metric_cols(data: pd.DataFrame) -> list[str]:
-    return [c for c in data.columns if c not in C.NON_METRIC]
+    return [c for c in data.columns if c not in metric_lists.NON_METRIC]
 
 
 def _stamp_ns(data: pd.DataFrame) -> np.ndarray:

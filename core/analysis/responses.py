@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from core.rundir.read import RunBundle
-from core.telemetry import columns as C
+from core.telemetry import metric_lists
 
 MEASURES = (
     "baseline",
@@ -74,7 +74,7 @@ class ResponseSettings:
 
 def metrics_of_interest(columns: list[str] | pd.Index) -> list[str]:
     """The data dictionary's `RESPONSE_METRICS` present, then its `RESPONSE_FAMILIES` columns."""
-    return C.pick(columns, C.RESPONSE_METRICS, C.RESPONSE_FAMILIES)
+    return metric_lists.pick(columns, metric_lists.RESPONSE_METRICS, metric_lists.RESPONSE_FAMILIES)
 
 
 def quiet_mask(t: np.ndarray, events: pd.DataFrame, interval_s: float) -> np.ndarray:

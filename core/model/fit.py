@@ -30,7 +30,7 @@ from core.model.response import KINDS, Array, Pulse, event_features, event_ramp_
 from core.model.store import MetricModel, TwinModel
 from core.rundir.layout import ANNOTATIONS, DATASET
 from core.rundir.read import load_run
-from core.telemetry import columns as C
+from core.telemetry import metric_lists
 from core.telemetry.logger import now_utc
 
 MAX_START_LAG_S = 2.0
@@ -104,8 +104,8 @@ def _metrics(runs: Sequence[TrainingRun]) -> list[str]:
     common = set(runs[0].data.columns)
     for run in runs[1:]:
         common &= set(run.data.columns)
-    extra = sorted(C.family_columns(common, C.MODEL_FAMILIES))
-    return [m for m in C.HEADLINE_METRICS if m in common] + extra
+    extra = sorted(metric_lists.family_columns(common, metric_lists.MODEL_FAMILIES))
+    return [m for m in metric_lists.HEADLINE_METRICS if m in common] + extra
 
 
 def _kind_features(runs: Sequence[TrainingRun]) -> dict[str, list[str]]:

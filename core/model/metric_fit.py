@@ -18,7 +18,7 @@ import pandas as pd
 
 from core.model.response import Array, BoolArray, Pulse, kind_columns
 from core.model.store import MetricModel, Term
-from core.telemetry import columns as C
+from core.telemetry import metric_lists
 
 TAU_GRID = (0.0, 0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0, 60.0, 120.0)
 FAST_TAU_GRID = tuple(t for t in TAU_GRID if t <= 30.0)
@@ -49,10 +49,10 @@ class SampledRun(Protocol):
 def averaged(metric: str) -> bool:
     """Whether the model averages a metric's response over the interval ending at a sample.
 
-    The headline gauges (memory, swap, load: `columns.is_level`) are read at the instant; every
+    The headline gauges (memory, swap, load: `metric_lists.is_level`) are read at the instant; every
     other metric, the pressure and temperature families included, is fitted as an average.
     """
-    return not (metric in C.HEADLINE_METRICS and C.is_level(metric))
+    return not (metric in metric_lists.HEADLINE_METRICS and metric_lists.is_level(metric))
 
 
 def metric_bounds(metric: str, ram: float) -> tuple[float | None, float | None]:

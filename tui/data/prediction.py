@@ -14,7 +14,7 @@ from typing import Any
 from core.errors import ProfileError, TwinError
 from core.rundir.layout import PREDICTION
 from core.schedule import Schedule
-from core.telemetry import columns as C
+from core.telemetry import metric_lists
 from tui.data.draft import Draft
 from tui.data.units import human_bytes, human_rate
 
@@ -45,7 +45,7 @@ _SHOWN: dict[str, tuple[str, Callable[[float], str]]] = {
     "net_recv_bytes_per_s": ("Net RX", human_rate),
 }
 SUMMARY_METRICS: tuple[tuple[str, str, Callable[[float], str]], ...] = tuple(
-    (key, *_SHOWN.get(key, (key, _plain))) for key in C.SUMMARY_METRICS
+    (key, *_SHOWN.get(key, (key, _plain))) for key in metric_lists.SUMMARY_METRICS
 )
 """The metrics the predict dialog lists: the data dictionary's `SUMMARY_METRICS` (those the
 model has), each with its label and format."""
