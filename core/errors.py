@@ -1,8 +1,8 @@
 """Errors that end a command with a one-line message and a documented exit code.
 
 Exit codes are an API (see README): 0 done, 1 the run failed or was stopped,
-2 bad input. Anything raised as `TwinError` is printed as one line, never a
-traceback.
+2 bad input, 3 the steady-state hypothesis deviated (1 wins over 3). Anything
+raised as `TwinError` is printed as one line, never a traceback.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
+EXIT_DEVIATED = 3  # the run completed (or [steady_state] stopped it) and its hypothesis deviated
 
 
 class TwinError(Exception):

@@ -88,7 +88,7 @@ def test_unknown_key_with_did_you_mean() -> None:
 def test_unknown_section_without_close_match_lists_the_keys() -> None:
     assert one('name = "x"\n[zzz]\na = 1\n') == (
         'p.toml:2: zzz: unknown key "zzz"; expected one of: '
-        "name, description, sampling, run, events, generate"
+        "name, description, sampling, run, events, generate, probes, steady_state"
     )
 
 

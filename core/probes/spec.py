@@ -75,6 +75,10 @@ class Tolerance:
             return "min"
         return None
 
+    def bounds(self) -> dict[str, float]:
+        """`{"max": 50}` as the profile writes it (and run.json repeats it)."""
+        return {k: v for k, v in (("max", self.max), ("min", self.min)) if v is not None}
+
     def describe(self) -> str:
         parts = []
         if self.min is not None:

@@ -125,8 +125,5 @@ class SteadyStateMonitor:
             out["deviations_not_listed"] = self.unlisted
         if self.spec is not None:
             out["abort"] = self.spec.abort
-            out["tolerances"] = {
-                t.column: {k: v for k, v in (("max", t.max), ("min", t.min)) if v is not None}
-                for t in self.spec.tolerances
-            }
+            out["tolerances"] = {t.column: t.bounds() for t in self.spec.tolerances}
         return out

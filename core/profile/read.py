@@ -19,6 +19,7 @@ from core.profile.check import Checker, show, type_name
 from core.profile.designs import Design
 from core.profile.placement import build_schedule, design_specs, keep_placed
 from core.profile.read_generate import read_design
+from core.profile.read_probes import read_probes, read_steady_state
 from core.profile.spec import (
     DEFAULT_BASELINE_S,
     DEFAULT_GAP_S,
@@ -156,7 +157,9 @@ def _read_event(check: Checker, index: int, item: Any) -> EventSpec | None:
     return EventSpec(kind, duration, params, start, label or "")
 
 
-def _read(data: dict[str, Any], check: Checker, path: Path | None, text: str) -> _Read:
+def _read(
+    data: dict[str, Any], check: Checker, path: Path | None, text: str, allow_commands: bool
+) -> _Read:
     data = check.table((), data, TOP_KEYS) or {}
     name = _read_name(check, data.get("name"))
     description = check.string(("description",), data.get("description"), "")
@@ -186,6 +189,8 @@ def _read(data: dict[str, Any], check: Checker, path: Path | None, text: str) ->
 
     if timing_ok and not specs and design is None and run.baseline_s == 0:
         check.add(("run", "baseline_s"), "must be > 0 when there are no events: nothing to record")
+    probes = read_probes(check, data, allow_commands)
+    steady_state = read_steady_state(check, data, probes)
 
     profile = Profile(
         name=name or "",
@@ -198,6 +203,8 @@ def _read(data: dict[str, Any], check: Checker, path: Path | None, text: str) ->
         events=tuple(specs),
         generate=generate,
         seed=seed,
+        probes=tuple(probes),
+        steady_state=steady_state,
         source=path,
         text=text,
     )
@@ -205,10 +212,14 @@ def _read(data: dict[str, Any], check: Checker, path: Path | None, text: str) ->
 
 
 def _check(
-    data: dict[str, Any], text: str | None, path: Path | None, scratch_dir: Path | None
+    data: dict[str, Any],
+    text: str | None,
+    path: Path | None,
+    scratch_dir: Path | None,
+    allow_commands: bool = False,
 ) -> tuple[_Read, list[Problem]]:
     check = Checker(text)
-    read = _read(data, check, path, text or "")
+    read = _read(data, check, path, text or "", allow_commands)
     if read.timing_ok:
         profile = read.profile
         specs = profile.events
@@ -238,10 +249,17 @@ def _check(
 
 
 def check_profile_data(
-    data: dict[str, Any], text: str | None = None, *, scratch_dir: Path | None = None
+    data: dict[str, Any],
+    text: str | None = None,
+    *,
+    scratch_dir: Path | None = None,
+    allow_commands: bool = False,
 ) -> list[Problem]:
-    """Every problem in a parsed profile (`text` gives line numbers)."""
-    return _check(data, text, None, scratch_dir)[1]
+    """Every problem in a parsed profile (`text` gives line numbers).
+
+    `allow_commands`: the operator allowed `command` probes (`--allow-commands`, or the TUI
+    after asking); without it a profile that has one is refused."""
+    return _check(data, text, None, scratch_dir, allow_commands)[1]
 
 
 def validate_profile_data(
@@ -250,9 +268,13 @@ def validate_profile_data(
     text: str | None = None,
     *,
     scratch_dir: Path | None = None,
+    allow_commands: bool = False,
 ) -> list[str]:
     """Every problem as `FILE:LINE: key: reason` (`FILE: key: reason` without `text`)."""
-    return [p.format(path) for p in check_profile_data(data, text, scratch_dir=scratch_dir)]
+    problems = check_profile_data(
+        data, text, scratch_dir=scratch_dir, allow_commands=allow_commands
+    )
+    return [p.format(path) for p in problems]
 
 
 def profile_from_data(
@@ -261,9 +283,10 @@ def profile_from_data(
     text: str = "",
     *,
     scratch_dir: Path | None = None,
+    allow_commands: bool = False,
 ) -> Profile:
     """Validate a parsed profile and build it; raise `ProfileError` listing every problem."""
-    read, problems = _check(data, text or None, path, scratch_dir)
+    read, problems = _check(data, text or None, path, scratch_dir, allow_commands)
     if problems:
         raise ProfileError([p.format(path) for p in problems])
     if read.placed is None:
@@ -274,7 +297,9 @@ def profile_from_data(
 _TOML_LINE_RE = re.compile(r"\s*\(at line (\d+), column \d+\)$")
 
 
-def parse_profile(text: str, path: Path, *, scratch_dir: Path | None = None) -> Profile:
+def parse_profile(
+    text: str, path: Path, *, scratch_dir: Path | None = None, allow_commands: bool = False
+) -> Profile:
     """Read and validate profile text; `path` names it in messages."""
     try:
         data = tomllib.loads(text)
@@ -285,10 +310,14 @@ def parse_profile(text: str, path: Path, *, scratch_dir: Path | None = None) -> 
         raise ProfileError(
             [f"{path}:{line}: invalid TOML: {_TOML_LINE_RE.sub('', message)}"]
         ) from None
-    return profile_from_data(data, path, text, scratch_dir=scratch_dir)
+    return profile_from_data(
+        data, path, text, scratch_dir=scratch_dir, allow_commands=allow_commands
+    )
 
 
-def load_profile(path: Path, *, scratch_dir: Path | None = None) -> Profile:
+def load_profile(
+    path: Path, *, scratch_dir: Path | None = None, allow_commands: bool = False
+) -> Profile:
     """Read and validate a profile file; raise `ProfileError` listing every problem.
 
     `scratch_dir` is where disk stressors will write (free space is checked
@@ -300,4 +329,4 @@ def load_profile(path: Path, *, scratch_dir: Path | None = None) -> Profile:
         raise ProfileError([f"{path}: cannot read: {exc.strerror or exc}"]) from None
     except UnicodeDecodeError:
         raise ProfileError([f"{path}: cannot read: not UTF-8 text"]) from None
-    return parse_profile(text, path, scratch_dir=scratch_dir)
+    return parse_profile(text, path, scratch_dir=scratch_dir, allow_commands=allow_commands)

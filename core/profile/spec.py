@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from core.probes.spec import ProbeSpec, SteadyStateSpec
 from core.rundir.layout import DEFAULT_RUNS_DIR
 from core.schedule import Schedule
 
@@ -24,7 +25,16 @@ DEFAULT_RANDOM_DURATION = (5, 15)
 DEFAULT_SWEEP_DURATION_S = 10.0
 DEFAULT_SCRATCH_DIR = DEFAULT_RUNS_DIR  # where runs (and disk stressors' files) go by default
 
-TOP_KEYS = ("name", "description", "sampling", "run", "events", "generate")
+TOP_KEYS = (
+    "name",
+    "description",
+    "sampling",
+    "run",
+    "events",
+    "generate",
+    "probes",
+    "steady_state",
+)
 SAMPLING_KEYS = ("interval_s",)
 RUN_KEYS = ("mode", "baseline_s", "gap_s", "contention")
 EVENT_KEYS = ("stressor", "duration_s", "start_s", "label", "params")
@@ -78,6 +88,10 @@ class Profile:
     events: tuple[EventSpec, ...] = ()
     generate: dict[str, Any] | None = None
     seed: int | None = None
+    probes: tuple[ProbeSpec, ...] = ()
+    """`[[probes]]` (core.probes): how well the node serves, measured beside the load."""
+    steady_state: SteadyStateSpec | None = None
+    """`[steady_state]`: tolerances on dataset columns; None: the verdict is not-checked."""
     source: Path | None = None
     text: str = ""
     placed: Placed | None = field(default=None, init=False, repr=False, compare=False)

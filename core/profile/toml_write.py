@@ -8,6 +8,7 @@ from typing import Any, cast
 
 import tomli_w
 
+from core.profile.read_probes import probes_to_data, steady_state_to_data
 from core.profile.spec import Profile
 from core.profile.toml_lines import BARE_KEY
 
@@ -46,6 +47,10 @@ def profile_to_data(profile: Profile) -> dict[str, Any]:
                 event["params"] = dict(spec.params)
             events.append(event)
         data["events"] = events
+    if profile.probes:
+        data["probes"] = probes_to_data(profile.probes)
+    if profile.steady_state is not None:
+        data["steady_state"] = steady_state_to_data(profile.steady_state)
     return data
 
 
@@ -88,6 +93,10 @@ def profile_to_toml(profile: Profile) -> str:
             _emit_table(key, cast(dict[str, Any], data[key]), out)
     for event in data.get("events", []):
         _emit_table("events", event, out, array=True)
+    for probe in data.get("probes", []):
+        _emit_table("probes", probe, out, array=True)
+    if "steady_state" in data:
+        _emit_table("steady_state", data["steady_state"], out)
     text = "\n".join(out) + "\n"
     tomllib.loads(text)  # never write a file we could not read back
     return text
