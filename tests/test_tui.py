@@ -650,6 +650,25 @@ def test_draft_round_trips_every_example_profile() -> None:
         assert resolve_schedule(draft.validated()) == resolve_schedule(load_profile(path))
 
 
+def test_tui_modules_import_each_other_without_cycles() -> None:
+    """Screens never import the app (TYPE_CHECKING and lazy imports count): no cycle in tui/."""
+    from test_import_hygiene import imported_names
+
+    graph: dict[str, set[str]] = {}
+    for path in sorted((ROOT / "tui").rglob("*.py")):
+        name = ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+        graph[name] = {m for _, m in imported_names(path) if m.split(".")[0] == "tui"}
+
+    def reaches(start: str, goal: str, seen: set[str]) -> bool:
+        for nxt in graph.get(start, ()):
+            if nxt == goal or (nxt not in seen and reaches(nxt, goal, seen | {nxt})):
+                return True
+        return False
+
+    assert "tui.screens.dashboard" in graph["tui.app"]
+    assert [m for m in graph if reaches(m, m, set())] == []
+
+
 # ---- the predictive model ---------------------------------------------------------------------
 
 
