@@ -3,7 +3,7 @@
 `twin` or `twin PROFILE.toml` opens the TUI (imported lazily, so the headless
 paths never import Textual); `twin --batch PROFILE.toml` runs headless;
 `twin <command> ...` runs a subcommand. Exit codes: 0 done, 1 the run failed or
-was stopped, 2 bad input.
+was stopped, 2 bad input, 3 the steady-state hypothesis deviated (1 wins over 3).
 """
 
 from __future__ import annotations
@@ -43,13 +43,19 @@ def _top_parser() -> argparse.ArgumentParser:
         prog="twin",
         description="server-twin: controlled experiments on this node, recorded as datasets.",
         epilog=f"commands (twin COMMAND --help):\n{lines}\n\n"
-        "exit codes: 0 done, 1 run failed or stopped, 2 bad input",
+        "exit codes: 0 done, 1 run failed or stopped, 2 bad input, "
+        "3 steady-state hypothesis deviated (1 wins over 3)",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("profile", nargs="?", type=Path, help="profile to open in the TUI")
     parser.add_argument("--batch", metavar="PROFILE", type=Path, help="run PROFILE headless")
     parser.add_argument(
         "--out", metavar="DIR", type=Path, default=None, help="parent directory for runs"
+    )
+    parser.add_argument(
+        "--allow-commands",
+        action="store_true",
+        help="let the profile's command probes run their programs (refused without it)",
     )
     parser.add_argument("--version", action="version", version=f"twin {__version__}")
     add_live_flags(parser)
@@ -120,7 +126,11 @@ def main(argv: list[str] | None = None) -> int:
             parser.error("give the profile either positionally (TUI) or with --batch, not both")
         from cli.commands import batch
 
-        return run_guarded(lambda: batch.run_batch(args.batch, args.out, live_options(args)))
+        return run_guarded(
+            lambda: batch.run_batch(
+                args.batch, args.out, live_options(args), allow_commands=args.allow_commands
+            )
+        )
     if args.profile is not None and not args.profile.is_file():
         print(f"twin: {args.profile}: no such profile file", file=sys.stderr)
         return EXIT_BAD_INPUT

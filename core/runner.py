@@ -24,12 +24,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from core.errors import EXIT_FAILED, EXIT_OK, BadInput
+from core.errors import BadInput
 from core.event_lifecycle import PRELAUNCH_S as PRELAUNCH_S  # `as`: re-exported (engine API)
 from core.event_lifecycle import EventLifecycle
 from core.event_lifecycle import EventState as EventState
 from core.event_lifecycle import HandleLike as HandleLike
 from core.event_lifecycle import StartStressor as StartStressor
+from core.probes import Deviation, RunProbes
 from core.rundir.layout import ANNOTATIONS, DATASET, DEFAULT_MODELS_DIR
 from core.rundir.write import RunDirectoryWriter
 from core.schedule import Event, Schedule
@@ -66,6 +67,9 @@ class RunListener:
     def on_finish(self, result: RunResult) -> None:
         """The run is over and its files are complete."""
 
+    def on_deviation(self, deviation: Deviation) -> None:
+        """A column left its `[steady_state]` tolerance (from the telemetry thread)."""
+
 
 @dataclass
 class _Request:
@@ -89,6 +93,7 @@ class ExperimentRun:
         listener: RunListener | None = None,
         grace_s: float = DEFAULT_GRACE_S,
         until_stopped: bool = False,
+        probes: RunProbes | None = None,
     ) -> None:
         self.schedule = schedule
         self.out_parent = out_parent
@@ -99,6 +104,7 @@ class ExperimentRun:
         self.until_stopped = until_stopped or not record
         self._sampler = sampler
         self._start_stressor = start_stressor
+        self.probes = probes or RunProbes()  # [[probes]] and [steady_state]: none by default
         self.run_dir: Path | None = None
         self.scratch_dir: Path | None = None
         self.clock: RunClock | None = None
@@ -138,7 +144,7 @@ class ExperimentRun:
         self.run_dir, self.scratch_dir = files.run_dir, files.scratch_dir
         with files.refusing():  # e.g. a full disk: refuse before anything runs
             self._sampler = self._sampler or SystemSampler(output_dir=self.run_dir)
-            columns = self._sampler.columns + C.QUALITY + C.STRESS_WORK
+            columns = self._sampler.columns + C.QUALITY + C.STRESS_WORK + self.probes.columns
             files.write_plan(self.schedule, self.profile_text, columns, started)
         self._write_prediction(files)
         return self.run_dir
@@ -185,8 +191,9 @@ class ExperimentRun:
             self.clock,
             self._on_sample,
             decorate=self._decorate,
-            extra_columns=C.STRESS_WORK,
+            extra_columns=C.STRESS_WORK + self.probes.columns,
         )
+        self.probes.start(self.scratch_dir)  # their own threads, on the run's filesystem
         until = None if self.until_stopped else self.schedule.total_s
         telemetry = threading.Thread(
             target=self._telemetry_main, args=(until,), name="twin-telemetry", daemon=True
@@ -246,6 +253,7 @@ class ExperimentRun:
             for key, value in handle.work().items():
                 if key in values:
                     values[key] += value
+        self.probes.collect(values)
         return tuple(eid for eid, _ in handles)
 
     def _on_sample(self, sample: Sample) -> None:
@@ -255,6 +263,7 @@ class ExperimentRun:
             except OSError as exc:
                 self._files_failed(DATASET, exc)
                 return
+        self.probes.after_sample(sample, self.listener.on_deviation, self.stop)
         self.listener.on_sample(sample)
 
     def _files_failed(self, name: str, exc: OSError) -> None:
@@ -304,7 +313,7 @@ class ExperimentRun:
             while pending and pending[0].event.start_s - events.prelaunch_s <= now:
                 events.begin(pending.pop(0), planned=True)
             events.activate_armed()
-            self._poll_live()
+            events.poll()
             if not pending and not events.busy and not telemetry.is_alive():
                 return
             due = [pending[0].event.start_s - events.prelaunch_s] if pending else []
@@ -312,10 +321,6 @@ class ExperimentRun:
             if wait > 0:
                 self._wake.wait(wait)
             self._wake.clear()
-
-    def _poll_live(self) -> None:
-        assert self._events is not None
-        self._events.poll()
 
     def _serve_requests(self) -> None:
         assert self._events is not None
@@ -359,25 +364,21 @@ class ExperimentRun:
         self._loop.stop()
         for thread in self._threads[:1]:
             thread.join(timeout=5)
+        self.probes.stop()
         rows = self._files.rows if self._files else self._loop.samples
         status, message = self._outcome(rows)
-        code = EXIT_OK if status == "completed" else EXIT_FAILED
+        code = self.probes.exit_code(status, self._stop_reason, self.states.values())
         if self._files is not None:
             self._files.manifest.extra.update(
                 contention=str(self.schedule.extra.get("contention", "shared")),
                 sampler_priority=getattr(self._sampler, "priority", "") or "not raised",
+                **self.probes.record(),
             )
             message = self._files.finish(status, code, message)
         if self.scratch_dir is not None:
             shutil.rmtree(self.scratch_dir, ignore_errors=True)
-        self._result = RunResult(
-            status=status,
-            exit_code=code,
-            run_dir=self.run_dir,
-            samples=rows,
-            message=message,
-            events=tuple(self.states.values()),
-        )
+        events = tuple(self.states.values())
+        self._result = RunResult(status, code, self.run_dir, rows, message, events)
         self._done.set()
         self.listener.on_finish(self._result)
 

@@ -2,8 +2,9 @@
 
 Exit codes are an API: 0 the run completed, 1 it failed or was stopped
 (signal, a stressor died, disk full), 2 bad input (nothing started, no run
-directory left). Progress goes to stderr; the last line on stdout is the run
-directory. SIGINT, SIGTERM and SIGHUP stop the run in order.
+directory left), 3 the run completed (or `[steady_state] abort` stopped it) and its
+steady-state hypothesis deviated; 1 wins over 3. Progress goes to stderr; the last
+line on stdout is the run directory. SIGINT, SIGTERM and SIGHUP stop the run in order.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
 
+from core.probes import Deviation, RunProbes
 from core.profile import load_profile, resolve_schedule
 from core.recovery import recover_runs
 from core.rundir.layout import DEFAULT_RUNS_DIR
@@ -61,18 +63,30 @@ class ProgressPrinter(RunListener):
             extra = f": {state.message}" if state.message else ""
             log(f"[{t:8.1f}s] {e.id} {e.stressor} {state.status}{extra}")
 
+    def on_deviation(self, deviation: Deviation) -> None:
+        log(deviation.line())
+
 
 def report_recovered(parent: Path) -> None:
     for run_dir, notes in recover_runs(parent).items():
         log(f"twin: recovered {run_dir}: {'; '.join(notes)}")
 
 
-def run_batch(profile_path: Path, out: Path | None, live: LiveOptions | None = None) -> int:
+def run_batch(
+    profile_path: Path,
+    out: Path | None,
+    live: LiveOptions | None = None,
+    *,
+    allow_commands: bool = False,
+) -> int:
+    """`allow_commands`: the operator's `--allow-commands` (command probes run programs)."""
     parent = check_output_parent(out or DEFAULT_RUNS_DIR)
-    profile = load_profile(profile_path, scratch_dir=parent)  # disk checked where it will go
+    # disk checked where it will go; a command probe refused here unless allowed
+    profile = load_profile(profile_path, scratch_dir=parent, allow_commands=allow_commands)
     schedule = resolve_schedule(profile)
+    probes = RunProbes(profile.probes, profile.steady_state, allow_commands=allow_commands)
     report_recovered(parent)
-    return execute(schedule, parent, profile.text, live)
+    return execute(schedule, parent, profile.text, live, probes)
 
 
 def open_live(schedule: Schedule, live: LiveOptions | None) -> LiveOutputs | None:
@@ -87,18 +101,26 @@ def open_live(schedule: Schedule, live: LiveOptions | None) -> LiveOutputs | Non
 
 
 def execute(
-    schedule: Schedule, parent: Path, profile_text: str, live: LiveOptions | None = None
+    schedule: Schedule,
+    parent: Path,
+    profile_text: str,
+    live: LiveOptions | None = None,
+    probes: RunProbes | None = None,
 ) -> int:
     outputs = open_live(schedule, live)
     try:
-        return _execute(schedule, parent, profile_text, outputs)
+        return _execute(schedule, parent, profile_text, outputs, probes)
     finally:
         if outputs is not None:
             outputs.close()  # the last InfluxDB points go out; /metrics stops
 
 
 def _execute(
-    schedule: Schedule, parent: Path, profile_text: str, outputs: LiveOutputs | None
+    schedule: Schedule,
+    parent: Path,
+    profile_text: str,
+    outputs: LiveOutputs | None,
+    probes: RunProbes | None,
 ) -> int:
     printer = ProgressPrinter()
     listener: RunListener = printer
@@ -106,7 +128,9 @@ def _execute(
         from core.live.fanout import FanOut
 
         listener = FanOut([printer, outputs])
-    run = ExperimentRun(schedule, parent, profile_text=profile_text, listener=listener)
+    run = ExperimentRun(
+        schedule, parent, profile_text=profile_text, listener=listener, probes=probes
+    )
     run_dir = run.prepare()
     if outputs is not None:
         outputs.attach(run, run_dir)
@@ -132,6 +156,8 @@ def _execute(
     summary = f"twin: {result.status}: {result.samples} samples"
     if result.message:
         summary += f"; {result.message}"
+    if probes is not None and probes.monitor.deviated:
+        summary += f"; steady state deviated ({len(probes.monitor.deviations)} deviations)"
     log(summary)
     try:
         print(result.run_dir, flush=True)

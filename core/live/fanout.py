@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from core.probes import Deviation
 from core.runner import EventState, RunListener, RunResult
 from core.telemetry.sampler import Sample
 
@@ -25,3 +26,7 @@ class FanOut(RunListener):
     def on_finish(self, result: RunResult) -> None:
         for listener in self.listeners:
             listener.on_finish(result)
+
+    def on_deviation(self, deviation: Deviation) -> None:
+        for listener in self.listeners:
+            listener.on_deviation(deviation)

@@ -7,11 +7,12 @@ columns follow the telemetry's, and the verdict decides exit code 3 (1 wins over
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from core.errors import EXIT_DEVIATED, EXIT_OK, BadInput
+from core.errors import EXIT_DEVIATED, EXIT_FAILED, EXIT_OK, BadInput
+from core.event_lifecycle import EventState
 from core.probes.engine import ProbeSet
 from core.probes.spec import ProbeSpec, SteadyStateSpec
 from core.probes.steady_state import Deviation, SteadyStateMonitor
@@ -59,25 +60,28 @@ class RunProbes:
         if self._set is not None:
             self._set.collect(values)
 
-    def observe(self, sample: Sample) -> list[Deviation]:
-        """The deviations this sample begins (each is one stderr line while the run goes on)."""
-        return self.monitor.observe(sample.elapsed_s, sample.values, sample.active_events)
-
-    @property
-    def should_abort(self) -> bool:
-        return self.abort_on_deviation and self.monitor.deviated
-
     def stop(self) -> None:
         if self._set is not None:
             self._set.stop()
 
-    def exit_code(self, status: str, code: int, stop_reason: str, events_failed: bool) -> int:
-        """3 when the run completed, or this hypothesis stopped it, and it deviated; 1 wins."""
-        if not self.monitor.deviated or events_failed:
-            return code
-        if (status == "completed" and code == EXIT_OK) or (
-            status == "stopped" and stop_reason == ABORT_REASON
+    def after_sample(
+        self, sample: Sample, report: Callable[[Deviation], None], stop: Callable[[str], None]
+    ) -> None:
+        """Check a written row: `report` each deviation it begins; `stop` the run if asked to."""
+        for deviation in self.monitor.observe(
+            sample.elapsed_s, sample.values, sample.active_events
         ):
+            report(deviation)
+        if self.abort_on_deviation and self.monitor.deviated:
+            stop(ABORT_REASON)
+
+    def exit_code(self, status: str, stop_reason: str, events: Iterable[EventState]) -> int:
+        """The run's exit code: 0 completed, 1 failed or stopped, 3 the hypothesis deviated and
+        the run completed or this hypothesis stopped it; 1 wins over 3 (a failed event too)."""
+        code = EXIT_OK if status == "completed" else EXIT_FAILED
+        if not self.monitor.deviated or any(e.status == "failed" for e in events):
+            return code
+        if status == "completed" or (status == "stopped" and stop_reason == ABORT_REASON):
             return EXIT_DEVIATED
         return code
 

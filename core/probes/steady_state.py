@@ -36,10 +36,10 @@ class Deviation:
         return {
             "column": self.column,
             "limit": {self.bound: self.limit},
-            "value": self.value,
+            "value": round(self.value, 3),
             "elapsed_s": round(self.elapsed_s, 3),
             "active_events": list(self.active_events),
-            "worst": self.worst,
+            "worst": round(self.worst, 3),
             "samples": self.samples,
         }
 
@@ -49,7 +49,7 @@ class Deviation:
         during = f" during {';'.join(self.active_events)}" if self.active_events else ""
         return (
             f"twin: steady state deviated at {self.elapsed_s:.1f} s: {self.column} = "
-            f"{self.value:g} {sign} {self.bound} {self.limit:g}{during}"
+            f"{self.value:.4g} {sign} {self.bound} {self.limit:g}{during}"
         )
 
 
