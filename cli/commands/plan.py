@@ -25,9 +25,11 @@ from typing import Any
 from core.errors import EXIT_BAD_INPUT, EXIT_OK, ProfileError
 from core.profile import DEFAULT_SCRATCH_DIR, Profile, load_profile, resolve_schedule
 from core.schedule import Event, Schedule
+from core.shapes import LEVEL_PARAMS, is_shape, parse_shape, peak_level, sparkline
 from core.stressors import resolve_params
 
 BAR_WIDTH = 60
+SPARK_WIDTH = 40
 DEFAULT_OUT = DEFAULT_SCRATCH_DIR
 
 
@@ -44,6 +46,8 @@ def _clock(value: float) -> str:
 
 def _params_text(params: dict[str, Any]) -> str:
     def show(v: Any) -> str:
+        if is_shape(v):
+            return parse_shape(v).describe()
         if isinstance(v, bool):
             return "true" if v else "false"
         if isinstance(v, float) and v.is_integer():
@@ -74,20 +78,23 @@ def planned_load(events: list[Event], cpus: int) -> Load:
     for event in events:
         params = resolve_params(event.stressor, event.params, cpus=cpus)  # the table's defaults
         if event.stressor == "cpu":
-            load = float(params["load_percent"])
+            load = float(peak_level(params["load_percent"]))  # a shape at its peak
             if params["target"] == "system":
                 cpu += load
             else:
                 cpu += load * min(int(params["workers"]), cpus) / cpus
         elif event.stressor == "memory":
-            memory += float(params["size_mb"])
+            memory += float(peak_level(params["size_mb"]))
         elif event.stressor == "disk":
             disk += float(params["file_mb"])
             disk_streams += 1
         elif event.stressor == "network":
             net_streams += 1
             rate = params["rate_mbit_s"]
-            net_rate = None if rate is None or net_rate is None else net_rate + float(rate)
+            if rate is None or net_rate is None:
+                net_rate = None
+            else:
+                net_rate += float(peak_level(rate))
     return Load(cpu, memory, disk, disk_streams, net_streams, net_rate, len(events))
 
 
@@ -118,6 +125,22 @@ def _bar(start: float, end: float, total: float, mark: str) -> str:
     for i in range(first, last):
         cells[i] = mark
     return "".join(cells)
+
+
+def shape_lines(events: list[Event]) -> list[str]:
+    """A sparkline per shaped event over its length (core.shapes), lowest to highest level."""
+    lines: list[str] = []
+    for e in events:
+        name = LEVEL_PARAMS.get(e.stressor, "")
+        if not is_shape(e.params.get(name)):
+            continue
+        shape = parse_shape(e.params[name])
+        values = shape.sample(e.duration_s, SPARK_WIDTH)
+        if not lines:
+            lines.append("Shaped levels (over each event):")
+        low, high = min(values), max(values)
+        lines.append(f"  {e.id} {name:<13} {sparkline(values)}  {low:.4g} .. {high:.4g}")
+    return [*lines, ""] if lines else []
 
 
 def render_plan(profile: Profile, schedule: Schedule, cpus: int | None = None) -> str:
@@ -193,6 +216,7 @@ def render_plan(profile: Profile, schedule: Schedule, cpus: int | None = None) -
         )
     lines.append(f"  {'':<{name_width}}  1 column = {_secs(total / BAR_WIDTH)} s")
     lines.append("")
+    lines.extend(shape_lines(schedule.events))
 
     top = peaks(schedule, cpus)
     lines.append("Planned load at its peak (events running at the same time):")

@@ -16,6 +16,7 @@ from typing import Any
 from core.errors import ProfileError
 from core.profile.spec import MAX_SECONDS, KeyPath, Problem, format_key
 from core.profile.toml_lines import KeyLines
+from core.shapes import ShapeError, parse_shape
 from core.stressors import param_problems
 
 
@@ -71,6 +72,8 @@ class Checker:
     def __init__(self, text: str | None) -> None:
         self._lines = KeyLines(text) if text else None
         self.problems: list[Problem] = []
+        self.base_dir: Path | None = None
+        """Where relative paths in the profile (shape traces) are read from; None: the cwd."""
 
     def add(self, path: KeyPath, reason: str) -> None:
         line = self._lines.line_of(path) if self._lines is not None else None
@@ -160,21 +163,32 @@ class Checker:
                 path, f"must be a table such as {{ load_percent = 50 }}, not {type_name(value)}"
             )
             return None
-        shapes_ok = [self.param_value((*path, name), item) for name, item in value.items()]
-        ok = all(shapes_ok)
+        checked = {name: self.param_value((*path, name), item) for name, item in value.items()}
+        ok = all(item is not _BAD for item in checked.values())
         if ok and kind is not None:
-            for param, reason in param_problems(kind, value):
+            for param, reason in param_problems(kind, checked):
                 self.add((*path, param) if param else path, reason)
                 ok = False
-        return dict(value) if ok else None
+        return checked if ok else None
 
-    def param_value(self, path: KeyPath, value: Any) -> bool:
-        """The shape of one param's value; the stressor table checks single values after this.
+    def param_value(self, path: KeyPath, value: Any) -> Any:
+        """One param's value in the form the stressor table checks; `_BAD` after a problem.
 
-        Every param is a single value today. A shaped value (a table such as
-        `{ ramp = [...] }`) gets its own check here, before the table sees the param.
+        A shaped value (a table such as `{ ramp = [...] }`, core.shapes) is checked here and
+        becomes its JSON form (a trace's rows read from `base_dir`); the table then checks that
+        it belongs to a level param and that every point is in range.
         """
-        if isinstance(value, dict | list):
+        if isinstance(value, dict):
+            try:
+                return parse_shape(value, self.base_dir).to_json()
+            except ShapeError as exc:
+                self.add(path, str(exc))
+                return _BAD
+        if isinstance(value, list):
             self.add(path, f"must be a single value, not {type_name(value)}")
-            return False
-        return True
+            return _BAD
+        return value
+
+
+_BAD = object()
+"""A param value that was reported bad (None is a valid value: "not set")."""

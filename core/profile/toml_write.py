@@ -17,6 +17,13 @@ def _number_out(value: float) -> int | float:
     return int(value) if float(value).is_integer() else value
 
 
+def _as_written(value: Any) -> Any:
+    """A param as the profile writes it: a trace shape names its file, not its rows."""
+    if isinstance(value, dict) and "trace" in value:
+        return {k: v for k, v in value.items() if k != "points"}
+    return value
+
+
 def profile_to_data(profile: Profile) -> dict[str, Any]:
     """The profile as the dict a TOML file holds (defaults written out)."""
     data: dict[str, Any] = {"name": profile.name}
@@ -44,7 +51,7 @@ def profile_to_data(profile: Profile) -> dict[str, Any]:
             if spec.label:
                 event["label"] = spec.label
             if spec.params:
-                event["params"] = dict(spec.params)
+                event["params"] = {k: _as_written(v) for k, v in spec.params.items()}
             events.append(event)
         data["events"] = events
     if profile.probes:

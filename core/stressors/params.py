@@ -3,7 +3,7 @@
 the model's features and the TUI forms all read it; nothing else defines a kind or a default.
 
 Profile `params` names are an API: never rename one. Sizes are MiB (`_mb`), rates per second.
-This module imports nothing from the engine, so anything may import it.
+This module imports nothing from the engine (but `core.shapes`, a leaf), so anything may import it.
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ import difflib
 import os
 from collections.abc import Mapping
 from typing import Any, NamedTuple
+
+from core.shapes import LEVEL_PARAMS, ShapeError, is_shape, parse_shape
 
 KINDS = ("cpu", "memory", "disk", "network")
 
@@ -128,6 +130,9 @@ def param_problems(kind: str, params: Mapping[str, Any]) -> list[tuple[str, str]
             continue
         if value is None and spec.default is None:
             continue
+        if is_shape(value):
+            problems.extend((name, reason) for reason in _shape_problems(kind, name, spec, value))
+            continue
         converted, reason = _coerce(spec, value)
         if reason:
             problems.append((name, reason))
@@ -141,6 +146,8 @@ def param_problems(kind: str, params: Mapping[str, Any]) -> list[tuple[str, str]
             if (low is not None and converted < low) or (high is not None and converted > high):
                 unit = f" {spec.unit}" if spec.unit else ""
                 problems.append((name, f"must be between {_num(low)} and {_num(high)}{unit}"))
+    if kind == "memory" and is_shape(params.get("size_mb")) and params.get("ramp_s"):
+        problems.append(("ramp_s", "must be 0 with a shaped size_mb: the shape says how it grows"))
     if kind == "disk" and not problems:
         block = int(params.get("block_kb", specs["block_kb"].default))
         if params.get("direct") and block % 4:
@@ -148,6 +155,23 @@ def param_problems(kind: str, params: Mapping[str, Any]) -> list[tuple[str, str]
         if block > int(params.get("file_mb", specs["file_mb"].default)) * 1024:
             problems.append(("block_kb", "must not be larger than file_mb"))
     return problems
+
+
+def _shape_problems(kind: str, name: str, spec: ParamSpec, value: Any) -> list[str]:
+    """A shaped value (core.shapes): only a level param takes one; every point in range."""
+    if LEVEL_PARAMS.get(kind) != name:
+        return [f"must be a single value, not a table (a shape is for {LEVEL_PARAMS[kind]})"]
+    try:
+        shape = parse_shape(value)
+    except ShapeError as exc:
+        return [str(exc)]
+    low, high = spec.min, spec.max
+    unit = f" {spec.unit}" if spec.unit else ""
+    return [
+        f"{where} = {point:g} must be between {_num(low)} and {_num(high)}{unit}"
+        for where, point in shape.checked_points()
+        if (low is not None and point < low) or (high is not None and point > high)
+    ][:3]
 
 
 def _num(value: float | None) -> str:
@@ -167,7 +191,7 @@ def resolve_params(
     out: dict[str, Any] = {}
     for name, spec in PARAMS[kind].items():
         value = params.get(name, spec.default)
-        if value is not None:
+        if value is not None and not is_shape(value):  # a shape stays its JSON form
             value, _ = _coerce(spec, value)
         out[name] = value
     if kind == "cpu" and out["workers"] is None:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from core.schedule import Event
+from core.shapes import peak_level
 from core.stressors._proc import meminfo
 from core.stressors.params import param_problems, resolve_params
 
@@ -92,8 +93,10 @@ def safety_problems(events: Sequence[Event], scratch_dir: Path) -> list[tuple[in
             continue
         group = [j for j in _overlapping(events, i) if j in resolved]
         if event.stressor == "memory":
-            need = sum(
-                resolved[j]["size_mb"] * MIB for j in group if events[j].stressor == "memory"
+            need = sum(  # a shaped size_mb counts at its peak
+                int(peak_level(resolved[j]["size_mb"]) * MIB)
+                for j in group
+                if events[j].stressor == "memory"
             ) + PROCESS_OVERHEAD * len(group)
             if need > mem_budget:
                 others = len(group) - 1
