@@ -195,51 +195,63 @@ def wait_resident(pids: list[int], target: int, timeout: float) -> tuple[float, 
     return float("nan"), rss
 
 
-def bench_memory() -> None:
-    print("\n## memory 2 GiB: seconds from start until resident, resident / target")
-    for run in range(3):
-        t0 = time.monotonic()
-        h = start_stressor("memory", {"size_mb": 2048}, 6, Path("."), "bench")
-        started = time.monotonic() - t0
-        took, _ = wait_resident([h.pid], 2 * GIB, 5)
-        took += started
-        time.sleep(1.2)
-        rss = psutil.Process(h.pid).memory_info().rss
-        status = h.status()
-        resident = h.work()["stress_mem_resident_bytes"]
-        h.stop()
-        print(
-            f"twin      run {run + 1}: {took:.3f} s from start (fill {status['fill_s']} s)"
-            f", stressor resident {resident / (2 * GIB):.5f}, whole-process RSS "
-            f"{rss / (2 * GIB):.4f}",
-            flush=True,
-        )
-    for run in range(3):
-        proc = subprocess.Popen(
-            ["stress-ng", "--vm", "1", "--vm-bytes", "2g", "--vm-keep", "--vm-populate",
-             "--timeout", "6"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )  # fmt: skip
-        t0 = time.monotonic()
-        took = float("nan")
-        rss = 0
-        while time.monotonic() - t0 < 6:
-            pids = group_pids(proc.pid)
-            rss = sum(psutil.Process(p).memory_info().rss for p in pids if psutil.pid_exists(p))
-            if rss >= 2 * GIB:
-                took = time.monotonic() - t0
-                break
-            time.sleep(0.005)
-        time.sleep(1.2)
+def twin_memory_run() -> tuple[float, str]:
+    """Seconds from asking until 2 GiB are resident (whole-process RSS), and a detail line."""
+    t0 = time.monotonic()
+    h = start_stressor("memory", {"size_mb": 2048}, 14, Path("."), "bench")
+    started = time.monotonic() - t0
+    took, _ = wait_resident([h.pid], 2 * GIB, 12)
+    took += started
+    time.sleep(1.2)
+    rss = psutil.Process(h.pid).memory_info().rss
+    status = h.status()
+    resident = h.work()["stress_mem_resident_bytes"]
+    h.stop()
+    return took, (
+        f"fill {status['fill_s']} s, stressor resident {resident / (2 * GIB):.5f}, "
+        f"whole-process RSS {rss / (2 * GIB):.4f}"
+    )
+
+
+def stress_ng_memory_run() -> tuple[float, str]:
+    proc = subprocess.Popen(
+        ["stress-ng", "--vm", "1", "--vm-bytes", "2g", "--vm-keep", "--vm-populate",
+         "--timeout", "14"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )  # fmt: skip
+    t0 = time.monotonic()
+    took = float("nan")
+    while time.monotonic() - t0 < 12:
         pids = group_pids(proc.pid)
-        worker = max(psutil.Process(p).memory_info().rss for p in pids)
-        stop_group(proc)
+        rss = sum(psutil.Process(p).memory_info().rss for p in pids if psutil.pid_exists(p))
+        if rss >= 2 * GIB:
+            took = time.monotonic() - t0
+            break
+        time.sleep(0.005)
+    time.sleep(1.2)
+    worker = max(psutil.Process(p).memory_info().rss for p in group_pids(proc.pid))
+    stop_group(proc)
+    return took, f"largest worker RSS {worker / (2 * GIB):.4f}"
+
+
+def bench_memory(runs: int = 5) -> None:
+    print(
+        f"\n## memory 2 GiB: seconds from start until resident, {runs} runs per tool, "
+        "alternating (on a VM the host backs fresh guest memory lazily: a first touch after a "
+        "pause costs both tools alike)"
+    )
+    times: dict[str, list[float]] = {"twin": [], "stress-ng": []}
+    for run in range(runs):
+        for tool, fn in (("twin", twin_memory_run), ("stress-ng", stress_ng_memory_run)):
+            took, detail = fn()
+            times[tool].append(took)
+            print(f"{tool:<9} run {run + 1}: {took:.3f} s from start ({detail})", flush=True)
+    for tool, values in times.items():
         print(
-            f"stress-ng run {run + 1}: {took:.3f} s from start, largest worker RSS "
-            f"{worker / (2 * GIB):.4f}",
-            flush=True,
+            f"{tool:<9} median {statistics.median(values):.3f} s, worst {max(values):.3f} s, "
+            f"runs {', '.join(f'{v:.2f}' for v in values)}"
         )
 
 

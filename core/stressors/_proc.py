@@ -92,11 +92,16 @@ STRESSOR_NICE = 0
 CONTENTION_MODES = ("shared", "isolated")
 
 
+def nice_level(value: int) -> int:
+    """A stressor's nice level within 0-19: never above normal priority."""
+    return max(0, min(19, value))
+
+
 def stressor_nice() -> int:
     """Niceness of every stressor process: 0 (compete as equals, as stress-ng's workers do)
     unless `TWIN_STRESS_NICE` asks for 0-19."""
     try:
-        return max(0, min(19, int(os.environ.get("TWIN_STRESS_NICE", STRESSOR_NICE))))
+        return nice_level(int(os.environ.get("TWIN_STRESS_NICE", STRESSOR_NICE)))
     except ValueError:
         return STRESSOR_NICE
 

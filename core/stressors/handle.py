@@ -30,7 +30,13 @@ from typing import IO, Any
 
 from core.errors import BadInput, TwinError
 from core.schedule import Event
-from core.stressors._proc import CONTENTION_MODES, WorkBlock, stressor_nice, vm_oom_kills
+from core.stressors._proc import (
+    CONTENTION_MODES,
+    WorkBlock,
+    nice_level,
+    stressor_nice,
+    vm_oom_kills,
+)
 from core.stressors.params import param_problems, resolve_params
 from core.stressors.safety import safety_problems
 
@@ -246,7 +252,7 @@ def start_stressor(
         "start_at": start_at,
         "parent_pid": os.getpid(),
         "fd": block.fd,
-        "nice": stressor_nice() if nice is None else max(0, min(19, nice)),
+        "nice": stressor_nice() if nice is None else nice_level(nice),
     }
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (_PROJECT_ROOT, env.get("PYTHONPATH", "")) if p)
