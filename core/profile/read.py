@@ -219,6 +219,7 @@ def _check(
     allow_commands: bool = False,
 ) -> tuple[_Read, list[Problem]]:
     check = Checker(text)
+    check.base_dir = path.parent if path is not None else None  # shape traces
     read = _read(data, check, path, text or "", allow_commands)
     if read.timing_ok:
         profile = read.profile
