@@ -14,6 +14,12 @@ from textual.widgets import Button, Label
 class ConfirmDialog(ModalScreen[bool]):
     """Ask before something that cannot be undone (stopping a run, quitting during one)."""
 
+    DEFAULT_CSS = """
+    ConfirmDialog .dialog-question {
+        width: 1fr;  /* a long question wraps instead of being cut off */
+    }
+    """
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("y", "answer(True)", "Yes"),
         Binding("n,escape", "answer(False)", "No"),
