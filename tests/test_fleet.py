@@ -8,6 +8,7 @@ has no server, and h4 loses its server and its twin mid-run.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -24,6 +25,7 @@ from fleetkit import SshServer, client_key, missing_tools
 
 from core.fleet import FAILED, write_fleet
 from core.fleet.report import build_report, find_outliers
+from tests.faults.faultkit import TAG_VAR, tagged_pids
 from tests.synthetic import Response, SynthEvent, write_bundle
 
 from conftest import check_run, run_twin
@@ -131,20 +133,6 @@ def test_fleet_report_reads_every_host_and_names_the_one_that_responds_different
 # --- the real fleet ---------------------------------------------------------------------
 
 
-def _tagged_stressors(tag: str) -> list[int]:
-    """Stressor processes started by this test's hosts (their environment carries the tag)."""
-    found = []
-    for proc in psutil.process_iter(["cmdline"]):
-        if "core.stressors.child" not in " ".join(proc.info["cmdline"] or []):
-            continue
-        try:
-            if proc.environ().get("TWIN_FLEET_TEST_TAG") == tag:
-                found.append(proc.pid)
-        except (psutil.NoSuchProcess, psutil.AccessDenied):
-            continue
-    return found
-
-
 def _twin_of(home: Path) -> list[psutil.Process]:
     procs = []
     for proc in psutil.process_iter(["cmdline"]):
@@ -154,21 +142,37 @@ def _twin_of(home: Path) -> list[psutil.Process]:
     return procs
 
 
-def _kill_mid_run(server: SshServer, home: Path, tag: str, seen: list[str]) -> None:
-    """When h4's run has samples and a live stressor, its host goes down: sshd and twin."""
-    deadline = time.monotonic() + 150
-    while time.monotonic() < deadline:
-        rows = [len(p.read_text().splitlines()) for p in home.glob("runs/*/system_metrics*.csv")]
-        stressors = _tagged_stressors(tag)
-        if stressors:
-            seen.append("stressor")
-        if rows and rows[0] >= 3 and stressors:
-            server.stop()
-            for proc in _twin_of(home):
-                proc.kill()
-            seen.append("killed")
-            return
-        time.sleep(0.1)
+def _watch_and_kill(
+    server: SshServer, home: Path, tags: list[str], seen: list[str], done: threading.Event
+) -> None:
+    """Scan every host's processes until `done` (so a stressor stays found after its twin is
+    gone); when h4's run has samples and a live stressor, h4 goes down: its sshd and its twin."""
+    while not done.is_set():
+        for tag in tags:
+            tagged_pids(tag)
+        if "killed" not in seen:
+            rows = [len(p.read_text().splitlines()) for p in home.glob("runs/*/system_metrics*")]
+            twins = _twin_of(home)
+            stressors = [child.pid for twin in twins for child in twin.children()]
+            if rows and rows[0] >= 3 and stressors:
+                seen.append(f"{len(stressors)} stressor process(es) live")
+                server.stop()
+                for proc in twins:
+                    with contextlib.suppress(psutil.NoSuchProcess):
+                        proc.kill()
+                seen.append("killed")
+        done.wait(0.1)
+
+
+def _left_behind(tags: list[str]) -> list[int]:
+    """Processes of this test's twins still alive (stressors found through their groups);
+    waits a little for the hosts' async job wrappers, which exit after their job."""
+    deadline = time.monotonic() + 15
+    while True:
+        left = sorted(pid for tag in tags for pid in tagged_pids(tag))
+        if not left or time.monotonic() > deadline:
+            return left
+        time.sleep(0.2)
 
 
 @pytest.mark.slow
@@ -184,7 +188,7 @@ def test_a_real_fleet_over_ssh_collects_every_reachable_host_and_resumes(tmp_pat
     authorized.write_text(key.with_suffix(".pub").read_text())
     python = getattr(sys, "_base_executable", sys.executable)
     twin = str(Path(sys.executable).parent / "twin")
-    tag = uuid.uuid4().hex
+    tags = {name: uuid.uuid4().hex for name in ("h1", "h2", "h3", "h4")}
     servers = {
         name: SshServer(name, f"127.0.0.{11 + i}", tmp_path / name, authorized)
         for i, name in enumerate(["h1", "h2", "h3", "h4"])
@@ -202,7 +206,7 @@ def test_a_real_fleet_over_ssh_collects_every_reachable_host_and_resumes(tmp_pat
                             key,
                             twin_home=str(homes[name]),
                             ansible_python_interpreter=python,
-                            twin_environment={"TWIN_FLEET_TEST_TAG": tag},
+                            twin_environment={TAG_VAR: tags[name]},
                             **own[name],
                         )
                         for name, server in servers.items()
@@ -214,17 +218,16 @@ def test_a_real_fleet_over_ssh_collects_every_reachable_host_and_resumes(tmp_pat
     profile = tmp_path / "tiny.toml"
     profile.write_text(TINY)
     fleet = tmp_path / "fleet"
+    done = threading.Event()
     command = ["fleet", "run", str(profile), "-i", str(inventory), "-o", str(fleet), "--forks", "4"]
     try:
         for name in ("h1", "h2", "h4"):
             servers[name].start()
         seen: list[str] = []
-        killer = threading.Thread(
-            target=_kill_mid_run, args=(servers["h4"], homes["h4"], tag, seen), daemon=True
-        )
-        killer.start()
+        watch_args = (servers["h4"], homes["h4"], list(tags.values()), seen, done)
+        watcher = threading.Thread(target=_watch_and_kill, args=watch_args, daemon=True)
+        watcher.start()
         first = run_twin(*command, timeout=300)
-        killer.join(timeout=5)
         assert "killed" in seen, first.stderr
         assert first.returncode == 1, first.stderr
         assert first.stdout.strip().splitlines()[-1] == str(fleet)
@@ -241,7 +244,7 @@ def test_a_real_fleet_over_ssh_collects_every_reachable_host_and_resumes(tmp_pat
             assert hosts[name]["status"] == "failed"
             assert "unreachable" in hosts[name]["reason"], hosts[name]
             assert f"failed: {name}: unreachable" in first.stderr
-        assert _tagged_stressors(tag) == []
+        assert _left_behind(list(tags.values())) == []
         assert (homes["h1"] / "venv" / "bin" / "twin").is_file()  # installed by the play
         assert not (homes["h2"] / "venv").exists()  # twin_command: nothing installed
 
@@ -249,6 +252,8 @@ def test_a_real_fleet_over_ssh_collects_every_reachable_host_and_resumes(tmp_pat
         servers["h3"].start()
         servers["h4"].start()
         second = run_twin(*command, "--resume", timeout=300)
+        done.set()
+        watcher.join(timeout=10)
         assert second.returncode == 0, second.stderr
         assert "already completed: h1, h2" in second.stderr
         after = json.loads((fleet / "fleet.json").read_text())["hosts"]
@@ -261,7 +266,7 @@ def test_a_real_fleet_over_ssh_collects_every_reachable_host_and_resumes(tmp_pat
         assert json.loads(h4_runs[0].read_text())["status"] == "interrupted"
         for entry in after.values():
             assert check_run(fleet / entry["run"]).returncode == 0
-        assert _tagged_stressors(tag) == []
+        assert _left_behind(list(tags.values())) == []
 
         report = run_twin("fleet", "report", str(fleet), timeout=120)
         assert report.returncode == 0, report.stderr
@@ -274,6 +279,7 @@ def test_a_real_fleet_over_ssh_collects_every_reachable_host_and_resumes(tmp_pat
         )
         assert compare.returncode == 0, compare.stderr
     finally:
+        done.set()
         for server in servers.values():
             server.stop()
         for home in homes.values():
