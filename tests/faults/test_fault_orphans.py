@@ -109,16 +109,16 @@ def tagged_env_prefix(tag: str) -> str:
 # to raise once the event runs.
 CRASH = r"""
 import sys
-import core.runner as runner
+from core.event_lifecycle import EventLifecycle
 from core.telemetry.sampler import SystemSampler
 where = sys.argv.pop(1)
 if where == "control":
-    poll = runner.ExperimentRun._poll_live
+    poll = EventLifecycle.poll
     def broken(self):
-        if self.active_events and self.elapsed_s > 1.2:
+        if self.live and self.clock.elapsed() > 1.2:
             raise RuntimeError("injected fault in the control thread")
         poll(self)
-    runner.ExperimentRun._poll_live = broken
+    EventLifecycle.poll = broken
 else:
     read = SystemSampler.read
     calls = []
