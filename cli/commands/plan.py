@@ -143,6 +143,33 @@ def shape_lines(events: list[Event]) -> list[str]:
     return [*lines, ""] if lines else []
 
 
+def probe_lines(profile: Profile) -> list[str]:
+    """The probes (what each asks, how often) and the steady-state tolerances, if any."""
+    lines: list[str] = []
+    if profile.probes:
+        lines.append("Probes (each in its own thread; dataset columns probe_<name>_*):")
+        width = max(len(p.name) for p in profile.probes)
+        for p in profile.probes:
+            when = f"every {_secs(p.every_s)} s, timeout {_secs(p.timeout_s)} s"
+            note = "  (needs --allow-commands to run)" if p.kind == "command" else ""
+            lines.append(f"  {p.name:<{width}}  {p.kind:<7}  {p.target()}  {when}{note}")
+        lines.append("")
+    steady = profile.steady_state
+    if steady is not None:
+        action = (
+            "abort = true: the first deviation stops the run"
+            if steady.abort
+            else ("abort = false: deviations are reported, the run goes on")
+        )
+        lines.append(f"Steady state ({action}; exit 3 if it deviates):")
+        if not steady.tolerances:
+            lines.append("  no tolerances: not checked")
+        width = max((len(t.column) for t in steady.tolerances), default=0)
+        lines += [f"  {t.column:<{width}}  {t.describe()}" for t in steady.tolerances]
+        lines.append("")
+    return lines
+
+
 def render_plan(profile: Profile, schedule: Schedule, cpus: int | None = None) -> str:
     """The plan as plain text (what `twin plan` prints)."""
     cpus = cpus or os.cpu_count() or 1
@@ -169,6 +196,7 @@ def render_plan(profile: Profile, schedule: Schedule, cpus: int | None = None) -
         f"  total     {_secs(total)} s ({_clock(total)}), {count} event{'' if count == 1 else 's'}"
     )
     lines.append("")
+    lines.extend(probe_lines(profile))
     if not schedule.events:
         lines.append(f"No events: the baseline is recorded once, for {_secs(total)} s.")
         return "\n".join(lines) + "\n"
@@ -289,7 +317,10 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
     try:
-        profile = load_profile(args.profile, scratch_dir=args.out or DEFAULT_OUT)
+        # a plan runs nothing: command probes are listed (a run needs --allow-commands)
+        profile = load_profile(
+            args.profile, scratch_dir=args.out or DEFAULT_OUT, allow_commands=True
+        )
         schedule = resolve_schedule(profile)
     except ProfileError as exc:
         for line in exc.problems:

@@ -80,12 +80,17 @@ class Tolerance:
         return {k: v for k, v in (("max", self.max), ("min", self.min)) if v is not None}
 
     def describe(self) -> str:
+        """`>= 1073741824 and <= 50`: as the profile writes the bounds (whole numbers whole)."""
         parts = []
         if self.min is not None:
-            parts.append(f">= {self.min:g}")
+            parts.append(f">= {_number(self.min)}")
         if self.max is not None:
-            parts.append(f"<= {self.max:g}")
+            parts.append(f"<= {_number(self.max)}")
         return " and ".join(parts)
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if value.is_integer() and abs(value) < 1e18 else f"{value:g}"
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ the run will write (this machine's telemetry, or a probe of this profile).
 
 from __future__ import annotations
 
+import difflib
 import functools
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,7 @@ from core.probes.spec import (
     SteadyStateSpec,
     Tolerance,
 )
-from core.profile.check import Checker, hint, is_number, show, type_name
+from core.profile.check import Checker, is_number, show, type_name
 from core.profile.spec import KeyPath
 from core.telemetry import columns as C
 from core.telemetry import metric_lists
@@ -225,12 +226,15 @@ def _read_tolerance(
 ) -> Tolerance | None:
     path: KeyPath = ("steady_state", "tolerances", column)
     if column not in known:
+        close = difflib.get_close_matches(column, known, n=1, cutoff=0.6)
+        did_you_mean = f' (did you mean "{close[0]}"?)' if close else ""
         probe = metric_lists.PROBE_COLUMN.match(column)
         if probe is None:
-            check.add(path, f'no dataset column "{column}" on this machine{hint(column, known)}')
+            where = did_you_mean or " (twin columns lists them)"
+            check.add(path, f'no dataset column "{column}" on this machine{where}')
         elif probe.group(1) not in unusable:
             reason = f'no probe in this profile writes column "{column}"'
-            check.add(path, f"{reason}{hint(column, known)}")
+            check.add(path, f"{reason}{did_you_mean}")
         return None
     if not isinstance(bounds, dict):
         check.add(path, f"must be a table such as {{ max = 50 }}, not {type_name(bounds)}")
