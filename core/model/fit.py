@@ -28,6 +28,7 @@ from core.host import host_fingerprint
 from core.model.metric_fit import Design, fit_metric, metric_bounds
 from core.model.response import KINDS, Array, Pulse, event_features, event_ramp_s
 from core.model.store import MetricModel, TwinModel
+from core.model.transients import TRANSIENT_KINDS, learn_fill_rate, with_transients
 from core.rundir.layout import ANNOTATIONS, DATASET
 from core.rundir.read import load_run
 from core.telemetry import metric_lists
@@ -111,7 +112,7 @@ def _metrics(runs: Sequence[TrainingRun]) -> list[str]:
 def _kind_features(runs: Sequence[TrainingRun]) -> dict[str, list[str]]:
     """Per kind seen in training, its feature columns (`on` only when the drive varies)."""
     out: dict[str, list[str]] = {}
-    for kind in KINDS:
+    for kind in (*KINDS, *TRANSIENT_KINDS):
         pulses = [p for run in runs for p in run.pulses if p.kind == kind]
         if not pulses:
             continue
@@ -122,6 +123,27 @@ def _kind_features(runs: Sequence[TrainingRun]) -> dict[str, list[str]]:
         )
         out[kind] = (["on"] if varies else []) + names
     return out
+
+
+def _kind_info(runs: Sequence[TrainingRun], kind: str, names: list[str]) -> dict[str, Any]:
+    """What the model file keeps of a kind: its features, events and training range per feature
+    (`feature_min`/`feature_max`: predictions beyond them are extrapolations and warn)."""
+    values = {
+        name: [
+            p.features[name]
+            for r in runs
+            for p in r.pulses
+            if p.kind == kind and name in p.features
+        ]
+        for name in names
+        if name != "on"
+    }
+    return {
+        "features": names,
+        "events": sum(1 for r in runs for p in r.pulses if p.kind == kind),
+        "feature_max": {name: max(v, default=0.0) for name, v in values.items()},
+        "feature_min": {name: min(v, default=0.0) for name, v in values.items()},
+    }
 
 
 def fit_runs(paths: Sequence[Path]) -> tuple[TwinModel, list[str]]:
@@ -147,6 +169,9 @@ def fit_runs(paths: Sequence[Path]) -> tuple[TwinModel, list[str]]:
         ram = float(
             np.nanmax([r.data.get("mem_total_bytes", pd.Series([0.0])).max() for r in runs])
         )
+    fill_mb_s = learn_fill_rate((r.data, r.pulses) for r in runs)
+    for run in runs:
+        run.pulses = with_transients(run.pulses, fill_mb_s, run.n_cpus)
     features = _kind_features(runs)
     design = Design(runs, features)
     metrics: dict[str, MetricModel] = {}
@@ -158,21 +183,7 @@ def fit_runs(paths: Sequence[Path]) -> tuple[TwinModel, list[str]]:
     for run in runs:
         for kind, lag in run.start_lags:
             lags.setdefault(kind, []).append(lag)
-    kinds_info = {
-        kind: {
-            "features": names,
-            "events": sum(1 for r in runs for p in r.pulses if p.kind == kind),
-            "feature_max": {
-                name: max(
-                    (p.features.get(name, 0.0) for r in runs for p in r.pulses if p.kind == kind),
-                    default=0.0,
-                )
-                for name in names
-                if name != "on"
-            },
-        }
-        for kind, names in features.items()
-    }
+    kinds_info = {kind: _kind_info(runs, kind, names) for kind, names in features.items()}
     swap = 0.0
     if str(host.get("id", "")) == host_fingerprint()["id"]:
         swap = float(psutil.swap_memory().total)
@@ -199,6 +210,7 @@ def fit_runs(paths: Sequence[Path]) -> tuple[TwinModel, list[str]]:
             for r in runs
         ],
         interval_s=float(np.median([r.interval_s for r in runs])),
+        fill_mb_s=fill_mb_s,
         created_at=now_utc().isoformat(timespec="seconds").replace("+00:00", "Z"),
     )
     return model, notes

@@ -16,6 +16,7 @@ from typing import Protocol
 import numpy as np
 import pandas as pd
 
+from core.model.intervals import spread_stats
 from core.model.response import Array, BoolArray, Pulse, kind_columns
 from core.model.store import MetricModel, Term
 from core.telemetry import metric_lists
@@ -73,12 +74,14 @@ PRIMARY: dict[str, tuple[str, ...]] = {
     "memory": ("mem_", "swap_", "psi_memory"),
     "disk": ("disk_", "psi_io", "load_1m"),
     "network": ("net_",),
+    "memory_fill": ("cpu_percent", "load_1m", "psi_cpu"),  # faulting pages in costs a CPU
 }
 SECONDARY: dict[str, tuple[str, ...]] = {
     "cpu": (),
     "memory": ("cpu_percent", "load_1m", "psi_cpu", "temp_", "disk_", "psi_io"),
     "disk": ("cpu_percent", "psi_cpu", "temp_"),
     "network": ("cpu_percent", "load_1m", "psi_cpu", "temp_"),
+    "memory_fill": ("temp_", "disk_", "psi_io", "psi_memory"),
 }
 
 
@@ -227,10 +230,12 @@ def fit_metric(
         beta = reweight(rows)
     cols = cols_for(taus)
     k = intercepts.shape[1]
-    fitted = np.hstack([intercepts, cols]) @ beta
+    base_part = intercepts @ beta[:k]
+    fitted = base_part + cols @ beta[k:]
     if lower is not None or upper is not None:
         fitted = np.clip(fitted, lower, upper)
     resid = (y_all - fitted)[mask]
+    spread = spread_stats(resid, (fitted - base_part)[mask], beta[:k])
     y = y_all[mask]
     sst = float(((y - y.mean()) ** 2).sum())
     sse_final = float((resid**2).sum())
@@ -253,5 +258,6 @@ def fit_metric(
             "rmse": float(math.sqrt(sse_final / len(resid))),
             "n": int(mask.sum()),
             "baseline_spread": float(np.std(beta[:k])),
+            **spread,
         },
     )

@@ -10,27 +10,21 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 
 from core.host import host_fingerprint
+from core.model.intervals import DEFAULT_INTERVAL, bands
 from core.model.response import Array, Pulse, event_features, event_ramp_s, kind_columns
 from core.model.store import DEFAULT_MODELS_DIR, TwinModel, find_model, load_model
+from core.model.transients import with_transients
 from core.rundir.layout import PREDICTION
 from core.schedule import Event, Schedule
 from core.telemetry.logger import expected_samples
-
-MEM_AVAILABLE_MIN_FRACTION = 0.05  # warn when memory available would fall under 5% of RAM
-SWAP_WARN_PERCENT = 1.0  # warn when predicted swap use exceeds this
-CPU_PRESSURE_WARN_PERCENT = 40.0  # psi_cpu_some_percent above this: tasks wait for a CPU
-CPU_SATURATED_PERCENT = 98.0  # cpu demand at or above this: the CPUs are saturated
-GIB = 1024**3
-BoolArray = npt.NDArray[np.bool_]
 
 
 def sample_clock(schedule: Schedule) -> Array:
@@ -41,6 +35,7 @@ def sample_clock(schedule: Schedule) -> Array:
 
 
 def _pulses(model: TwinModel, events: Sequence[Event]) -> list[Pulse]:
+    """The events as the model sees them: planned times plus the start lag, with transients."""
     out = []
     for e in events:
         lag = model.start_lag_s.get(e.stressor, 0.0)
@@ -54,12 +49,18 @@ def _pulses(model: TwinModel, events: Sequence[Event]) -> list[Pulse]:
                 event_ramp_s(e.stressor, e.params),
             )
         )
-    return out
+    return with_transients(out, model.fill_mb_s, model.n_cpus)
 
 
 def _capped(pulse: Pulse, caps: Mapping[str, float]) -> Pulse:
     features = {k: min(v, float(caps[k])) if k in caps else v for k, v in pulse.features.items()}
     return replace(pulse, features=features)
+
+
+def _base(model: TwinModel, name: str, baseline: Mapping[str, float] | None) -> float:
+    """A metric's idle level: the `baseline` given (calibrated), else the model's."""
+    m = model.metrics[name]
+    return m.baseline if baseline is None else float(baseline.get(name, m.baseline))
 
 
 def predict_demand(
@@ -73,8 +74,7 @@ def predict_demand(
     pulses = _pulses(model, schedule.events)
     out: dict[str, Array] = {"elapsed_s": times}
     for name, m in model.metrics.items():
-        base = m.baseline if baseline is None else float(baseline.get(name, m.baseline))
-        y = np.full(len(times), base)
+        y = np.full(len(times), _base(model, name, baseline))
         for kind, term in m.terms.items():
             mine = [p for p in pulses if p.kind == kind]
             if not mine:
@@ -98,9 +98,13 @@ def predict_demand(
 
 
 def predict_schedule(
-    model: TwinModel, schedule: Schedule, baseline: Mapping[str, float] | None = None
+    model: TwinModel,
+    schedule: Schedule,
+    baseline: Mapping[str, float] | None = None,
+    interval: float | None = DEFAULT_INTERVAL,
 ) -> pd.DataFrame:
-    """The expected series of a run of `schedule`: `elapsed_s` + one column per metric.
+    """The expected series of a run of `schedule`: `elapsed_s` + per metric its column and,
+    unless `interval` is None, `<metric>_lo`/`<metric>_hi`: the central `interval` band.
 
     `baseline` overrides the idle levels (e.g. the current `mem_used_bytes` when a run starts).
     """
@@ -109,7 +113,11 @@ def predict_schedule(
     for name, m in model.metrics.items():
         lower = -np.inf if m.lower is None else m.lower
         upper = np.inf if m.upper is None else m.upper
-        frame[name] = np.clip(demand[name], lower, upper)
+        value = np.clip(demand[name], lower, upper)
+        frame[name] = value
+        if interval is not None:
+            lo, hi = bands(m, value, demand[name], _base(model, name, baseline), interval)
+            frame[f"{name}_lo"], frame[f"{name}_hi"] = lo, hi
     return pd.DataFrame(frame)
 
 
@@ -117,105 +125,6 @@ def write_prediction(prediction: pd.DataFrame, path: Path) -> None:
     """Write a prediction CSV (the file `twin analyze` scores as RUN_DIR/prediction.csv)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     prediction.to_csv(path, index=False, float_format="%.6g")
-
-
-@dataclass(frozen=True)
-class Overload:
-    """A stretch of the plan where the node would be overloaded."""
-
-    what: str  # memory | swap | cpu_pressure | cpu_saturated
-    start_s: float
-    end_s: float
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.start_s:.1f}-{self.end_s:.1f} s: {self.message}"
-
-
-def _spans(t: Array, flags: BoolArray) -> list[tuple[int, int]]:
-    """(first, last) indices of each run of True in `flags`."""
-    spans: list[tuple[int, int]] = []
-    start: int | None = None
-    for i, flag in enumerate(flags.tolist()):
-        if flag and start is None:
-            start = i
-        elif not flag and start is not None:
-            spans.append((start, i - 1))
-            start = None
-    if start is not None:
-        spans.append((start, len(flags) - 1))
-    return spans
-
-
-def overload_warnings(
-    model: TwinModel, schedule: Schedule, baseline: Mapping[str, float] | None = None
-) -> list[Overload]:
-    """Where the plan would overload the node: memory, swap, CPU pressure, CPU saturation."""
-    demand = predict_demand(model, schedule, baseline)
-    t = demand["elapsed_s"]
-    out: list[Overload] = []
-    ram = model.ram_bytes
-
-    def add(what: str, flags: BoolArray, text: Any) -> None:
-        for a, b in _spans(t, flags):
-            out.append(Overload(what, float(t[a]), float(t[b]), text(a, b)))
-
-    if ram > 0 and ("mem_available_bytes" in demand or "mem_used_bytes" in demand):
-        if "mem_available_bytes" in demand:
-            avail = demand["mem_available_bytes"]
-        else:
-            avail = ram - demand["mem_used_bytes"]
-        if "mem_used_bytes" in demand:
-            avail = np.minimum(avail, ram - demand["mem_used_bytes"])
-        low = avail < MEM_AVAILABLE_MIN_FRACTION * ram
-
-        def memory_text(a: int, b: int) -> str:
-            worst = float(avail[a : b + 1].min())
-            if worst < 0:
-                beyond = -worst / GIB
-                fate = (
-                    "it would push into swap"
-                    if model.swap_bytes > 0
-                    else "there is no swap: the OOM killer would end processes"
-                )
-                return (
-                    f"memory beyond RAM: the plan needs {beyond:.1f} GiB more than the "
-                    f"{ram / GIB:.1f} GiB this machine has; {fate}"
-                )
-            return (
-                f"memory available falls to {worst / GIB:.2f} GiB "
-                f"({worst / ram * 100:.1f}% of RAM, under {MEM_AVAILABLE_MIN_FRACTION:.0%})"
-            )
-
-        add("memory", low, memory_text)
-    if "swap_percent" in demand:
-        swap = demand["swap_percent"]
-        add(
-            "swap",
-            swap > SWAP_WARN_PERCENT,
-            lambda a, b: f"swap in use (up to {float(swap[a : b + 1].max()):.0f}%)",
-        )
-    if "psi_cpu_some_percent" in demand:
-        psi = demand["psi_cpu_some_percent"]
-        add(
-            "cpu_pressure",
-            psi > CPU_PRESSURE_WARN_PERCENT,
-            lambda a, b: (
-                f"CPU pressure {float(psi[a : b + 1].max()):.0f}% "
-                f"(tasks waiting for a CPU; threshold {CPU_PRESSURE_WARN_PERCENT:.0f}%)"
-            ),
-        )
-    if "cpu_percent" in demand:
-        cpu = demand["cpu_percent"]
-        add(
-            "cpu_saturated",
-            cpu >= CPU_SATURATED_PERCENT,
-            lambda a, b: (
-                f"CPU saturated (demand {float(cpu[a : b + 1].max()):.0f}% "
-                "of the machine): loads beyond it will not be reached"
-            ),
-        )
-    return sorted(out, key=lambda o: (o.start_s, o.what))
 
 
 def host_warning(model: TwinModel, host: Mapping[str, Any] | None = None) -> str | None:

@@ -48,7 +48,8 @@ class MetricModel:
     lower: float | None = None
     upper: float | None = None
     terms: dict[str, Term] = field(default_factory=dict)
-    fit: dict[str, float | int | None] = field(default_factory=dict)
+    fit: dict[str, Any] = field(default_factory=dict)
+    """In-sample r2/mae/rmse/n, and the spread the intervals use (`core.model.intervals`)."""
 
 
 @dataclass
@@ -63,6 +64,8 @@ class TwinModel:
     interval_s: float = 1.0
     swap_bytes: float = 0.0
     created_at: str = ""
+    fill_mb_s: float | None = None
+    """MiB/s this machine made memory resident in training (None: not learnt)."""
 
     @property
     def host_id(self) -> str:
@@ -80,6 +83,7 @@ class TwinModel:
             "interval_s": self.interval_s,
             "training_runs": self.training_runs,
             "start_lag_s": self.start_lag_s,
+            "fill_mb_s": self.fill_mb_s,
             "kinds": self.kinds,
             "metrics": {name: asdict(m) for name, m in self.metrics.items()},
         }
@@ -116,6 +120,7 @@ class TwinModel:
             training_runs=list(data.get("training_runs", [])),
             interval_s=float(data.get("interval_s", 1.0)),
             created_at=str(data.get("created_at", "")),
+            fill_mb_s=None if data.get("fill_mb_s") is None else float(data["fill_mb_s"]),
         )
 
     def save(self, path: Path) -> None:
