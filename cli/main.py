@@ -34,6 +34,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "recover": ("cli.commands.recover", "repair runs left behind by a killed twin"),
     "columns": ("cli.commands.columns", "describe every dataset column (data dictionary)"),
     "fleet": ("cli.commands.fleet", "run one profile on many hosts with Ansible, and compare"),
+    "replay": ("cli.commands.replay", "a profile that makes this machine follow a recorded load"),
 }
 
 

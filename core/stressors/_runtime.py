@@ -7,6 +7,7 @@ import time
 from types import FrameType
 from typing import Any
 
+from core.shapes import ShapedPacer, is_shape, level_function
 from core.stressors._proc import WorkBlock
 
 
@@ -90,3 +91,10 @@ class RateMeter:
         self.last = {n: counters[n] for n in self.names}
         self.last_t = now
         return out
+
+
+def shaped_pacer(value: Any, stop: Stop, unit: float) -> ShapedPacer | None:
+    """A pacer for a shaped rate cap, evaluated from the load's start; None for a number."""
+    if not is_shape(value):
+        return None
+    return ShapedPacer(level_function(value, stop.end - stop.start), unit, stop.start)

@@ -17,9 +17,11 @@ import os
 import signal
 import struct
 import time
+from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
+from core.shapes import level_function
 from core.stressors._proc import become_stressor, cpu_times
 from core.stressors._runtime import RateMeter, Reporter, Stop
 
@@ -109,7 +111,8 @@ def _worker(
 
 def run_cpu(params: dict[str, Any], stop: Stop, reporter: Reporter, title: str, nice: int) -> None:
     workers = int(params["workers"])
-    target = float(params["load_percent"]) / 100.0
+    level = level_function(params["load_percent"], stop.end - stop.start)  # shapes: core.shapes
+    target = level(0.0) / 100.0
     system = params["target"] == "system"
     ncpu = os.cpu_count() or 1
     shared = _Shared(workers)
@@ -130,7 +133,16 @@ def run_cpu(params: dict[str, Any], stop: Stop, reporter: Reporter, title: str, 
                     code = 3
                 os._exit(code)
             pids.append(pid)
-        _lead(shared, workers, ncpu, target, system, stop, reporter)
+        _lead(
+            shared,
+            workers,
+            ncpu,
+            target,
+            system,
+            stop,
+            reporter,
+            lambda: level(time.monotonic() - stop.start) / 100.0,
+        )
     finally:
         shared.stop()
         _reap(pids)
@@ -144,7 +156,9 @@ def _lead(
     system: bool,
     stop: Stop,
     reporter: Reporter,
+    target_now: Callable[[], float] | None = None,
 ) -> None:
+    """Set the workers' load every CONTROL_S; `target_now` gives a shaped target as it moves."""
     meter = RateMeter(("stress_cpu_loops_per_s",))
     busy0, total0, steal0 = cpu_times()
     sec_busy0, sec_total0, sec_steal0 = busy0, total0, steal0
@@ -156,6 +170,8 @@ def _lead(
     lead_cpu0 = time.process_time()
     while stop.sleep(CONTROL_S):
         counters = [shared.counters(i) for i in range(workers)]
+        if target_now is not None:
+            target = target_now()
         if not system and target < 1.0:  # at 100 % every worker spins anyway
             lead_share = (time.process_time() - lead_cpu0) / max(time.monotonic() - t0, 1e-9)
             for i in range(workers):

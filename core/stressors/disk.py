@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from core.stressors._runtime import RateMeter, Reporter, Stop
+from core.stressors._runtime import RateMeter, Reporter, Stop, shaped_pacer
 from core.stressors.safety import disk_reserve_bytes, disk_space, runtime_reserve
 
 CHECK_EVERY = 64 << 20
@@ -61,7 +61,8 @@ class _Disk:
         self.fsync = bool(params["fsync"])
         self.direct = bool(params["direct"])
         rate = params.get("rate_mb_s")
-        self.rate = float(rate) * (1 << 20) if rate else 0.0
+        self.pacer = shaped_pacer(rate, stop, float(1 << 20))  # a shaped cap (core.shapes)
+        self.rate = float(rate) * (1 << 20) if rate and self.pacer is None else 0.0
         self.stop = stop
         self.reporter = reporter
         self.scratch = scratch
@@ -85,6 +86,12 @@ class _Disk:
 
     def pace(self) -> bool:
         """Wait for the rate cap; False when it is time to stop."""
+        while self.pacer is not None:
+            wait = self.pacer.wait_s(self.counters["bytes"], time.monotonic())
+            if not wait:
+                break
+            if not self.stop.sleep(wait):
+                return False
         if self.rate:
             ahead = self.counters["bytes"] / self.rate - (time.monotonic() - self.t0)
             if ahead > 0 and not self.stop.sleep(ahead):

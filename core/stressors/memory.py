@@ -15,6 +15,7 @@ import mmap
 import time
 from typing import Any
 
+from core.shapes import is_shape
 from core.stressors._proc import meminfo
 from core.stressors._runtime import Reporter, Stop
 from core.stressors.safety import memory_reserve_bytes, runtime_reserve
@@ -73,6 +74,10 @@ def _touch(m: mmap.mmap, value: int) -> None:
 
 
 def run_memory(params: dict[str, Any], stop: Stop, reporter: Reporter) -> None:
+    if is_shape(params["size_mb"]):  # grows and shrinks with the shape
+        from core.stressors.memory_shape import run_memory_shape
+
+        return run_memory_shape(params, stop, reporter)
     target = int(params["size_mb"]) << 20
     ramp_s = float(params["ramp_s"])
     chunks: list[mmap.mmap] = []

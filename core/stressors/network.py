@@ -14,13 +14,14 @@ import threading
 import time
 from typing import Any
 
-from core.stressors._runtime import RateMeter, Reporter, Stop
+from core.stressors._runtime import RateMeter, Reporter, Stop, shaped_pacer
 
 
 def run_network(params: dict[str, Any], stop: Stop, reporter: Reporter) -> None:
     block = int(params["block_kb"]) * 1024
     rate_param = params.get("rate_mbit_s")
-    rate = float(rate_param) * 1e6 / 8 if rate_param else 0.0
+    pacer = shaped_pacer(rate_param, stop, 1e6 / 8)  # a shaped cap (core.shapes)
+    rate = float(rate_param) * 1e6 / 8 if rate_param and pacer is None else 0.0
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.bind(("127.0.0.1", 0))
     listener.listen(1)
@@ -39,6 +40,10 @@ def run_network(params: dict[str, Any], stop: Stop, reporter: Reporter) -> None:
         t0 = time.monotonic()
         try:
             while not stop.done():
+                wait = pacer.wait_s(sent[0], time.monotonic()) if pacer else 0.0
+                if wait:
+                    time.sleep(wait)
+                    continue
                 if rate:
                     ahead = sent[0] / rate - (time.monotonic() - t0)
                     if ahead > 0:
