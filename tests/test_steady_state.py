@@ -159,3 +159,36 @@ probe_wake_count = { max = 1 }
         statuses = [row["status"] for row in csv.DictReader(f)]
     assert statuses in ([], ["aborted"])  # never started, or stopped with the run: none running
     assert check_run(run_dir).returncode == 0
+
+
+def test_the_report_says_what_each_event_did_to_each_probe_and_lists_deviations() -> None:
+    import pandas as pd
+
+    from core.analysis.probes import probe_section
+
+    responses = pd.DataFrame(
+        [
+            {"event_id": "e02", "stressor": "cpu", "metric": "probe_api_p99_ms",
+             "baseline": 2.1, "level": 38.0, "detectable": True},
+            {"event_id": "e02", "stressor": "cpu", "metric": "cpu_percent",
+             "baseline": 3.0, "level": 99.0, "detectable": True},
+        ]
+    )  # fmt: skip
+    manifest = {
+        "steady_state": {
+            "verdict": "deviated",
+            "deviations": [
+                {"column": "probe_api_p99_ms", "limit": {"max": 50.0}, "value": 61.2,
+                 "elapsed_s": 12.34, "active_events": ["e02"], "worst": 80.0, "samples": 3}
+            ],
+        }
+    }  # fmt: skip
+    text = "\n".join(probe_section(responses, manifest))
+    assert "- api p99 2.1 → 38 ms during e02 (cpu) (a detectable change)" in text
+    assert "cpu_percent" not in text
+    assert "**deviated**" in text
+    assert (
+        "12.3 s: `probe_api_p99_ms` = 61.2 (limit max 50; worst 80 over 3 samples) during e02"
+        in text
+    )
+    assert probe_section(responses.iloc[1:], {}) == []  # no probes, no hypothesis: no section

@@ -7,6 +7,7 @@ from typing import Any
 
 import pandas as pd
 
+from core.analysis.probes import probe_section
 from core.analysis.responses import param_text
 from core.analysis.result import AnalysisResult
 
@@ -91,6 +92,7 @@ def render_markdown(result: AnalysisResult) -> str:
         "measure cannot be made); below only the detectable changes. Times in seconds.\n"
     )
     out.append(md_table(response_view(result.responses), limit=200))
+    out.extend(probe_section(result.responses, b.manifest))
     out.append("## Per stressor and parameter\n")
     agg = result.aggregate
     if not agg.empty:
