@@ -100,15 +100,25 @@ def fidelity_table(frame: pd.DataFrame) -> Table:
         pad_edge=False,
         collapse_padding=True,
     )
-    for head in ("metric", "n", "MAE", "bias", "RMSE", "worst", "at s"):
+    for head in ("metric", "n", "MAE", "bias", "RMSE", "worst", "at s", "covered", "width"):
         table.add_column(head, justify="left" if head == "metric" else "right", no_wrap=True)
+
+    def error(value: object, metric: str) -> str:
+        """An error of a percentage is a difference in points, not a percentage."""
+        if metric.endswith("_percent") and isinstance(value, float) and value == value:
+            return f"{value:.3g} pts"
+        return human(value, metric)
+
     for rec in frame.to_dict("records"):
         metric = str(rec["metric"])
+        cover = rec.get("coverage")
         table.add_row(
             short_metric(metric),
             fmt(rec.get("n")),
-            *(human(rec.get(c), metric) for c in ("mae", "bias", "rmse", "max_abs_error")),
+            *(error(rec.get(c), metric) for c in ("mae", "bias", "rmse", "max_abs_error")),
             seconds(rec.get("max_error_at_s")),
+            f"{cover:.0%}" if isinstance(cover, float) and cover == cover else "-",
+            error(rec.get("mean_width", float("nan")), metric),
         )
     return table
 

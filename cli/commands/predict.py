@@ -9,6 +9,8 @@ for stdout); saved as `RUN_DIR/prediction.csv`, `twin analyze` scores it against
 `twin predict --cpu 80 --memory-mb 4096 [--duration 60]` answers a one-off "what if" with the
 steady-state levels and the same warnings.
 
+Every metric gets `<metric>_lo`/`<metric>_hi`, the central `--interval P` band (default 0.9);
+events whose parameters lie outside the training range warn, per event and parameter.
 `--calibrate [S]` starts the prediction from this machine's levels now (one sample over S s)
 instead of the model's idle baseline. Default model: the newest in data/models/ for this host;
 a model from another host warns.
@@ -27,6 +29,7 @@ import pandas as pd
 from core.errors import EXIT_OK, BadInput
 from core.host import host_fingerprint
 from core.model import (
+    DEFAULT_INTERVAL,
     DEFAULT_MODELS_DIR,
     TwinModel,
     find_model,
@@ -36,6 +39,7 @@ from core.model import (
     whatif_schedule,
     write_prediction,
 )
+from core.model.intervals import check_level
 from core.profile import load_profile, resolve_schedule
 from core.schedule import Schedule
 from core.telemetry import columns as C
@@ -60,6 +64,13 @@ def _parser() -> argparse.ArgumentParser:
         metavar="S",
         help="start from this machine's levels now (one sample over S s, default 2) "
         "instead of the model's idle baseline",
+    )
+    p.add_argument(
+        "--interval",
+        type=float,
+        default=DEFAULT_INTERVAL,
+        metavar="P",
+        help="central prediction interval written as <metric>_lo/_hi (default 0.9)",
     )
     what = p.add_argument_group("one-off what-if (instead of a profile)")
     what.add_argument("--cpu", type=float, default=None, metavar="PERCENT", help="cpu load_percent")
@@ -102,10 +113,35 @@ def _summary_metrics(columns: pd.Index) -> list[str]:
     return metric_lists.pick(columns, (*metric_lists.SUMMARY_METRICS, *pressure), ("temp",))
 
 
-def _summary(prediction: pd.DataFrame, schedule: Schedule) -> list[str]:
-    metrics = _summary_metrics(prediction.columns)
-    lines = [f"{'metric':<24} {'start':>11} {'mean':>11} {'peak':>11}  at"]
+def _under_load(prediction: pd.DataFrame, schedule: Schedule) -> np.ndarray:
+    """Which samples fall inside a planned event (all of them when the plan has none)."""
     t = prediction["elapsed_s"].to_numpy(dtype=float)
+    busy = np.zeros(len(t), dtype=bool)
+    for e in schedule.events:
+        busy |= (t > e.start_s) & (t <= e.end_s)
+    return busy if busy.any() else np.ones(len(t), dtype=bool)
+
+
+def _band(prediction: pd.DataFrame, metric: str, i: int) -> str:
+    """`lo-hi` of the interval at sample `i`, when the prediction has one."""
+    lo, hi = f"{metric}_lo", f"{metric}_hi"
+    if lo not in prediction.columns or hi not in prediction.columns:
+        return ""
+    low, high = float(prediction[lo].iloc[i]), float(prediction[hi].iloc[i])
+    return f"{_human(metric, low)}-{_human(metric, high)}"
+
+
+def _moves(y: np.ndarray) -> bool:
+    """Whether a predicted series changes at all (a flat one has no peak to point at)."""
+    return bool(np.ptp(y) > 1e-6 * max(1.0, float(np.abs(y).max())))
+
+
+def _summary(prediction: pd.DataFrame, schedule: Schedule) -> list[str]:
+    """Per main metric: idle start, mean while events run, peak (or low) with its band."""
+    metrics = _summary_metrics(prediction.columns)
+    lines = [f"{'metric':<24} {'start':>11} {'under load':>11} {'peak':>11}  at      band"]
+    t = prediction["elapsed_s"].to_numpy(dtype=float)
+    busy = _under_load(prediction, schedule)
     for metric in metrics:
         y = prediction[metric].to_numpy(dtype=float)
         if not len(y):
@@ -113,9 +149,10 @@ def _summary(prediction: pd.DataFrame, schedule: Schedule) -> list[str]:
         low_is_bad = metric == "mem_available_bytes"
         i = int(np.argmin(y) if low_is_bad else np.argmax(y))
         label = "low" if low_is_bad else "peak"
+        where = f"{label} at {t[i]:.1f} s" if _moves(y) else "flat"
         lines.append(
-            f"{metric:<24} {_human(metric, y[0]):>11} {_human(metric, float(y.mean())):>11} "
-            f"{_human(metric, y[i]):>11}  {label} at {t[i]:.1f} s"
+            f"{metric:<24} {_human(metric, y[0]):>11} {_human(metric, float(y[busy].mean())):>11} "
+            f"{_human(metric, y[i]):>11}  {where:<14} {_band(prediction, metric, i)}".rstrip()
         )
     return lines
 
@@ -125,13 +162,14 @@ def _whatif_lines(prediction: pd.DataFrame, schedule: Schedule) -> list[str]:
     before = prediction[prediction["elapsed_s"] <= end]
     row = before.iloc[-1] if len(before) else prediction.iloc[-1]
     idle = prediction.iloc[0]
-    lines = [f"{'metric':<24} {'idle':>11} {'steady state':>13}"]
+    lines = [f"{'metric':<24} {'idle':>11} {'steady state':>13}  band"]
+    at = int(row.name) if isinstance(row.name, int | np.integer) else len(prediction) - 1
     for metric in prediction.columns:
-        if metric == "elapsed_s":
+        if metric == "elapsed_s" or metric.endswith(("_lo", "_hi")):
             continue
         lines.append(
             f"{metric:<24} {_human(metric, float(idle[metric])):>11} "
-            f"{_human(metric, float(row[metric])):>13}"
+            f"{_human(metric, float(row[metric])):>13}  {_band(prediction, metric, at)}".rstrip()
         )
     return lines
 
@@ -166,7 +204,11 @@ def main(argv: list[str]) -> int:
         if args.calibrate <= 0:
             raise BadInput(f"--calibrate must be positive, not {args.calibrate:g}")
         levels = measure_levels(args.calibrate)
-    told = forecast_schedule(model, schedule, levels)
+    try:
+        interval = check_level(args.interval)
+    except ValueError as exc:
+        raise BadInput(f"--interval: {exc}") from None
+    told = forecast_schedule(model, schedule, levels, interval)
     prediction = told.series
     to_stdout = args.output == "-"
     out = sys.stderr if to_stdout else sys.stdout

@@ -2,7 +2,9 @@
 
 Hook for the predictive twin (issue 7): when `RUN_DIR/prediction.csv` exists
 (`elapsed_s` plus metric columns named as in the dataset), `twin analyze`
-scores it and puts the table in the report.
+scores it and puts the table in the report. When the prediction carries an interval
+(`<metric>_lo`, `<metric>_hi`, as `twin predict` writes), `coverage` is the share of measured
+samples inside it and `mean_width` its mean width (empty without an interval).
 """
 
 from __future__ import annotations
@@ -21,7 +23,27 @@ FIDELITY_COLUMNS = [
     "worst_window_start_s",
     "worst_window_end_s",
     "worst_window_mae",
+    "coverage",
+    "mean_width",
 ]
+
+
+def _interval_scores(
+    pred: pd.DataFrame, metric: str, pt: np.ndarray, t: np.ndarray, y: np.ndarray, ok: np.ndarray
+) -> dict[str, float]:
+    """Coverage (share of measured samples inside `[lo, hi]`) and mean width; NaN without."""
+    lo_name, hi_name = f"{metric}_lo", f"{metric}_hi"
+    if lo_name not in pred.columns or hi_name not in pred.columns:
+        return {"coverage": float("nan"), "mean_width": float("nan")}
+    lo_v = pd.to_numeric(pred[lo_name], errors="coerce").to_numpy(dtype=float)
+    hi_v = pd.to_numeric(pred[hi_name], errors="coerce").to_numpy(dtype=float)
+    good = np.isfinite(lo_v) & np.isfinite(hi_v)
+    if not good.any():
+        return {"coverage": float("nan"), "mean_width": float("nan")}
+    lo = np.interp(t[ok], pt[good], lo_v[good])
+    hi = np.interp(t[ok], pt[good], hi_v[good])
+    inside = (y[ok] >= lo) & (y[ok] <= hi)
+    return {"coverage": float(inside.mean()), "mean_width": float((hi - lo).mean())}
 
 
 def score_prediction(
@@ -45,12 +67,13 @@ def score_prediction(
     for metric in pred.columns:
         if metric == "elapsed_s" or metric not in dataset.columns:
             continue
+        measured = pd.to_numeric(dataset[metric], errors="coerce").to_numpy(dtype=float)
         pv = pd.to_numeric(pred[metric], errors="coerce").to_numpy(dtype=float)
         okp = np.isfinite(pv)
         if okp.sum() < 1:
             continue
         est = np.interp(t, pt[okp], pv[okp])
-        err = np.where(inside, est - dataset[metric].to_numpy(dtype=float), np.nan)
+        err = np.where(inside, est - measured, np.nan)
         ok = np.isfinite(err)
         if not ok.any():
             continue
@@ -71,6 +94,7 @@ def score_prediction(
                 "worst_window_start_s": float(t[start_i]),
                 "worst_window_end_s": float(t[end_i]),
                 "worst_window_mae": float(roll.iloc[end_i]),
+                **_interval_scores(pred, metric, pt, t, measured, ok),
             }
         )
     return pd.DataFrame(rows, columns=FIDELITY_COLUMNS)

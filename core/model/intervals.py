@@ -1,10 +1,10 @@
 """Prediction intervals: how far a run may land from the prediction, from what the fit learnt.
 
 Three sources of spread, per metric, stored in the model file's `fit` block:
-- `noise_sd`: the sample-to-sample noise left after the fit (outside load, counters);
+- `noise_sd`: the noise left after the fit where the model predicts (almost) no effect;
 - `effect_sd`: the model's own error, proportional to the size of the predicted effect
-  (a gain that is 5 % off is 5 % off at every level), fitted from residual² = noise² +
-  (effect_sd x effect)²;
+  (a gain that is 5 % off is 5 % off at every level): what the residuals of samples under
+  load exceed the noise by, per unit of effect;
 - `baseline_sd`: how much the idle level drifted between training runs (a new run starts from
   its own idle, which the model cannot know).
 The half width at level p is `q(p) x sqrt(noise² + baseline² + (effect_sd x effect)²)`, where
@@ -26,6 +26,8 @@ from core.model.store import MetricModel
 
 DEFAULT_INTERVAL = 0.9
 LEVELS = (0.5, 0.8, 0.9, 0.95, 0.99)
+NOISE_FLOOR = 0.01  # the noise is at least 10% of the residuals' RMS
+QUIET_EFFECT = 0.05  # samples whose effect is under 5% of the largest: the noise alone
 
 
 def spread_stats(
@@ -34,15 +36,13 @@ def spread_stats(
     """What `bands` needs of one metric's fit: noise, effect error, drift, residual quantiles."""
     r2 = resid**2
     e2 = effect**2
-    noise2, effect2 = float(np.mean(r2)), 0.0
-    if float(np.ptp(e2)) > 0:
-        x = np.stack([np.ones_like(e2), e2], axis=1)
-        (a, b), *_ = np.linalg.lstsq(x, r2, rcond=None)
-        if b > 0 and a > 0:
-            noise2, effect2 = float(a), float(b)
-        elif b > 0:  # all of it scales with the effect: keep a floor of the quietest samples
-            noise2 = float(np.mean(r2[e2 <= np.median(e2)]))
-            effect2 = max(0.0, float(np.mean(r2) - noise2) / max(float(np.mean(e2)), 1e-300))
+    loud = np.abs(effect) > QUIET_EFFECT * float(np.max(np.abs(effect), initial=0.0))
+    quiet = ~loud
+    noise2 = float(np.mean(r2[quiet])) if quiet.any() else float(np.mean(r2))
+    noise2 = max(noise2, NOISE_FLOOR * float(np.mean(r2)), 1e-12)  # exact idle (0 B/s) is no law
+    effect2 = 0.0
+    if loud.any():  # what the loud samples miss beyond the noise, per unit of effect squared
+        effect2 = max(0.0, float(np.mean(r2[loud])) - noise2) / float(np.mean(e2[loud]))
     scale = np.sqrt(noise2 + effect2 * e2)
     scale[scale <= 0] = 1.0
     z = np.abs(resid) / scale

@@ -134,7 +134,7 @@ def overload_warnings(
         def pressure(a: int, b: int, psi: Array = psi, resource: str = resource) -> str:
             return (
                 f"{resource.upper() if resource != 'memory' else 'memory'} pressure "
-                f"{float(psi[a : b + 1].max()):.0f}% (tasks waiting for "
+                f"{min(100.0, float(psi[a : b + 1].max())):.0f}% (tasks waiting for "
                 f"{PRESSURE_WAITS[resource]}; threshold {PRESSURE_WARN_PERCENT:.0f}%)"
             )
 

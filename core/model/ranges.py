@@ -39,7 +39,7 @@ class OutOfRange:
 def _param_of(feature: str) -> str:
     """The profile parameter a feature comes from."""
     if feature == "drive":
-        return "load_percent x workers / CPUs"
+        return "drive (load_percent x workers / CPUs)"
     if feature.endswith("_rate_mb_s"):
         return "rate_mb_s"
     return feature
