@@ -657,7 +657,8 @@ def test_every_shipped_profile_loads_and_resolves(path: Path) -> None:
     profile = load_profile(path)
     schedule = resolve_schedule(profile)
     assert schedule.name == profile.name == path.stem
-    assert schedule.total_s <= 300, "shipped profiles finish in a few minutes"
+    if path.stem != "seed-design":  # the seed project's design as it was: hours, on purpose
+        assert schedule.total_s <= 300, "shipped profiles finish in a few minutes"
 
 
 def test_smoke_profile_is_quick() -> None:

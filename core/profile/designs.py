@@ -3,9 +3,10 @@
 Two designs, both pure functions of their settings (and of the seed):
 
 - `RandomDesign`: `count` events, each a stressor drawn by weight, a duration
-  and every parameter drawn from its range, separated by a drawn gap; in
-  parallel mode an event may instead start while the previous one still runs
-  (chance `overlap`).
+  and every parameter drawn from its range, separated by a drawn gap (after the
+  end of everything so far, or with `gap_from = "start"` after the previous
+  start); in parallel mode an event may instead start while the previous one
+  still runs (chance `overlap`) or at the same start as it (chance `pair`).
 - `SweepDesign`: one stressor, one parameter stepped through `values`, each
   step `duration_s` long with `rest_s` of quiet between steps.
 
@@ -85,31 +86,41 @@ class RandomDesign:
     seed: int
     count: int
     weights: tuple[tuple[str, float], ...]
-    duration_s: NumRange
-    gap_s: NumRange
+    duration_s: NumRange | Choices
+    gap_s: NumRange | Choices
     overlap: float = 0.0
     params: dict[str, dict[str, ParamSpec]] = field(default_factory=dict)
+    gap_from: str = "end"
+    pair: float = 0.0
 
     def drafts(self, mode: str) -> list[Draft]:
+        """The events, drawn in a fixed order; `pair` draws only when set (old seeds unchanged)."""
         rng = random.Random(self.seed)
         kinds = [kind for kind, _ in self.weights]
         weights = [weight for _, weight in self.weights]
         out: list[Draft] = []
         horizon = 0.0  # latest end so far
+        paired = False  # the previous event is the second of a pair: never a third
         for i in range(self.count):
             kind = rng.choices(kinds, weights=weights)[0]
             duration = float(self.duration_s.draw(rng, digits=1))
             specs = self.params.get(kind, {})
             params = {name: specs[name].draw(rng) for name in sorted(specs)}
+            parallel = mode == "parallel"
+            pairs_now = parallel and self.pair > 0 and bool(out) and not paired
+            paired = pairs_now and rng.random() < self.pair
             if not out:
                 start = 0.0
-            elif mode == "parallel" and self.overlap > 0 and rng.random() < self.overlap:
+            elif paired:
+                start = out[-1].start_s
+            elif parallel and self.overlap > 0 and rng.random() < self.overlap:
                 prev = out[-1]
                 start = round(prev.start_s + rng.random() * prev.duration_s, 1)
                 if start >= prev.end_s:
                     start = prev.start_s
             else:
-                start = round(horizon + float(self.gap_s.draw(rng, digits=1)), 3)
+                after = out[-1].start_s if self.gap_from == "start" else horizon
+                start = round(after + float(self.gap_s.draw(rng, digits=1)), 3)
             draft = Draft(kind, duration, params, start, f"random {i + 1}/{self.count}")
             out.append(draft)
             horizon = max(horizon, draft.end_s)

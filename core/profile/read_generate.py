@@ -25,6 +25,7 @@ from core.profile.spec import (
     DEFAULT_RANDOM_COUNT,
     DEFAULT_RANDOM_DURATION,
     DEFAULT_SWEEP_DURATION_S,
+    GAP_FROM,
     RANDOM_KEYS,
     SWEEP_KEYS,
     KeyPath,
@@ -74,6 +75,38 @@ def _range(
         return None
     integer = all(isinstance(v, int) for v in value)
     return NumRange(float(lo), float(hi), integer)
+
+
+def _range_or_choices(
+    check: Checker, path: KeyPath, value: Any, *, positive: bool
+) -> NumRange | Choices | None:
+    """A random design's `duration_s` / `gap_s`: `[lo, hi]`, a number or `{ choices = [...] }`."""
+    if not isinstance(value, dict):
+        return _range(check, path, value, positive=positive)
+    table = check.table(path, value, ("choices",))
+    choices = (table or {}).get("choices")
+    if not isinstance(choices, list) or not choices:
+        check.add(path, "must be { choices = [a, b, ...] } with at least one number")
+        return None
+    where: KeyPath = (*path, "choices")
+    above, least = (0.0, None) if positive else (None, 0.0)
+    picked = [
+        check.number((*where, i), v, 0.0, above=above, least=least) for i, v in enumerate(choices)
+    ]
+    if any(v is None for v in picked):
+        return None
+    return Choices(tuple(choices))
+
+
+def _parallel_only(check: Checker, path: KeyPath, mode: str) -> bool:
+    """False (and why) when a setting that overlaps events is used outside parallel mode."""
+    if mode == "parallel":
+        return True
+    check.add(
+        path,
+        'only used in parallel mode: sequential events never overlap (set [run] mode = "parallel")',
+    )
+    return False
 
 
 def _param_spec(
@@ -163,29 +196,34 @@ def _read_random(check: Checker, value: dict[str, Any], mode: str, run_gap: floa
             if ok and not weights:
                 check.add((*_PATH, "weights"), "at least one stressor needs a weight > 0")
                 ok = False
-    duration = _range(
+    duration = _range_or_choices(
         check,
         (*_PATH, "duration_s"),
         table.get("duration_s", list(DEFAULT_RANDOM_DURATION)),
         positive=True,
     )
-    gap = _range(check, (*_PATH, "gap_s"), table.get("gap_s", run_gap), positive=False)
+    gap = _range_or_choices(check, (*_PATH, "gap_s"), table.get("gap_s", run_gap), positive=False)
+    gap_from = check.choice(
+        (*_PATH, "gap_from"), table.get("gap_from", "end"), GAP_FROM, "gap_from"
+    )
+    if gap_from == "start":
+        ok = _parallel_only(check, (*_PATH, "gap_from"), mode) and ok
     overlap = check.number((*_PATH, "overlap"), table.get("overlap"), 0.0, least=0, most=1)
-    if overlap and mode != "parallel":
-        check.add(
-            (*_PATH, "overlap"),
-            "only used in parallel mode: sequential events never overlap "
-            '(set [run] mode = "parallel")',
-        )
-        ok = False
+    if overlap:
+        ok = _parallel_only(check, (*_PATH, "overlap"), mode) and ok
+    pair = check.number((*_PATH, "pair"), table.get("pair"), 0.0, least=0, most=1)
+    if pair:
+        ok = _parallel_only(check, (*_PATH, "pair"), mode) and ok
     params: dict[str, dict[str, ParamSpec]] | None = {}
     if "params" in table:
         params = _read_param_ranges(check, table["params"])
     if not ok or seed is None or count is None or duration is None or gap is None:
         return None
-    if overlap is None or params is None:
+    if overlap is None or params is None or gap_from is None or pair is None:
         return None
-    return RandomDesign(seed, count, tuple(weights), duration, gap, overlap, params)
+    return RandomDesign(
+        seed, count, tuple(weights), duration, gap, overlap, params, gap_from=gap_from, pair=pair
+    )
 
 
 def _read_sweep(check: Checker, value: dict[str, Any], run_gap: float) -> Design | None:

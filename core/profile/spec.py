@@ -38,7 +38,20 @@ TOP_KEYS = (
 SAMPLING_KEYS = ("interval_s",)
 RUN_KEYS = ("mode", "baseline_s", "gap_s", "contention")
 EVENT_KEYS = ("stressor", "duration_s", "start_s", "label", "params")
-RANDOM_KEYS = ("design", "seed", "count", "weights", "duration_s", "gap_s", "overlap", "params")
+RANDOM_KEYS = (
+    "design",
+    "seed",
+    "count",
+    "weights",
+    "duration_s",
+    "gap_s",
+    "gap_from",
+    "overlap",
+    "pair",
+    "params",
+)
+GAP_FROM = ("end", "start")
+"""What a random design measures `gap_s` from: the end of all events so far, or the last start."""
 SWEEP_KEYS = ("design", "seed", "stressor", "param", "values", "duration_s", "rest_s", "params")
 
 KeyPath = tuple[str | int, ...]
