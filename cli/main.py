@@ -30,6 +30,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "export": ("cli.commands.export", "export a run to parquet, jsonl, prometheus or influx"),
     "model": ("cli.commands.model", "fit a predictive model from recorded runs"),
     "predict": ("cli.commands.predict", "predict a profile's metrics before running it"),
+    "capacity": ("cli.commands.capacity", "how much more of each kind this node can take"),
     "import": ("cli.commands.import_", "import the seed project's files or a sar file as a run"),
     "recover": ("cli.commands.recover", "repair runs left behind by a killed twin"),
     "columns": ("cli.commands.columns", "describe every dataset column (data dictionary)"),

@@ -31,7 +31,7 @@ from core.event_lifecycle import EventState as EventState
 from core.event_lifecycle import HandleLike as HandleLike
 from core.event_lifecycle import StartStressor as StartStressor
 from core.probes import Deviation, RunProbes
-from core.rundir.layout import ANNOTATIONS, DATASET, DEFAULT_MODELS_DIR
+from core.rundir.layout import ANNOTATIONS, DATASET, DEFAULT_MODELS_DIR, PREDICTION
 from core.rundir.write import RunDirectoryWriter
 from core.schedule import Event, Schedule
 from core.telemetry import columns as C
@@ -375,6 +375,8 @@ class ExperimentRun:
                 **self.probes.record(),
             )
             message = self._files.finish(status, code, message)
+            if (self._files.run_dir / PREDICTION).is_file():  # scores -> fidelity.jsonl (lazy)
+                __import__("core.model.record", fromlist=["_"]).record_run_safely(self.run_dir)
         if self.scratch_dir is not None:
             shutil.rmtree(self.scratch_dir, ignore_errors=True)
         events = tuple(self.states.values())

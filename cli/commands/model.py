@@ -2,7 +2,8 @@
 
 `fit` learns, per metric, a baseline plus each stressor kind's steady-state gain and rise/fall
 time constants from the runs (see `core.model`), and writes the model as JSON (default:
-`data/models/model-<host id>.json`). `show` prints what a model learnt.
+`data/models/model-<host id>.json`); `fit --add RUN` refits a model with its training runs and
+one more. `show` prints what a model learnt, and the fidelity trend of `fidelity.jsonl` beside it.
 
 Exit codes: 0 done; 2 bad input (a directory that is not a run, an unreadable model), one line.
 """
@@ -22,6 +23,7 @@ from core.model import (
     fit_runs,
     load_model,
 )
+from core.model.record import log_path, read_records, trend_lines
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -30,7 +32,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="action", required=True)
     fit = sub.add_parser("fit", help="learn a model from recorded runs")
-    fit.add_argument("runs", nargs="+", type=Path, metavar="RUN_DIR")
+    fit.add_argument("runs", nargs="*", type=Path, metavar="RUN_DIR")
+    fit.add_argument(
+        "--add",
+        type=Path,
+        default=None,
+        metavar="RUN",
+        help="refit the model (-o, else this host's newest) with its training runs and RUN",
+    )
     fit.add_argument(
         "-o",
         "--output",
@@ -40,6 +49,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     show = sub.add_parser("show", help="print what a model learnt")
     show.add_argument("model", nargs="?", type=Path, default=None)
+    for each in (fit, show):
+        each.add_argument(
+            "--models-dir", type=Path, default=DEFAULT_MODELS_DIR, help=argparse.SUPPRESS
+        )
     return parser
 
 
@@ -59,7 +72,8 @@ def describe(model: TwinModel) -> str:
     host = model.host
     lines = [
         f"host {host.get('hostname', '?')} (id {model.host_id or '?'}): "
-        f"{model.n_cpus} CPUs, {model.ram_bytes / 1024**3:.1f} GiB RAM",
+        f"{model.n_cpus} CPUs, {model.ram_bytes / 1024**3:.1f} GiB RAM; memory fills at "
+        + (f"{model.fill_mb_s:.0f} MiB/s" if model.fill_mb_s else "? (no memory event)"),
         f"trained on {len(model.training_runs)} run(s): "
         + ", ".join(str(r.get("run_id")) for r in model.training_runs),
         "stressor kinds: "
@@ -89,11 +103,38 @@ def describe(model: TwinModel) -> str:
     return "\n".join(lines)
 
 
+def _this_host_model(models_dir: Path) -> Path:
+    from core.host import host_fingerprint
+
+    path = find_model(str(host_fingerprint()["id"]), models_dir)
+    if path is None:
+        raise BadInput(f"no model in {models_dir}: run `twin model fit RUN_DIR...`")
+    return path
+
+
+def _runs_to_fit(args: argparse.Namespace) -> tuple[list[Path], Path | None]:
+    """The runs to fit and, with `--add`, the model file refitted in place."""
+    if args.add is None:
+        if not args.runs:
+            raise BadInput("give the RUN_DIRs to learn from (or --add RUN to refit a model)")
+        return list(args.runs), None
+    path = args.output or _this_host_model(args.models_dir)
+    old = load_model(path)
+    runs = [Path(str(r.get("path", ""))) for r in old.training_runs]
+    missing = [str(p) for p in runs if not p.is_dir()]
+    if missing:
+        raise BadInput(f"{path}: training run {missing[0]} is gone: refit from the runs you have")
+    return [*runs, *args.runs, args.add], path
+
+
 def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
     if args.action == "fit":
-        model, notes = fit_runs(args.runs)
-        out = args.output or default_model_path(model.host_id or "unknown")
+        runs, refit = _runs_to_fit(args)
+        model, notes = fit_runs(runs)
+        out = (
+            refit or args.output or default_model_path(model.host_id or "unknown", args.models_dir)
+        )
         try:
             model.save(out)
         except OSError as exc:
@@ -104,12 +145,9 @@ def main(argv: list[str]) -> int:
         print(f"\nmodel written to {out}", file=sys.stderr)
         print(out)
         return EXIT_OK
-    path = args.model
-    if path is None:
-        from core.host import host_fingerprint
-
-        path = find_model(str(host_fingerprint()["id"]))
-        if path is None:
-            raise BadInput(f"no model in {DEFAULT_MODELS_DIR}: run `twin model fit RUN_DIR...`")
+    path = args.model or _this_host_model(args.models_dir)
     print(describe(load_model(path)))
+    trend = trend_lines(read_records(path.parent))
+    print(f"\nfidelity on this host ({log_path(path.parent)}):")
+    print("\n".join(trend) if trend else "no scored run yet (runs holding a prediction add one)")
     return EXIT_OK

@@ -95,16 +95,20 @@ def _human(metric: str, value: float) -> str:
     return f"{value:.2f}"
 
 
-def _load(args: argparse.Namespace) -> tuple[TwinModel, Path]:
-    path: Path | None = args.model
+def load_chosen_model(path: Path | None, models_dir: Path) -> tuple[TwinModel, Path]:
+    """`--model`, else the newest model for this host in `models_dir`; one line when none."""
     if path is None:
-        path = find_model(str(host_fingerprint()["id"]), args.models_dir)
+        path = find_model(str(host_fingerprint()["id"]), models_dir)
         if path is None:
             raise BadInput(
-                f"no model in {args.models_dir}: record runs, then `twin model fit RUN_DIR...` "
+                f"no model in {models_dir}: record runs, then `twin model fit RUN_DIR...` "
                 "(or give --model)"
             )
     return load_model(path), path
+
+
+def _load(args: argparse.Namespace) -> tuple[TwinModel, Path]:
+    return load_chosen_model(args.model, args.models_dir)
 
 
 def _summary_metrics(columns: pd.Index) -> list[str]:

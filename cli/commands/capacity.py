@@ -1,0 +1,146 @@
+"""`twin capacity [PROFILE] [--model M] [--json] [--verify KIND]`: how much more this node takes.
+
+Per stressor kind (cpu `load_percent` on all workers, memory `size_mb`, disk `rate_mb_s`,
+network `rate_mbit_s`): how much more of it fits on top of PROFILE (its peak; none: an idle
+node) before the first limit is crossed, with the interval's range and the limit that binds
+(see `core.model.capacity`). Text: one line per kind. `--json`:
+`{"background": NAME|null, "capacity": [{"kind", "param", "value", "lo", "hi", "limit"}]}`.
+
+`--verify KIND` then runs a short real sweep of KIND across the predicted limit (a recorded run
+in `--out`, default data/runs) and prints predicted against measured.
+Exit codes: 0 done, 1 the verifying run failed, 2 bad input (profile, model, flags).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+from pathlib import Path
+
+from cli.commands.predict import load_chosen_model
+from core.errors import EXIT_OK, BadInput
+from core.model import DEFAULT_INTERVAL, DEFAULT_MODELS_DIR, measure_levels, predict_schedule
+from core.model.capacity import (
+    PARAMS,
+    UNITS,
+    Capacity,
+    _step_level,
+    capacity,
+    capacity_of,
+    measured_limit,
+    verify_schedule,
+)
+from core.model.intervals import check_level
+from core.model.store import TwinModel
+from core.profile import load_profile, resolve_schedule
+from core.rundir.layout import DEFAULT_RUNS_DIR
+from core.rundir.read import load_run
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="twin capacity",
+        description="how much more of each stressor kind this node can take, from the model",
+    )
+    p.add_argument("profile", nargs="?", type=Path, help="background load (its peak)")
+    p.add_argument("--model", type=Path, default=None, help="model file (default: newest here)")
+    p.add_argument("--models-dir", type=Path, default=DEFAULT_MODELS_DIR, help=argparse.SUPPRESS)
+    p.add_argument("--json", action="store_true", help="print the answer as JSON")
+    p.add_argument(
+        "--interval",
+        type=float,
+        default=DEFAULT_INTERVAL,
+        metavar="P",
+        help="interval behind lo/hi (default 0.9)",
+    )
+    p.add_argument(
+        "--verify",
+        choices=sorted(PARAMS),
+        metavar="KIND",
+        help="run a short real sweep of KIND across the predicted limit",
+    )
+    p.add_argument("--out", type=Path, default=None, help="parent directory of the verify run")
+    return p
+
+
+def _verify(model: TwinModel, kind: str, level: float, out: Path | None) -> int:
+    """Sweep `kind` across the limit predicted from this machine's levels now; print both."""
+    from cli.commands.batch import execute
+    from core.rundir.write import check_output_parent
+
+    levels = measure_levels(1.0)
+    cap = capacity_of(model, kind, baseline=levels, level=level)
+    if cap.limit == "none":
+        raise BadInput(
+            f"--verify {kind}: no limit predicted up to {cap.ceiling:g}: nothing to cross"
+        )
+    schedule = verify_schedule(model, kind, cap.value, model.interval_s)
+    parent = check_output_parent(out or DEFAULT_RUNS_DIR)
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        code = execute(schedule, parent, "")
+    run_dir = Path(printed.getvalue().strip().splitlines()[-1])
+    data = load_run(run_dir).dataset
+    columns = {c: data[c].to_numpy(dtype=float) for c in data.columns if c in model.metrics}
+    t = data["elapsed_s"].to_numpy(dtype=float)
+    steps, measured = measured_limit(model, kind, cap.limit, t, columns, schedule.events)
+    pred = predict_schedule(model, schedule, levels, None)
+    pt = pred["elapsed_s"].to_numpy(dtype=float)
+    metric = (
+        "mem_used_bytes"
+        if cap.limit == "memory_reserve"
+        else ("mem_available_bytes" if cap.limit == "memory" else "cpu_percent")
+    )
+    unit = UNITS[kind]
+    print(
+        f"verify {kind}: {len(steps)} steps across the predicted limit ({cap.limit}); run {run_dir}"
+    )
+    print(f"{'step ' + unit:>14} {'predicted':>12} {'measured':>12}  crossed")
+    for (value, level_measured, crossed), event in zip(steps, schedule.events, strict=True):
+        guess = _step_level(
+            pt, pred[metric].to_numpy(dtype=float), event, metric != "mem_available_bytes"
+        )
+        scale = 1 if metric == "cpu_percent" else 1024**2
+        if cap.limit == "memory_reserve":  # the MiB the step added, against what it asked
+            guess = min(value, cap.value)
+            scale = 1
+        print(
+            f"{value:>14.0f} {guess / scale:>12.1f} {level_measured / scale:>12.1f}  "
+            f"{'yes' if crossed else 'no'}"
+        )
+    if measured is None:
+        print(f"predicted limit {cap.value:.0f} {unit}; measured: not crossed within the sweep")
+    else:
+        error = (cap.value - measured) / measured * 100 if measured else float("nan")
+        print(
+            f"predicted limit {cap.value:.0f} {unit}, measured {measured:.0f} {unit} "
+            f"({error:+.1f}%)"
+        )
+    return code
+
+
+def main(argv: list[str]) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        level = check_level(args.interval)
+    except ValueError as exc:
+        raise BadInput(f"--interval: {exc}") from None
+    background, tolerances = None, ()
+    if args.profile is not None:
+        profile = load_profile(args.profile)
+        background = resolve_schedule(profile)
+        if profile.steady_state is not None:
+            tolerances = profile.steady_state.tolerances
+    model, _ = load_chosen_model(args.model, args.models_dir)
+    if args.verify:
+        return _verify(model, args.verify, level, args.out)
+    answers: list[Capacity] = capacity(model, background, tolerances=tolerances, level=level)
+    if args.json:
+        name = background.name if background is not None else None
+        print(json.dumps({"background": name, "capacity": [a.to_json() for a in answers]}))
+    else:
+        for answer in answers:
+            print(answer.line())
+    return EXIT_OK

@@ -1,0 +1,279 @@
+"""How much *more* of each kind this node can take before the first limit is crossed.
+
+For each stressor kind, one extra event of that kind runs through the whole background plan
+(the optional profile: its peak is where the limit is crossed first; no profile: an idle
+node for 60 s), and its parameter is bisected up to the first value that crosses a limit:
+the overload limits (`core.model.overload`: CPU saturated, memory available under 5 % of RAM
+or swap in use, PSI above 40 %), the memory stressor's own reserve (it stops growing there),
+and every `[steady_state]` tolerance of the profile on a column the model predicts (probe
+latency included). `lo`/`hi` are the same answer at the interval's pessimistic and optimistic
+edges. `verify_schedule` and `measured_limit` are `twin capacity --verify`'s two halves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from core.model.intervals import DEFAULT_INTERVAL, half_width
+from core.model.overload import CPU_SATURATED_PERCENT, memory_available, overload_warnings
+from core.model.predict import predict_demand, whatif_schedule
+from core.model.response import Array
+from core.model.store import TwinModel
+from core.probes.spec import Tolerance
+from core.schedule import Event, Schedule
+from core.stressors.safety import memory_reserve_bytes, runtime_reserve
+
+PARAMS = {"cpu": "load_percent", "memory": "size_mb", "disk": "rate_mb_s", "network": "rate_mbit_s"}
+UNITS = {"cpu": "%", "memory": "MiB", "disk": "MiB/s", "network": "Mbit/s"}
+BISECT_STEPS = 30
+MIB = 1024**2
+NO_LIMIT = "none"
+MEMORY_RESERVE = "memory_reserve"
+
+
+@dataclass(frozen=True)
+class Capacity:
+    """One kind's headroom: `value` more of `param` (`lo`-`hi` over the interval), and the
+    constraint that binds (`limit`; "none" when nothing binds up to `ceiling`)."""
+
+    kind: str
+    param: str
+    value: float
+    lo: float
+    hi: float
+    limit: str
+    ceiling: float
+
+    def to_json(self) -> dict[str, Any]:
+        """The `--json` contract: kind, param, value, lo, hi, limit."""
+        return {
+            "kind": self.kind,
+            "param": self.param,
+            "value": round(self.value, 2),
+            "lo": round(self.lo, 2),
+            "hi": round(self.hi, 2),
+            "limit": self.limit,
+        }
+
+    def line(self) -> str:
+        unit = UNITS[self.kind]
+        span = f"{self.lo:.0f}-{self.hi:.0f}"
+        binds = (
+            f"until {self.limit}" if self.limit != NO_LIMIT else f"no limit up to {self.ceiling:g}"
+        )
+        return f"{self.kind:<8} {self.param} +{self.value:.0f} {unit} ({span}), {binds}"
+
+
+def probe_params(model: TwinModel, kind: str, value: float) -> dict[str, Any]:
+    """The extra event's parameters: cpu on every worker, disk synced writes, as trained."""
+    if kind == "cpu":
+        return {"load_percent": value, "workers": model.n_cpus}
+    if kind == "disk":
+        return {"mode": "write", "file_mb": 64, "fsync": True, "rate_mb_s": value}
+    return {PARAMS[kind]: value}
+
+
+def ceiling(model: TwinModel, kind: str) -> float:
+    """The largest value searched: the stressor's own maximum, else 10x the training range."""
+    if kind == "cpu":
+        return 100.0
+    if kind == "memory":
+        return model.ram_bytes / MIB
+    highs = model.kinds.get(kind, {}).get("feature_max", {})
+    trained = max((float(v) for v in highs.values()), default=0.0)
+    return 10.0 * trained if trained > 0 else (1000.0 if kind == "disk" else 10000.0)
+
+
+def background_schedule(model: TwinModel, background: Schedule | None) -> Schedule:
+    return background if background is not None else whatif_schedule(model, duration_s=60.0)
+
+
+def with_probe(model: TwinModel, base: Schedule, kind: str, value: float) -> Schedule:
+    """`base` plus one `kind` event of `value`, through its whole plan (after its baseline)."""
+    start = base.baseline_s if not base.events else 0.0
+    end = max((e.end_s for e in base.events), default=base.total_s - base.baseline_s)
+    event = Event("capacity", kind, probe_params(model, kind, value), start, max(end - start, 1.0))
+    return replace(base, events=(*base.events, event))
+
+
+def _shifted(
+    model: TwinModel, demand: dict[str, Array], side: int, level: float
+) -> dict[str, Array]:
+    """The demand at the interval's pessimistic (side +1) or optimistic (-1) edge."""
+    if side == 0:
+        return demand
+    out = dict(demand)
+    for name, m in model.metrics.items():
+        width = half_width(m, demand[name] - m.baseline, level)
+        worse = -1.0 if name == "mem_available_bytes" else 1.0
+        out[name] = demand[name] + side * worse * width
+    return out
+
+
+def limits_crossed(
+    model: TwinModel,
+    schedule: Schedule,
+    *,
+    baseline: Mapping[str, float] | None = None,
+    tolerances: Sequence[Tolerance] = (),
+    side: int = 0,
+    level: float = DEFAULT_INTERVAL,
+) -> list[str]:
+    """The limits `schedule` crosses, first crossed first."""
+    demand = _shifted(model, predict_demand(model, schedule, baseline), side, level)
+    crossed = [(o.start_s, o.what) for o in overload_warnings(model, schedule, demand=demand)]
+    t = demand["elapsed_s"]
+    avail = memory_available(model, demand)
+    reserve = runtime_reserve("memory", memory_reserve_bytes(int(model.ram_bytes)))
+    if avail is not None and any(e.stressor == "memory" for e in schedule.events):
+        low = np.nonzero(avail < reserve)[0]
+        if len(low):
+            crossed.append((float(t[low[0]]), MEMORY_RESERVE))
+    for tol in tolerances:
+        if tol.column in demand:
+            bad = [i for i, v in enumerate(demand[tol.column].tolist()) if tol.broken_by(v)]
+            if bad:
+                crossed.append((float(t[bad[0]]), f"steady_state {tol.column}"))
+    return [what for _, what in sorted(crossed)]
+
+
+def capacity_of(
+    model: TwinModel,
+    kind: str,
+    background: Schedule | None = None,
+    *,
+    baseline: Mapping[str, float] | None = None,
+    tolerances: Sequence[Tolerance] = (),
+    level: float = DEFAULT_INTERVAL,
+) -> Capacity:
+    """How much more `kind` the node takes on top of `background` (bisection per edge)."""
+    base = background_schedule(model, background)
+    top = ceiling(model, kind)
+
+    def first(value: float, side: int) -> str | None:
+        plan = with_probe(model, base, kind, value)
+        hits = limits_crossed(
+            model, plan, baseline=baseline, tolerances=tolerances, side=side, level=level
+        )
+        return hits[0] if hits else None
+
+    def search(side: int) -> tuple[float, str]:
+        if first(0.0, side) is not None:
+            return 0.0, first(0.0, side) or NO_LIMIT
+        if first(top, side) is None:
+            return top, NO_LIMIT
+        low, high = 0.0, top
+        for _ in range(BISECT_STEPS):
+            mid = (low + high) / 2
+            low, high = (low, mid) if first(mid, side) else (mid, high)
+        return low, first(high, side) or NO_LIMIT
+
+    value, limit = search(0)
+    lo, _ = search(+1)
+    hi, _ = search(-1)
+    return Capacity(kind, PARAMS[kind], value, min(lo, value), max(hi, value), limit, top)
+
+
+def capacity(
+    model: TwinModel,
+    background: Schedule | None = None,
+    *,
+    baseline: Mapping[str, float] | None = None,
+    tolerances: Sequence[Tolerance] = (),
+    level: float = DEFAULT_INTERVAL,
+) -> list[Capacity]:
+    """Every kind's headroom, in the order of the stressor table."""
+    return [
+        capacity_of(model, k, background, baseline=baseline, tolerances=tolerances, level=level)
+        for k in PARAMS
+    ]
+
+
+# ---- --verify: a short real sweep across the predicted limit ------------------------------
+
+SWEEP = (0.5, 0.75, 0.9, 1.0, 1.1, 1.25)
+STEP_S = 6.0
+GAP_S = 3.0
+
+
+def verify_schedule(model: TwinModel, kind: str, predicted: float, interval_s: float) -> Schedule:
+    """Sequential steps at 50-125 % of the predicted limit (capped at the stressor's maximum)."""
+    top = ceiling(model, kind)
+    values = sorted({round(min(top, max(f * predicted, 1.0)), 1) for f in SWEEP})
+    events = tuple(
+        Event(
+            f"v{i + 1:02d}", kind, probe_params(model, kind, v), 3.0 + i * (STEP_S + GAP_S), STEP_S
+        )
+        for i, v in enumerate(values)
+    )
+    total = 3.0 + len(values) * (STEP_S + GAP_S)
+    return Schedule(f"capacity-verify-{kind}", "sequential", events, total, interval_s, 3.0)
+
+
+def _step_level(t: Array, y: Array, event: Event, high: bool) -> float:
+    """A step's settled level: the worst of its second half (max, or min when low is bad)."""
+    inside = (t > event.start_s + event.duration_s / 2) & (t <= event.end_s) & np.isfinite(y)
+    if not inside.any():
+        return float("nan")
+    return float(y[inside].max() if high else y[inside].min())
+
+
+Step = tuple[float, float, bool]
+
+
+def _reserve_steps(
+    t: Array, used: Array, events: Sequence[Event]
+) -> tuple[list[Step], float | None]:
+    """Memory against the stressor's reserve: per step the MiB it really added; the limit is
+    the most any step that stopped short of its size reached."""
+    steps: list[Step] = []
+    for e in events:
+        size = float(e.params["size_mb"])
+        before = used[(t <= e.start_s) & (t > e.start_s - GAP_S) & np.isfinite(used)]
+        rise = (_step_level(t, used, e, True) - float(np.median(before))) / MIB
+        steps.append((size, rise, rise < 0.95 * size))
+    stopped = [rise for _, rise, short in steps if short]
+    return steps, (max(stopped) if stopped else None)
+
+
+def measured_limit(
+    model: TwinModel,
+    kind: str,
+    limit: str,
+    t: Array,
+    data: Mapping[str, Array],
+    events: Sequence[Event],
+) -> tuple[list[Step], float | None]:
+    """Per step (value, measured level of the binding metric, crossed?) and the measured limit:
+    where the binding metric crosses its threshold, interpolated between the steps around it."""
+    if limit == MEMORY_RESERVE and "mem_used_bytes" in data:
+        return _reserve_steps(t, data["mem_used_bytes"], events)
+    if limit == "memory" and "mem_available_bytes" in data:
+        metric, high, threshold = "mem_available_bytes", False, 0.05 * model.ram_bytes
+    elif "cpu_percent" in data:
+        metric, high, threshold = "cpu_percent", True, CPU_SATURATED_PERCENT
+    else:
+        return [], None
+    steps: list[Step] = []
+    for e in events:
+        level = _step_level(t, data[metric], e, high)
+        steps.append(
+            (
+                float(e.params[PARAMS[kind]]),
+                level,
+                level >= threshold if high else level <= threshold,
+            )
+        )
+    first = next((i for i, step in enumerate(steps) if step[2]), None)
+    if first is None:
+        return steps, None
+    if first == 0:
+        return steps, steps[0][0]
+    (v0, y0, _), (v1, y1, _) = steps[first - 1], steps[first]
+    if y1 == y0:
+        return steps, v1
+    return steps, float(v0 + (threshold - y0) / (y1 - y0) * (v1 - v0))
