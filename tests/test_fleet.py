@@ -275,7 +275,11 @@ def test_a_real_fleet_over_ssh_collects_every_reachable_host_and_resumes(tmp_pat
         text = (fleet / "report.md").read_text()
         assert all(f"| {name} |" in text for name in after)
         compare = run_twin(
-            "compare", str(fleet / after["h1"]["run"]), str(fleet / after["h2"]["run"]), "-q"
+            "compare",
+            str(fleet / after["h1"]["run"]),
+            str(fleet / after["h2"]["run"]),
+            "-q",
+            "--no-plots",
         )
         assert compare.returncode == 0, compare.stderr
     finally:
