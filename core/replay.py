@@ -28,9 +28,9 @@ from core.rundir.atomic import write_atomic
 from core.rundir.layout import DATASET
 from core.rundir.read import load_run
 from core.shapes import LEVEL_PARAMS
-from core.stressors import PARAMS
+from core.stressors import KINDS, PARAMS
 
-REPLAY_KINDS = ("cpu", "memory", "disk", "network")
+REPLAY_KINDS = KINDS  # every stressor kind has a level to replay
 MIN_LEAD_S = 1.0  # quiet time before the events: the stressors arm, the counters settle
 MIB = 1 << 20
 

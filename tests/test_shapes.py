@@ -274,3 +274,22 @@ def test_the_cpu_stressor_sets_its_workers_load_along_the_shape(tmp_path: Path) 
     loads = [load for _, load in seen]
     assert loads and min(loads) < 0.35 and max(loads) > 0.65, seen
     assert loads == sorted(loads), seen  # it rises with the ramp, never back
+
+
+def test_the_model_drive_follows_a_shaped_event() -> None:
+    """The predictive twin's input for a shaped event is the shape over its peak."""
+    import numpy as np
+
+    from core.model.response import Pulse, event_features, event_levels, pulse_response
+
+    params = {"load_percent": {"ramp": [20, 80]}, "workers": 2}
+    assert event_features("cpu", params, 2) == {"drive": 0.8}  # at the peak
+    levels = event_levels("cpu", params, 10.0)
+    pulse = Pulse("cpu", 5.0, 15.0, {"drive": 0.8}, 0.0, levels)
+    t = np.array([4.0, 5.5, 10.0, 14.9, 16.0])
+    instant = pulse_response(t, pulse, 0.0, 0.0)
+    assert instant[0] == 0 and instant[-1] == 0
+    assert list(instant[1:4] * 80) == pytest.approx([23, 50, 79.6], abs=0.6)  # the ramp
+    lagged = pulse_response(t, pulse, 2.0, 2.0)
+    assert 0 < lagged[2] < instant[2] and 0 < lagged[4] < lagged[3]  # lags, then decays
+    assert event_levels("cpu", {"load_percent": 50}, 10.0) == ()

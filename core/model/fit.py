@@ -26,7 +26,7 @@ import psutil
 from core.errors import BadInput
 from core.host import host_fingerprint
 from core.model.metric_fit import Design, fit_metric, metric_bounds
-from core.model.response import KINDS, Array, Pulse, event_features, event_ramp_s
+from core.model.response import KINDS, Array, Pulse, event_features, event_levels, event_ramp_s
 from core.model.store import MetricModel, TwinModel
 from core.model.transients import TRANSIENT_KINDS, learn_fill_rate, with_transients
 from core.rundir.layout import ANNOTATIONS, DATASET
@@ -88,7 +88,8 @@ def load_training_run(path: Path) -> TrainingRun:
         if math.isfinite(row["planned_start_s"]):
             lags.append((kind, start - float(row["planned_start_s"])))
         features = event_features(kind, params, n_cpus)
-        pulses.append(Pulse(kind, start, end, features, event_ramp_s(kind, params)))
+        levels = event_levels(kind, params, end - start)  # a shaped event's input
+        pulses.append(Pulse(kind, start, end, features, event_ramp_s(kind, params), levels))
     return TrainingRun(
         path=path,
         data=data,

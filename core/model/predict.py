@@ -19,7 +19,14 @@ import pandas as pd
 
 from core.host import host_fingerprint
 from core.model.intervals import DEFAULT_INTERVAL, bands
-from core.model.response import Array, Pulse, event_features, event_ramp_s, kind_columns
+from core.model.response import (
+    Array,
+    Pulse,
+    event_features,
+    event_levels,
+    event_ramp_s,
+    kind_columns,
+)
 from core.model.store import DEFAULT_MODELS_DIR, TwinModel, find_model, load_model
 from core.model.transients import with_transients
 from core.rundir.layout import PREDICTION
@@ -47,6 +54,7 @@ def _pulses(model: TwinModel, events: Sequence[Event]) -> list[Pulse]:
                 e.end_s + lag,
                 features,
                 event_ramp_s(e.stressor, e.params),
+                event_levels(e.stressor, e.params, e.duration_s),  # the drive follows a shape
             )
         )
     return with_transients(out, model.fill_mb_s, model.n_cpus)

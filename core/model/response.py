@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from core.shapes import LEVEL_PARAMS, is_shape, parse_shape, peak_level
 from core.stressors.params import KINDS as KINDS  # the stressor table's kinds, for fit.py
 from core.stressors.params import default as param_default
 
@@ -26,9 +27,25 @@ SUBSTEPS = 4  # points per interval when averaging a response over the interval 
 
 
 def _param(kind: str, params: Mapping[str, Any], name: str) -> Any:
-    """The event's value, else the stressor table's default."""
+    """The event's value, else the stressor table's default; a shaped level at its peak."""
     value = params.get(name)
-    return param_default(kind, name) if value is None else value
+    return param_default(kind, name) if value is None else peak_level(value)
+
+
+SHAPE_POINTS = 120  # levels per shaped event the input follows
+
+
+def event_levels(kind: str, params: Mapping[str, Any], duration_s: float) -> tuple[float, ...]:
+    """A shaped event's input over its length as fractions of its peak (equal steps); () when
+    its level is constant. The features are at the peak, so the drive follows the shape."""
+    value = params.get(LEVEL_PARAMS.get(kind, ""))
+    if not is_shape(value):
+        return ()
+    shape = parse_shape(value)
+    peak = shape.peak()
+    if peak <= 0:
+        return ()
+    return tuple(v / peak for v in shape.sample(duration_s, SHAPE_POINTS))
 
 
 def _num(value: Any, default: float = 0.0) -> float:
@@ -83,6 +100,8 @@ class Pulse:
     end_s: float
     features: dict[str, float]
     ramp_s: float = 0.0
+    levels: tuple[float, ...] = ()
+    """A shaped event's input (`event_levels`); empty: on/off (ramped over `ramp_s`)."""
 
 
 def _rise(x: Array, tau: float, ramp: float) -> Array:
@@ -109,6 +128,8 @@ def pulse_response(t: Array, pulse: Pulse, tau_rise: float, tau_fall: float) -> 
     if duration <= 0.0:
         return out
     x = t - pulse.start_s
+    if pulse.levels:
+        return _shaped_response(x, duration, pulse.levels, tau_rise, tau_fall)
     during = (x >= 0.0) & (x < duration)
     out[during] = _rise(x[during], tau_rise, pulse.ramp_s)
     after = x >= duration
@@ -116,6 +137,31 @@ def pulse_response(t: Array, pulse: Pulse, tau_rise: float, tau_fall: float) -> 
         peak = float(_rise(np.array([duration]), tau_rise, pulse.ramp_s)[0])
         if tau_fall > 0.0:
             out[after] = peak * np.exp(-(x[after] - duration) / tau_fall)
+    return out
+
+
+def _shaped_response(
+    x: Array, duration: float, levels: Sequence[float], tau_rise: float, tau_fall: float
+) -> Array:
+    """The lag's response to a piecewise-constant input `levels` over the event, then decay."""
+    n = len(levels)
+    dt = duration / n
+    u = np.asarray(levels, dtype=float)
+    decay = np.exp(-dt / tau_rise) if tau_rise > 0 else 0.0
+    state = np.zeros(n + 1)  # the response at each step's start, and at the end
+    for i in range(n):
+        state[i + 1] = u[i] + (state[i] - u[i]) * decay
+    out = np.zeros_like(x)
+    during = (x >= 0.0) & (x < duration)
+    if during.any():
+        xi = x[during]
+        k = np.minimum((xi / dt).astype(int), n - 1)
+        frac = xi - k * dt
+        into = np.exp(-frac / tau_rise) if tau_rise > 0 else np.zeros_like(frac)
+        out[during] = u[k] + (state[k] - u[k]) * into
+    after = x >= duration
+    if after.any() and tau_fall > 0.0:
+        out[after] = state[n] * np.exp(-(x[after] - duration) / tau_fall)
     return out
 
 
