@@ -84,6 +84,8 @@ def _range_or_choices(
     if not isinstance(value, dict):
         return _range(check, path, value, positive=positive)
     table = check.table(path, value, ("choices",))
+    if table is not None and not table and value:
+        return None  # only a misspelt key, already reported with its did-you-mean
     choices = (table or {}).get("choices")
     if not isinstance(choices, list) or not choices:
         check.add(path, "must be { choices = [a, b, ...] } with at least one number")

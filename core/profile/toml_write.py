@@ -67,6 +67,8 @@ def _toml_value(value: Any) -> str:
             return "{}"
         items = ", ".join(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in value.items())
         return f"{{ {items} }}"
+    if isinstance(value, list) and not any(isinstance(v, dict | list) for v in value):
+        return f"[{', '.join(_toml_value(v) for v in value)}]"  # one line, as people write it
     return tomli_w.dumps({"v": value})[4:].rstrip("\n")
 
 
