@@ -328,3 +328,198 @@ def test_side_effects_are_not_extrapolated() -> None:
     steady = predict_schedule(model, schedule).iloc[10]  # t = 11 s, mid-event
     assert steady["cpu_percent"] == pytest.approx(10.0 - 5.0)  # capped at 500 MiB
     assert steady["mem_used_bytes"] == pytest.approx(1e9 + 8000 * MIB)
+
+
+# ---- issue 14: transients, saturation, extrapolation, intervals, capacity, the record -------
+
+FILL_MB_S, FILL_CPU = 256.0, 40.0  # the known machine fills memory at 256 MiB/s, burning 40 points
+
+
+def _fill_run(parent: Path, name: str, sizes: tuple[int, ...], seed: int) -> Path:
+    """Memory events that fill at FILL_MB_S: memory rises linearly, CPU is up only meanwhile."""
+    events = [_ev(f"m{i}", "memory", 5 + 20 * i, 15, size_mb=s) for i, s in enumerate(sizes)]
+    total = 5 + 20 * len(sizes)
+    run = _write_run(parent, name, events, total, seed)
+    data = pd.read_csv(run / "system_metrics_dataset.csv")
+    t = data["elapsed_s"].to_numpy()
+    rng = np.random.default_rng(seed)
+    cpu = np.full(len(t), CPU_BASE) + rng.normal(0, 1.0, len(t))
+    mem = np.full(len(t), MEM_BASE) + rng.normal(0, 4 * MIB, len(t))
+    for e in events:
+        fill_s = e.params["size_mb"] / FILL_MB_S
+        x = t - e.start_s
+        inside = (x > 0) & (x <= e.duration_s)
+        mem += np.where(inside, np.minimum(x / fill_s, 1.0) * e.params["size_mb"] * MIB, 0.0)
+        # CPU is an interval average: the share of the interval ending at t spent filling
+        busy = np.clip(np.minimum(x, fill_s) - np.maximum(x - 0.5, 0.0), 0.0, 0.5) / 0.5
+        cpu += FILL_CPU * busy
+    data["cpu_percent"] = np.clip(cpu, 0, 100)
+    data["mem_used_bytes"] = mem
+    data["mem_available_bytes"] = RAM - mem
+    data.to_csv(run / "system_metrics_dataset.csv", index=False)
+    return run
+
+
+@pytest.fixture(scope="module")
+def fill_model(tmp_path_factory: pytest.TempPathFactory) -> TwinModel:
+    parent = tmp_path_factory.mktemp("fill")
+    runs = [_fill_run(parent, "fill-a", (512, 1024), 3), _fill_run(parent, "fill-b", (768,), 4)]
+    return fit_runs(runs)[0]
+
+
+def test_memory_fills_at_the_learnt_rate_and_its_cpu_is_a_transient(fill_model: TwinModel) -> None:
+    assert fill_model.fill_mb_s == pytest.approx(FILL_MB_S, rel=0.2)
+    plan = whatif_schedule(fill_model, memory_mb=1024, duration_s=15)  # starts at 5 s, 4 s fill
+    pred = predict_schedule(fill_model, plan).set_index("elapsed_s")
+    assert pred.loc[7.0, "cpu_percent"] > CPU_BASE + 0.6 * FILL_CPU  # while filling
+    assert pred.loc[15.0, "cpu_percent"] == pytest.approx(CPU_BASE, abs=3.0)  # holding: idle
+    half = pred.loc[7.0, "mem_used_bytes"] - MEM_BASE
+    assert half == pytest.approx(512 * MIB, rel=0.25)  # half way through the 4 s fill
+    assert pred.loc[12.0, "mem_used_bytes"] - MEM_BASE == pytest.approx(1024 * MIB, rel=0.05)
+
+
+def test_saturation_holds_cpu_and_its_band_under_100(model: TwinModel) -> None:
+    busy = whatif_schedule(model, cpu_percent=100, workers=3 * N_CPUS, duration_s=20)
+    pred = predict_schedule(model, busy)
+    assert pred["cpu_percent"].max() <= 100.0 and pred["cpu_percent_hi"].max() <= 100.0
+    assert (pred["cpu_percent_lo"] <= pred["cpu_percent"]).all()
+
+
+def test_extrapolation_warns_per_event_and_parameter(model: TwinModel) -> None:
+    plan = whatif_schedule(model, cpu_percent=50, memory_mb=6144, duration_s=20)
+    told = forecast_schedule(model, plan)
+    (far,) = told.out_of_range  # memory: trained on 256-1024 MiB; cpu 50 % is inside
+    assert (far.event_id, far.param, far.value) == ("w02", "size_mb", 6144)
+    assert any(
+        "w02 (memory): size_mb 6144 is above the training range 256-1024" in w
+        for w in told.warnings
+    )
+    inside = forecast_schedule(model, whatif_schedule(model, memory_mb=800, duration_s=20))
+    assert inside.out_of_range == ()
+
+
+def test_interval_covers_known_noise(model: TwinModel) -> None:
+    """Truth drawn with noise the fit never saw (another seed): the 90 % band holds ~90 %."""
+    events = [_ev("h1", "cpu", 5, 30, load_percent=60), _ev("h2", "memory", 10, 20, size_mb=512)]
+    truth = _simulate(events, 45, 0.5, 21)
+    schedule = Schedule("held-out", "parallel", tuple(events), 45, 0.5, 5.0)
+    from core.analysis.fidelity import score_prediction
+
+    for level, low, high in ((0.9, 0.8, 0.98), (0.5, 0.3, 0.7)):
+        scores = score_prediction(truth, predict_schedule(model, schedule, interval=level))
+        cpu = scores.set_index("metric").loc["cpu_percent"]
+        assert low <= cpu["coverage"] <= high, (level, cpu["coverage"])
+    wide = score_prediction(truth, predict_schedule(model, schedule, interval=0.9))
+    narrow = score_prediction(truth, predict_schedule(model, schedule, interval=0.5))
+    assert wide["mean_width"].iloc[0] > narrow["mean_width"].iloc[0] > 0
+
+
+def test_a_model_file_from_before_intervals_still_predicts(
+    model: TwinModel, tmp_path: Path
+) -> None:
+    data = model.to_json()
+    data.pop("fill_mb_s")
+    for m in data["metrics"].values():
+        for key in ("noise_sd", "effect_sd", "baseline_sd", "abs_z"):
+            m["fit"].pop(key)
+    for info in data["kinds"].values():
+        info.pop("feature_min")
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps(data))
+    pred = predict_schedule(load_model(path), whatif_schedule(model, cpu_percent=50))
+    width = pred["cpu_percent_hi"] - pred["cpu_percent_lo"]
+    assert (width > 0).all()  # from the old rmse and baseline spread
+
+
+def test_fidelity_scores_coverage_and_width() -> None:
+    from core.analysis.fidelity import score_prediction
+
+    t = np.arange(1, 11) * 1.0
+    measured = pd.DataFrame({"elapsed_s": t, "cpu_percent": [10.0] * 8 + [30.0] * 2})
+    pred = pd.DataFrame(
+        {"elapsed_s": t, "cpu_percent": 10.0, "cpu_percent_lo": 8.0, "cpu_percent_hi": 12.0}
+    )
+    row = score_prediction(measured, pred).iloc[0]
+    assert row["coverage"] == pytest.approx(0.8) and row["mean_width"] == pytest.approx(4.0)
+    bare = score_prediction(measured, pred[["elapsed_s", "cpu_percent"]]).iloc[0]
+    assert math.isnan(bare["coverage"])
+
+
+def test_capacity_memory_stops_at_five_percent_of_ram(model: TwinModel, tmp_path: Path) -> None:
+    path = tmp_path / "m.json"
+    model.save(path)
+    proc = subprocess.run(
+        [*TWIN, "capacity", "--model", str(path), "--json"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert proc.returncode == 0, proc.stderr
+    answer = json.loads(proc.stdout)
+    assert answer["background"] is None
+    rows = {r["kind"]: r for r in answer["capacity"]}
+    assert list(rows) == ["cpu", "memory", "disk", "network"]
+    assert set(rows["memory"]) == {"kind", "param", "value", "lo", "hi", "limit"}
+    mem = rows["memory"]
+    expected = (RAM * 0.95 - MEM_BASE) / MIB  # available falls under 5 % of RAM
+    assert mem["param"] == "size_mb" and mem["limit"] == "memory"
+    assert mem["value"] == pytest.approx(expected, rel=0.02)
+    assert mem["lo"] <= mem["value"] <= mem["hi"]
+    text = subprocess.run(
+        [*TWIN, "capacity", "--model", str(path)], capture_output=True, text=True, cwd=ROOT
+    )
+    assert text.returncode == 0 and len(text.stdout.strip().splitlines()) == 4
+
+
+def test_capacity_on_a_profile_background(model: TwinModel) -> None:
+    from core.model.capacity import capacity_of
+
+    quiet = capacity_of(model, "memory")
+    busy_plan = whatif_schedule(model, memory_mb=4096, duration_s=30)
+    busy = capacity_of(model, "memory", busy_plan)
+    assert busy.value == pytest.approx(quiet.value - 4096, rel=0.02)
+
+
+def test_fidelity_record_trend_and_refit(
+    synthetic: tuple[Path, list[Path]], tmp_path: Path
+) -> None:
+    from core.model.record import read_records, record_fidelity
+
+    train = synthetic[1]
+    models = tmp_path / "models"
+    model_path = models / "model-synth.json"
+    fit = subprocess.run(
+        [*TWIN, "model", "fit", str(train[0]), "-o", str(model_path)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert fit.returncode == 0, fit.stderr
+    added = subprocess.run(
+        [*TWIN, "model", "fit", "--add", str(train[1]), "-o", str(model_path)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert added.returncode == 0, added.stderr
+    refit = load_model(model_path)
+    assert [r["run_id"] for r in refit.training_runs] == ["cpu-sweep", "mem-steps"]
+    run = train[0]
+    schedule = Schedule.load(run / "schedule.json")
+    predict_schedule(refit, schedule).to_csv(run / "prediction.csv", index=False)
+    try:
+        assert record_fidelity(run, model_path.name, models) >= 2
+    finally:
+        (run / "prediction.csv").unlink()
+    recs = read_records(models)
+    cpu = next(r for r in recs if r["metric"] == "cpu_percent")
+    assert cpu["model"] == model_path.name and cpu["run"] == "cpu-sweep"
+    assert cpu["mae"] < 2.5 and 0.5 < cpu["coverage"] <= 1.0
+    show = subprocess.run(
+        [*TWIN, "model", "show", str(model_path)], capture_output=True, text=True, cwd=ROOT
+    )
+    assert show.returncode == 0, show.stderr
+    assert "fidelity on this host" in show.stdout
+    assert any(
+        line.startswith("cpu_percent") and "1 run(s)" in line for line in show.stdout.splitlines()
+    )
