@@ -414,7 +414,15 @@ async def test_question_mark_lists_every_binding(runs: Path, tmp_path: Path) -> 
         table = app.screen.query_one(DataTable)
         rows = [table.get_row_at(i) for i in range(table.row_count)]
         actions = {str(row[2]) for row in rows}
-        for needed in ("Record/stop", "Quit", "Keys", "CPU", "Add", "Save", "Generate"):
+        for needed in (
+            "Record the profile, or stop the recording",
+            "Quit",
+            "Keys",
+            "CPU",
+            "Add",
+            "Save",
+            "Generate",
+        ):
             assert needed in actions
         await pilot.press("escape")
         await pilot.pause()

@@ -52,7 +52,7 @@ class TwinApp(RunControlApp):
     ]
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("r", "record", "Record/stop", priority=False),
+        Binding("r", "record", "Record", tooltip="Record the profile, or stop the recording"),
         Binding("1", "show('dashboard')", "Dashboard", show=False),
         Binding("2", "show('editor')", "Editor", show=False),
         Binding("3,A", "show('analysis')", "Analysis", show=False),

@@ -18,7 +18,7 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.reactive import reactive
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 from textual_plotext import PlotextPlot
 
 from core.analysis.pipeline import AnalysisResult, compute
@@ -27,6 +27,7 @@ from core.analysis.report import fmt, response_view
 from core.errors import TwinError
 from core.rundir.layout import DEFAULT_RUNS_DIR, is_run_dir
 from core.rundir.read import load_run
+from tui.widgets.fitted_footer import FittedFooter
 
 RUNS_DIR = DEFAULT_RUNS_DIR
 CHART_METRICS = ("cpu_percent", "mem_percent", "load_1m", "disk_write_bytes_per_s")
@@ -77,7 +78,7 @@ class AnalysisScreen(Screen[None]):
             yield Static("loading analysis…", id="analysis-quality")
             yield DataTable(id="analysis-responses", zebra_stripes=True, cursor_type="row")
             yield PlotextPlot(id="analysis-plot")
-        yield Footer()
+        yield FittedFooter()
 
     def on_mount(self) -> None:
         self.action_reload()

@@ -8,21 +8,20 @@ from typing import ClassVar
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Label, ProgressBar
+from textual.widgets import ProgressBar
 
 from tui.data.history import series, window_size
-from tui.data.metrics import metric_specs
 from tui.data.prediction import PREDICTION_FILE, PredictionTrack
 from tui.data.status import RunStatus
 from tui.messages import SamplesArrived
 from tui.session import Session
-from tui.widgets.event_strip import EventStrip
-from tui.widgets.metric_row import MetricRow
+from tui.widgets.event_strip import event_marks
+from tui.widgets.fitted_footer import FittedFooter
+from tui.widgets.graph_panel import GraphPanel, GraphView
 from tui.widgets.status_bar import StatusBar
 from tui.widgets.stressor_panel import StressorPanel
-from tui.widgets.value_text import ValueText
 
 PREDICTED_ROWS = ("cpu_percent", "mem_percent")
 """The rows that show the run's predicted value beside the measured one."""
@@ -40,7 +39,7 @@ class DashboardScreen(Screen[None]):
         Binding("m", "launch('memory')", "Mem"),
         Binding("d", "launch('disk')", "Disk"),
         Binding("n", "launch('network')", "Net"),
-        Binding("x", "stop_stressor", "Stop stressor"),
+        Binding("x", "stop_stressor", "Stop", tooltip="Stop the stressor selected"),
         Binding("s", "focus_panel", "Panel", show=False),
         Binding("g", "focus_graphs", "Graphs", show=False),
     ]
@@ -48,7 +47,6 @@ class DashboardScreen(Screen[None]):
     def __init__(self, session: Session) -> None:
         super().__init__(id="dashboard")
         self.session = session
-        self._columns: frozenset[str] = frozenset()
         self._version = -1
         self._track: PredictionTrack | None = None
         """The recorded run's `prediction.csv`, while that run records."""
@@ -60,20 +58,13 @@ class DashboardScreen(Screen[None]):
             yield StatusBar(id="status")
             yield ProgressBar(id="progress", show_eta=False, total=100)
         with Horizontal(id="main"):
-            with Vertical(id="graph-col"):
-                yield VerticalScroll(id="graphs")
-                with Horizontal(id="strip-row"):
-                    yield Label("events", classes="metric-label")
-                    yield EventStrip(id="strip")
-                    yield ValueText("", id="strip-now", classes="metric-value")
+            yield GraphPanel(id="graph-col")
             yield StressorPanel(id="stressors")
-        yield Footer()
+        yield FittedFooter()
 
     def on_mount(self) -> None:
-        graphs = self.query_one("#graphs", VerticalScroll)
-        graphs.focus()
+        self.query_one("#graphs").focus()
         self.watch(self.app, "run_status", self._status_changed, init=True)
-        self.watch(graphs, "scroll_y", self._scrolled, init=False)
         self.session.subscribe(self)
         self.refresh_metrics()
 
@@ -83,11 +74,6 @@ class DashboardScreen(Screen[None]):
     def on_samples_arrived(self, message: SamplesArrived) -> None:
         if self.app.screen is self:  # a screen not shown is redrawn when it comes back
             self.refresh_metrics()
-
-    def _scrolled(self) -> None:
-        """Rows scrolled into view may be stale (rows out of view are not redrawn)."""
-        self._version = -1
-        self.refresh_metrics()
 
     def on_screen_resume(self) -> None:
         self._version = -1
@@ -101,55 +87,39 @@ class DashboardScreen(Screen[None]):
         self.refresh_metrics()
 
     # ---- graphs -------------------------------------------------------------------
-    def _ensure_rows(self) -> None:
-        columns = frozenset(self.session.history.columns)
-        if columns == self._columns:
-            return
-        self._columns = columns
-        graphs = self.query_one("#graphs", VerticalScroll)
-        existing = {row.spec.key: row for row in graphs.query(MetricRow)}
-        previous: MetricRow | None = None
-        for spec in metric_specs(columns):
-            row = existing.pop(spec.key, None)
-            if row is None:
-                row = MetricRow(spec)
-                if previous is not None:
-                    graphs.mount(row, after=previous)
-                elif graphs.children:
-                    graphs.mount(row, before=0)
-                else:
-                    graphs.mount(row)
-            previous = row
-        for row in existing.values():
-            row.remove()
-
     def refresh_metrics(self) -> None:
-        """Redraw every graph from the app's history (cheap when nothing changed)."""
+        """Redraw every graph from the session's history (cheap when nothing changed)."""
         history = self.session.history
         if history.version == self._version or not self.is_mounted:
             return
         self._version = history.version
-        self._ensure_rows()
-        graphs = self.query_one("#graphs", VerticalScroll)
-        rows = list(graphs.query_children(MetricRow))
-        width = max((r.graph_width for r in rows), default=0)
-        strip = self.query_one(EventStrip)
-        width = max(width, strip.size.width)
-        samples = history.window(window_size(self.session.interval_s, width))
+        panel = self.query_one(GraphPanel)
+        panel.set_columns(history.columns)
+        tagged = history.tagged_window(window_size(self.session.interval_s, panel.width))
+        samples = [sample for _, sample in tagged]
         latest = samples[-1].values if samples else None
         track, elapsed = self._prediction_now()
-        view = graphs.region
-        for row in rows:
-            region = row.region
-            if region and view and not region.overlaps(view):
-                continue  # scrolled out of view (many cores): redrawn when scrolled back
-            predicted = None
-            if track is not None and row.spec.key in PREDICTED_ROWS:
-                predicted = track.at(row.spec.key, elapsed)
-            row.show(series(samples, row.spec.key), latest, predicted)
-        strip.show([s.active_events for s in samples], self.session.event_kinds)
+        predicted: dict[str, float] = {}
+        if track is not None:
+            for key in PREDICTED_ROWS:
+                value = track.at(key, elapsed)
+                if value is not None:
+                    predicted[key] = value
+        marks = event_marks(
+            [s.active_events for s in samples],
+            [serial for serial, _ in tagged],
+            self.session.event_kinds,
+        )
         now = samples[-1].active_events if samples else ()
-        self.query_one("#strip-now", ValueText).text = " ".join(now) or "-"
+        panel.show(
+            GraphView(
+                series_of=lambda key: series(samples, key),
+                latest=latest,
+                marks=marks,
+                predicted=predicted,
+                now_text=" ".join(now) or "-",
+            )
+        )
         running = self.session.active_events()
         self.query_one(StressorPanel).show_running(running, self.session.elapsed_s)
 

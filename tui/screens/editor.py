@@ -17,7 +17,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, Label, Select, Static
+from textual.widgets import DataTable, Input, Label, Select, Static
 
 from core.profile import EventSpec
 from core.schedule import MODES
@@ -33,6 +33,7 @@ from tui.dialogs.prediction import PredictionDialog
 from tui.messages import DraftEdited, EventChanged
 from tui.session import Session
 from tui.widgets.event_strip import STRESSOR_STYLE
+from tui.widgets.fitted_footer import FittedFooter
 from tui.widgets.status_bar import StatusBar
 from tui.widgets.timeline_bar import TimelineBar
 
@@ -85,7 +86,7 @@ class EditorScreen(Screen[None]):
         yield table
         with VerticalScroll(id="problems-box"):
             yield Static("", id="problems")
-        yield Footer()
+        yield FittedFooter()
 
     def on_mount(self) -> None:
         table = self.query_one("#events", DataTable)

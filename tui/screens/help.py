@@ -55,7 +55,7 @@ class HelpScreen(ModalScreen[None]):
         table.add_columns("where", "keys", "does")
         for where, items in self.sections:
             for binding in _bindings(items):
-                text = binding.description or binding.action
+                text = binding.tooltip or binding.description or binding.action
                 table.add_row(where, key_label(binding.key), text)
         table.focus()
 

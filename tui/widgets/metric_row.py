@@ -1,4 +1,8 @@
-"""One dashboard graph: its label, a sparkline, and the current value with its unit."""
+"""One dashboard graph: its label, a sparkline, and the current value with its unit.
+
+A graph taller than one row also shows its scale under the value: `top 100%` for a percentage,
+the peak in view for a rate (the sparkline's top).
+"""
 
 from __future__ import annotations
 
@@ -28,6 +32,9 @@ class MetricRow(Widget):
     MetricRow.-core .metric-label {
         color: $text-muted;
     }
+    MetricRow.-folded {
+        display: none;
+    }
     MetricRow.-cpu .metric-spark > .sparkline--max-color,
     MetricRow.-core .metric-spark > .sparkline--max-color {
         color: $error;
@@ -46,6 +53,8 @@ class MetricRow(Widget):
     def __init__(self, spec: MetricSpec, *, id: str | None = None) -> None:  # noqa: A002
         super().__init__(id=id, classes=f"metric -{spec.group}")
         self.spec = spec
+        self.rows = 1
+        """Its height in rows, as the dashboard's plan (`tui.data.graph_layout`) gave it."""
         self.ever_nonzero = False
         self._spark = MetricSparkline([], classes="metric-spark")
         self._spark.ceiling = spec.ceiling
@@ -61,13 +70,30 @@ class MetricRow(Widget):
     def graph_width(self) -> int:
         return self._spark.size.width
 
+    def set_rows(self, rows: int) -> None:
+        """Be `rows` tall (0: hidden, a folded core); the graph and the value column follow."""
+        if rows == self.rows and self.styles.height is not None:
+            return
+        self.rows = rows
+        for widget in (self, self._spark, self._value):
+            widget.styles.height = max(1, rows)
+        self.set_class(rows == 0, "-folded")
+
+    def scale_text(self) -> str:
+        """`top 100%` / `top 12.0MiB/s`: the value at the top of this graph."""
+        return f"top {self.spec.fmt(self._spark.top).strip()}"
+
     def show(
         self,
         data: Sequence[float],
         latest: Mapping[str, float] | None,
         predicted: float | None = None,
+        cursor: int | None = None,
     ) -> None:
-        """Plot `data` (the whole window) and show the newest value (and its prediction)."""
+        """Plot `data` (the whole window) and show `latest` (the newest or the cursor's values).
+
+        `cursor`: the column of the replay's time cursor, None when live."""
+        self._spark.cursor = cursor
         self._spark.data = data
         if latest is None or self.spec.key not in latest:
             text = "-"
@@ -78,6 +104,8 @@ class MetricRow(Widget):
                 text = f"{text} (pred {self.spec.fmt(predicted).strip()})"
             elif self.spec.detail is not None:
                 text = f"{text} {self.spec.detail(latest)}"
+        if self.rows > 1:
+            text = f"{text}\n{self.scale_text()}"
         self._value.text = text
         if self.spec.hide_when_zero:
             self.ever_nonzero = self.ever_nonzero or any(v > 0 for v in data)

@@ -53,6 +53,17 @@ def bar_rows(
     return rows
 
 
+CURSOR_STYLE = Style(reverse=True)
+
+
+def with_cursor(strip: Strip, column: int) -> Strip:
+    """`strip` with its `column` reversed: the replay's time cursor, a bright bar in every row."""
+    if not 0 <= column < strip.cell_length:
+        return strip
+    cell = strip.crop(column, column + 1).apply_style(CURSOR_STYLE)
+    return Strip.join([strip.crop(0, column), cell, strip.crop(column + 1)])
+
+
 class MetricSparkline(Sparkline):
     """Textual's `Sparkline`, drawn from 0 to a fixed `ceiling` (or an automatic top).
 
@@ -72,6 +83,8 @@ class MetricSparkline(Sparkline):
     """The fixed top of the scale (100 for percentages); None: scale to the data."""
     floor = reactive(1.0, repaint=False, init=False)
     """The smallest automatic top, so idle noise stays near the bottom."""
+    cursor = reactive[int | None](None, repaint=False, init=False)
+    """The column under the replay's time cursor (drawn reversed); None: no cursor."""
 
     def __init__(
         self,
@@ -83,21 +96,32 @@ class MetricSparkline(Sparkline):
         self._levels: tuple[int, ...] = ()
         self._strips: list[Strip] = []
         self._strips_key: object = None
+        self._levels_size: object = None
+        self.top = 1.0
+        """The value at the top of the scale now (the ceiling, or the peak in view)."""
         super().__init__(data, id=id, classes=classes)
 
     def _update_levels(self) -> None:
         if not self.is_mounted:
             return
+        if self._compute_levels():
+            self.refresh()
+
+    def _compute_levels(self) -> bool:
+        """Bucket and scale `data` for the size now; whether a bar changed."""
         width, height = self.size
+        self._levels_size = self.size
         data = self.data or []
         columns: list[float | None] = [max(b) if b else None for b in buckets(data, width)]
         top = self.ceiling
         if top is None:
             top = max([self.floor, *(c for c in columns if c is not None)])
+        self.top = top
         levels = bar_levels(columns, top, height)
-        if levels != self._levels:
-            self._levels = levels
-            self.refresh()
+        if levels == self._levels:
+            return False
+        self._levels = levels
+        return True
 
     def _watch_data(self) -> None:
         self._update_levels()
@@ -107,6 +131,9 @@ class MetricSparkline(Sparkline):
 
     def _watch_floor(self) -> None:
         self._update_levels()
+
+    def _watch_cursor(self) -> None:
+        self.refresh()
 
     def on_resize(self) -> None:
         self._update_levels()
@@ -132,10 +159,15 @@ class MetricSparkline(Sparkline):
         return styles, blank
 
     def render_line(self, y: int) -> Strip:
-        key = (self._levels, self.size, self.app.theme)
+        if self._levels_size != self.size:  # resized since the levels were scaled
+            self._compute_levels()
+        key = (self._levels, self.size, self.app.theme, self.cursor)
         if key != self._strips_key:
             styles, blank = self._bar_styles()
-            self._strips = bar_rows(self._levels, self.size.height, styles, blank)
+            strips = bar_rows(self._levels, self.size.height, styles, blank)
+            if self.cursor is not None:
+                strips = [with_cursor(strip, self.cursor) for strip in strips]
+            self._strips = strips
             self._strips_key = key
         if 0 <= y < len(self._strips):
             return self._strips[y]
