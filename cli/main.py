@@ -134,7 +134,10 @@ def main(argv: list[str] | None = None) -> int:
             )
         )
     if args.profile is not None and not args.profile.is_file():
-        print(f"twin: {args.profile}: no such profile file", file=sys.stderr)
+        what = (
+            "a directory, not a profile file" if args.profile.is_dir() else "no such profile file"
+        )
+        print(f"twin: {args.profile}: {what}", file=sys.stderr)
         return EXIT_BAD_INPUT
     try:
         from tui.app import run_app

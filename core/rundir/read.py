@@ -6,7 +6,9 @@ functions that build frames: recovery runs at every start of `twin` and must not
 
 The loader is tolerant where a killed run leaves damage (a truncated last line,
 a missing `end_elapsed_s`) and strict where the input is not a run at all: a
-missing directory or dataset raises `BadInput` (exit 2, one line).
+missing directory or dataset raises `BadInput` (exit 2, one line), and a line
+damaged in the middle of the dataset or annotations is `FILE:LINE: reason`
+(`core.rundir.damage`, exit 2), never a parser traceback.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from core.errors import BadInput
+from core.rundir.damage import annotation_records, damaged, dataset_damage
 from core.rundir.layout import ANNOTATIONS, DATASET, MANIFEST, PREDICTION, SCHEDULE
 from core.schedule import Schedule
 
@@ -105,7 +108,8 @@ def _read_dataset(path: Path) -> tuple[pd.DataFrame, bool, int]:
     if not data.strip():
         raise BadInput(f"{path}: empty dataset (not a run bundle)")
     header_end = data.find(b"\n")
-    header = data[: header_end if header_end >= 0 else len(data)].decode().strip().split(",")
+    first_line = data[: header_end if header_end >= 0 else len(data)]
+    header = first_line.decode(errors="replace").strip().split(",")
     if header[:2] != ["timestamp", "elapsed_s"] or "active_events" not in header:
         raise BadInput(f"{path}: not a run dataset (header starts {','.join(header[:3])!r})")
     truncated = False
@@ -131,8 +135,16 @@ def _read_dataset(path: Path) -> tuple[pd.DataFrame, bool, int]:
     bad = 0
     try:
         frame = pd.read_csv(io.BytesIO(body), engine="pyarrow", dtype=text_cols)
-    except Exception:  # a damaged middle row: slower, forgiving path
-        frame = pd.read_csv(io.BytesIO(body), dtype=str, on_bad_lines="skip", keep_default_na=False)
+    except Exception:  # refused: a damaged middle line is FILE:LINE, exit 2, never a guess
+        problems = dataset_damage(body, len(header))
+        if problems:
+            raise damaged(path, problems) from None
+        try:  # refused for another reason: the forgiving path, skipped lines counted
+            frame = pd.read_csv(
+                io.BytesIO(body), dtype=str, on_bad_lines="skip", keep_default_na=False
+            )
+        except (ValueError, UnicodeDecodeError) as exc:  # pandas' ParserError is a ValueError
+            raise BadInput(f"{path}: not a readable CSV ({' '.join(str(exc).split())})") from None
         bad = body.count(b"\n") - 1 - len(frame)
     for col in frame.columns:
         if col in ("timestamp", "active_events"):
@@ -161,7 +173,7 @@ def _read_events(run: Path, schedule: Schedule | None, t_last: float) -> pd.Data
     if (run / ANNOTATIONS).is_file():
         from core.formats.foreign_annotations import foreign_annotation_rows  # seed-style file
 
-        for rec in foreign_annotation_rows(run, t_last) or read_annotation_rows(run):
+        for rec in foreign_annotation_rows(run, t_last) or read_annotation_rows(run, strict=True):
             eid = rec.get("event_id", "")
             if not eid or eid in seen:
                 continue
@@ -300,7 +312,10 @@ def load_prediction(run: Path) -> pd.DataFrame | None:
     path = run / PREDICTION
     if not path.is_file():
         return None
-    frame = pd.read_csv(path)
+    try:
+        frame = pd.read_csv(path)
+    except (ValueError, UnicodeDecodeError) as exc:  # ParserError, EmptyDataError: ValueErrors
+        raise BadInput(f"{path}: not a readable CSV ({' '.join(str(exc).split())})") from None
     if "elapsed_s" not in frame.columns:
         raise BadInput(f"{path}: no elapsed_s column")
     return frame
@@ -315,8 +330,18 @@ def read_manifest(run: Path) -> dict[str, Any] | None:
     return loaded if isinstance(loaded, dict) else None
 
 
-def read_annotation_rows(run: Path) -> list[dict[str, str]]:
-    """`annotations.csv` as rows of strings (a missing cell reads as ""); [] if absent."""
+def read_annotation_rows(run: Path, *, strict: bool = False) -> list[dict[str, str]]:
+    """`annotations.csv` as rows of strings (a missing cell reads as ""); [] if absent.
+
+    `strict` (analysis): a damaged middle line raises `DamagedFile` (FILE:LINE, exit 2).
+    Recovery reads leniently: it runs at every start of twin and must not stop on one run.
+    """
+    if strict:
+        try:
+            text = (run / ANNOTATIONS).read_bytes().decode("utf-8", errors="replace")
+        except FileNotFoundError:
+            return []
+        return annotation_records(run / ANNOTATIONS, text)
     try:
         with (run / ANNOTATIONS).open(newline="") as f:
             return [
