@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING
 from core.probes import Deviation, RunProbes
 from core.profile import load_profile, resolve_schedule
 from core.recovery import recover_runs
-from core.rundir.layout import DEFAULT_RUNS_DIR
+from core.rundir.layout import DEFAULT_RUNS_DIR, PREDICTION
+from core.rundir.read import read_manifest
 from core.rundir.write import check_output_parent
 from core.runner import EventState, ExperimentRun, RunListener, RunResult
 from core.schedule import Schedule
@@ -70,6 +71,18 @@ class ProgressPrinter(RunListener):
 def report_recovered(parent: Path) -> None:
     for run_dir, notes in recover_runs(parent).items():
         log(f"twin: recovered {run_dir}: {'; '.join(notes)}")
+
+
+def report_prediction(run_dir: Path | None) -> None:
+    """Say on the console what run.json says of the prediction (written, or why not), so a
+    user learns that `twin analyze` will score the run against it."""
+    manifest = read_manifest(run_dir) if run_dir is not None else None
+    for message in (manifest or {}).get("messages") or []:
+        text = str(message)
+        if text.startswith(PREDICTION):
+            log(f"twin: {text} (twin analyze scores the run against it)")
+        elif text.startswith("no prediction"):
+            log(f"twin: {text}")
 
 
 def run_batch(
@@ -138,6 +151,7 @@ def _execute(
         f"twin: run {schedule.name}: {len(schedule.events)} event(s), "
         f"{schedule.total_s:.0f} s at {schedule.interval_s:g} s -> {run_dir}"
     )
+    report_prediction(run_dir)
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
         name = signal.Signals(signum).name
