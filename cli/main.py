@@ -49,7 +49,9 @@ def _top_parser() -> argparse.ArgumentParser:
         "3 steady-state hypothesis deviated (1 wins over 3)",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("profile", nargs="?", type=Path, help="profile to open in the TUI")
+    parser.add_argument(
+        "profile", nargs="?", type=Path, help="profile to open in the TUI, or a run dir to replay"
+    )
     parser.add_argument("--batch", metavar="PROFILE", type=Path, help="run PROFILE headless")
     parser.add_argument(
         "--out", metavar="DIR", type=Path, default=None, help="parent directory for runs"
@@ -133,18 +135,20 @@ def main(argv: list[str] | None = None) -> int:
                 args.batch, args.out, live_options(args), allow_commands=args.allow_commands
             )
         )
-    if args.profile is not None and not args.profile.is_file():
-        what = (
-            "a directory, not a profile file" if args.profile.is_dir() else "no such profile file"
-        )
-        print(f"twin: {args.profile}: {what}", file=sys.stderr)
+    replay = args.profile if args.profile is not None and args.profile.is_dir() else None
+    if replay is not None:  # `twin RUN_DIR`: the run replayed in the TUI (not a run: exit 2)
+        args.profile = None
+    elif args.profile is not None and not args.profile.is_file():
+        print(f"twin: {args.profile}: no such profile file or run directory", file=sys.stderr)
         return EXIT_BAD_INPUT
     try:
         from tui.app import run_app
     except ImportError as exc:  # the TUI is optional for headless installs
         print(f"twin: the TUI is not available ({exc})", file=sys.stderr)
         return EXIT_BAD_INPUT
-    return run_guarded(lambda: run_app(args.profile, args.out, live=live_options(args)))
+    return run_guarded(
+        lambda: run_app(args.profile, args.out, live=live_options(args), replay=replay)
+    )
 
 
 if __name__ == "__main__":

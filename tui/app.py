@@ -18,9 +18,10 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from textual import work
 from textual.binding import Binding, BindingType
 
-from core.errors import BadInput, ProfileError
+from core.errors import BadInput, ProfileError, TwinError
 from tui.data.draft import Draft
 from tui.data.status import RunStatus
 from tui.dialogs.confirm import ConfirmDialog
@@ -29,9 +30,11 @@ from tui.run_control import RunControlApp
 from tui.screens.dashboard import DashboardScreen
 from tui.screens.editor import EditorScreen
 from tui.screens.help import HelpScreen
+from tui.screens.replay import ReplayScreen
 
 if TYPE_CHECKING:
     from core.live.outputs import LiveOptions
+    from tui.data.recording import Recording
 
 
 class TwinApp(RunControlApp):
@@ -57,16 +60,22 @@ class TwinApp(RunControlApp):
         Binding("2", "show('editor')", "Editor", show=False),
         Binding("3,A", "show('analysis')", "Analysis", show=False),
         Binding("e", "show('editor')", "Editor"),
-        Binding("o", "open_profile", "Open", show=False),
+        Binding("o", "open_profile", "Open", show=False, tooltip="Open a profile, or replay a run"),
         Binding("question_mark", "help", "Keys"),
         Binding("q", "quit", "Quit"),
         Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
     ]
 
     def __init__(
-        self, profile_path: Path | None = None, out_parent: Path | None = None, **options: Any
+        self,
+        profile_path: Path | None = None,
+        out_parent: Path | None = None,
+        replay: Recording | None = None,
+        **options: Any,
     ) -> None:
         super().__init__(out_parent, **options)
+        self.replay = replay
+        """The run `twin RUN_DIR` opened: replayed over the live dashboard from the start."""
         self.add_mode("dashboard", lambda: DashboardScreen(self.session))
         self.add_mode("editor", lambda: EditorScreen(self.session))
         if profile_path is not None:
@@ -75,6 +84,8 @@ class TwinApp(RunControlApp):
     def on_mount(self) -> None:
         self.switch_mode("dashboard")
         self.start_engine()
+        if self.replay is not None:
+            self.push_screen(ReplayScreen(self.replay))
 
     # ---- screens ----------------------------------------------------------------------------
     def action_show(self, mode: str) -> None:
@@ -105,6 +116,7 @@ class TwinApp(RunControlApp):
         return [
             ("everywhere", self.BINDINGS),
             ("dashboard", DashboardScreen.BINDINGS),
+            ("replay", ReplayScreen.BINDINGS),
             ("editor", EditorScreen.BINDINGS),
             ("dialogs", ConfirmDialog.BINDINGS),
         ]
@@ -118,6 +130,9 @@ class TwinApp(RunControlApp):
     def _opened(self, path: Path | None) -> None:
         if path is None:
             return
+        if path.is_dir():
+            self._open_run(path)
+            return
         try:
             draft = Draft.load(path)
         except ProfileError as exc:
@@ -130,6 +145,20 @@ class TwinApp(RunControlApp):
             return
         self.draft = draft  # the editor watches it
         self.notify(f"opened {path}", timeout=3)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="replay")
+    def _open_run(self, run_dir: Path) -> None:
+        """Read the run (pandas: a thread), then replay it."""
+        from tui.data.recording import Recording
+
+        try:
+            recording = Recording.load(run_dir)
+        except (TwinError, OSError, ValueError) as exc:
+            self.call_from_thread(
+                self.notify, str(exc), title="cannot replay", severity="error", timeout=10
+            )
+            return
+        self.call_from_thread(self.push_screen, ReplayScreen(recording))
 
     def watch_draft(self) -> None:
         self._show_draft_name()
@@ -152,6 +181,7 @@ class TwinApp(RunControlApp):
 def make_app(
     profile_path: Path | None = None,
     out_parent: Path | None = None,
+    replay: Recording | None = None,
     **options: Any,
 ) -> TwinApp:
     """Build the app (the command line and the tests use this same factory).
@@ -159,16 +189,26 @@ def make_app(
     `options` are `TwinApp`'s test hooks: `sampler_factory`, `start_stressor`,
     `live`, `recover`, `live_interval_s`.
     """
-    return TwinApp(profile_path, out_parent, **options)
+    return TwinApp(profile_path, out_parent, replay, **options)
 
 
 def run_app(
-    profile_path: Path | None, out_parent: Path | None, live: LiveOptions | None = None
+    profile_path: Path | None,
+    out_parent: Path | None,
+    live: LiveOptions | None = None,
+    replay: Path | None = None,
 ) -> int:
-    """`twin [PROFILE] [--out DIR]`: run the TUI; returns the exit code."""
+    """`twin [PROFILE | RUN_DIR] [--out DIR]`: run the TUI; returns the exit code.
+
+    A run directory is read before the screen opens: not a run is one line, exit 2."""
     if live is not None and live.enabled:  # the Session has no seam for a second listener yet
         raise BadInput("--metrics-port and --influx need --batch for now (not yet in the TUI)")
-    app = make_app(profile_path, out_parent)
+    recording = None
+    if replay is not None:
+        from tui.data.recording import Recording
+
+        recording = Recording.load(replay)
+    app = make_app(profile_path, out_parent, recording)
     app.handle_os_signals = True
     try:
         code = app.run()

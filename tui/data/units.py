@@ -36,3 +36,18 @@ def fmt_number(value: float) -> str:
     if float(value).is_integer():
         return str(int(value))
     return f"{value:.3g}"
+
+
+def with_unit(value: float, unit: str) -> str:
+    """A value in the data dictionary's `unit`, short: `52.0%`, `1.5GiB`, `3.2MiB/s`, `46°C`."""
+    if unit == "%":
+        return f"{value:.1f}%"
+    if unit == "B":
+        return human_bytes(value)
+    if unit == "B/s":
+        return human_rate(value)
+    if unit == "°C":
+        return f"{value:.0f}°C"
+    if unit == "1/s":
+        return f"{value:.4g}/s"
+    return f"{value:.4g}"

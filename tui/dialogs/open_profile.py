@@ -1,4 +1,4 @@
-"""Open a profile: pick one from `profiles/` or type any path."""
+"""Open a profile (from `profiles/` or any path), or type a run directory to replay it."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList
 from textual.widgets.option_list import Option
 
+from core.rundir.layout import is_run_dir
 from tui.data.draft import PROFILES_DIR, profile_files
 
 
@@ -27,10 +28,17 @@ class OpenProfileDialog(ModalScreen[Path | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog open-dialog"):
-            yield Label(f"Open a profile ({self.folder}/ or a path)", classes="dialog-question")
+            yield Label(
+                f"Open a profile ({self.folder}/ or a path) or a run directory to replay",
+                classes="dialog-question",
+            )
             options = [Option(str(p), id=str(p)) for p in profile_files(self.folder)]
             yield OptionList(*options, id="profiles")
-            yield Input(placeholder="or type a path and press enter", id="path", compact=True)
+            yield Input(
+                placeholder="or type a path (profile or run) and press enter",
+                id="path",
+                compact=True,
+            )
             yield Label("", id="open-problem")
 
     def on_mount(self) -> None:
@@ -50,9 +58,9 @@ class OpenProfileDialog(ModalScreen[Path | None]):
     def _typed(self, event: Input.Submitted) -> None:
         event.stop()
         path = Path(event.value.strip()).expanduser()
-        if not path.is_file():
+        if not path.is_file() and not is_run_dir(path):
             problem = self.query_one("#open-problem", Label)
-            problem.update(f"{path}: no such file")
+            problem.update(f"{path}: no such file or run directory")
             problem.add_class("-error")
             return
         self.dismiss(path)
