@@ -11,6 +11,11 @@ and "calibrated" with the idle levels measured in the held-out run's baseline (b
 event, as the runner can do when a run starts). `--reuse` takes the newest existing runs of
 those profiles in `--out` instead of recording. Prints the table; writes `prediction.csv` into
 the held-out run so `twin analyze` scores it too.
+
+Issue 14's figures too: the operator's question (two CPU workers at 80 % plus 4 GiB for 60 s,
+recorded as `whatif-question`) scored like the held-out run; for both, the 90 % interval's
+coverage and mean width and a flat guess (the training runs' mean) to beat; `--verify KIND`
+(repeatable) also runs `twin capacity --verify KIND` and prints its last line.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -27,10 +33,36 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from core.model import fit_runs, predict_schedule, write_prediction  # noqa: E402
+from core.analysis.fidelity import score_prediction  # noqa: E402
+from core.model import (  # noqa: E402
+    fit_runs,
+    overload_warnings,
+    predict_schedule,
+    write_prediction,
+)
 from core.profile import load_profile, resolve_schedule  # noqa: E402
 
 TRAIN = ("train-cpu", "train-memory")
+QUESTION = "whatif-question"
+QUESTION_TOML = """\
+name = "whatif-question"
+description = "Two CPU workers at 80 % plus 4 GiB of memory for 60 s (issue 14's question)."
+[sampling]
+interval_s = 0.5
+[run]
+mode = "parallel"
+baseline_s = 5
+[[events]]
+stressor = "cpu"
+start_s = 0
+duration_s = 60
+params = { load_percent = 80, workers = 2 }
+[[events]]
+stressor = "memory"
+start_s = 0
+duration_s = 60
+params = { size_mb = 4096 }
+"""
 HOLDOUT = "holdout-mixed"
 TWIN = [sys.executable, "-m", "cli"]
 SHOWN = (
@@ -44,9 +76,18 @@ SHOWN = (
 )
 
 
+def profile_path(profile: str, out: Path) -> Path:
+    if profile == QUESTION:
+        out.mkdir(parents=True, exist_ok=True)
+        path = out / f"{QUESTION}.toml"
+        path.write_text(QUESTION_TOML)
+        return path
+    return ROOT / "profiles" / f"{profile}.toml"
+
+
 def record(profile: str, out: Path) -> Path:
     proc = subprocess.run(
-        [*TWIN, "--batch", str(ROOT / "profiles" / f"{profile}.toml"), "--out", str(out)],
+        [*TWIN, "--batch", str(profile_path(profile, out)), "--out", str(out)],
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -91,15 +132,49 @@ def idle_levels(run: Path, first_event_s: float) -> dict[str, float]:
     return {c: float(idle[c].median()) for c in numeric}
 
 
+def interval_scores(run: Path, prediction: pd.DataFrame, flat: dict[str, float]) -> None:
+    """CPU and memory of one run: MAE (points, % of mean), the flat guess's, coverage, width."""
+    scores = score_prediction(pd.read_csv(run / "system_metrics_dataset.csv"), prediction)
+    rows = scores.set_index("metric")
+    measured = pd.read_csv(run / "system_metrics_dataset.csv").iloc[1:]
+    for metric, scale, unit in (("cpu_percent", 1.0, "points"), ("mem_used_bytes", 1024**2, "MiB")):
+        if metric not in rows.index:
+            continue
+        r = rows.loc[metric]
+        mean = float(measured[metric].mean())
+        flat_mae = float((measured[metric] - flat.get(metric, mean)).abs().mean())
+        print(
+            f"  {metric}: MAE {r['mae'] / scale:.2f} {unit} "
+            f"({r['mae'] / mean * 100:.1f}% of mean), "
+            f"bias {r['bias'] / scale:+.2f}; flat guess {flat_mae / scale:.2f}; "
+            f"90% coverage {r['coverage']:.0%}, mean width {r['mean_width'] / scale:.1f} {unit}"
+        )
+    saturated = [
+        o
+        for o in overload_warnings(
+            MODEL[0],
+            resolve_schedule(load_profile(profile_path(run.name.split("-", 1)[1], run.parent))),
+        )
+        if o.what == "cpu_saturated"
+    ]
+    print(f"  predicted CPU saturation: {', '.join(str(o) for o in saturated) or 'none'}")
+
+
+MODEL: list[Any] = []
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", type=Path, default=Path("/tmp/twin-model-runs"))
     parser.add_argument("--reuse", action="store_true", help="use existing runs in --out")
+    parser.add_argument("--verify", action="append", default=[], choices=("cpu", "memory"))
     args = parser.parse_args()
     get = newest if args.reuse else record
     train = [get(p, args.out) for p in TRAIN]
     held = get(HOLDOUT, args.out)
+    question = get(QUESTION, args.out)
     model, notes = fit_runs(train)
+    MODEL[:] = [model]
     for note in notes:
         print(f"note: {note}")
     schedule = resolve_schedule(load_profile(ROOT / "profiles" / f"{HOLDOUT}.toml"))
@@ -140,6 +215,35 @@ def main() -> int:
     )
     ok = cpu_c[0] < 5 and mem_c[0] / mem[2] < 0.05
     print("quality bar met" if ok else "quality bar NOT met")
+    train_data = pd.concat([pd.read_csv(p / "system_metrics_dataset.csv") for p in train])
+    flat = {m: float(train_data[m].mean()) for m in ("cpu_percent", "mem_used_bytes")}
+    print(f"\nheld out {held.name}, calibrated, with 90% intervals:")
+    interval_scores(held, calibrated, flat)
+    q_schedule = resolve_schedule(load_profile(profile_path(QUESTION, args.out)))
+    q_first = min(e.start_s for e in q_schedule.events)
+    q_pred = predict_schedule(model, q_schedule, baseline=idle_levels(question, q_first))
+    print(f"\nthe question ({question.name}: 2 x 80 % CPU + 4 GiB for 60 s), calibrated:")
+    interval_scores(question, q_pred, flat)
+    for kind in args.verify:
+        model_file = args.out / "bench-model.json"
+        model.save(model_file)
+        proc = subprocess.run(
+            [
+                *TWIN,
+                "capacity",
+                "--verify",
+                kind,
+                "--model",
+                str(model_file),
+                "--out",
+                str(args.out),
+            ],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+        )
+        tail = proc.stdout.strip().splitlines()[-1:] or [proc.stderr.strip()]
+        print(f"\ncapacity --verify {kind}: {tail[0]}")
     return 0 if bool(np.isfinite(cpu[0])) else 1
 
 
