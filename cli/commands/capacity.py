@@ -26,10 +26,10 @@ from core.model.capacity import (
     PARAMS,
     UNITS,
     Capacity,
-    _step_level,
     capacity,
     capacity_of,
     measured_limit,
+    step_level,
     verify_schedule,
 )
 from core.model.intervals import check_level
@@ -99,7 +99,7 @@ def _verify(model: TwinModel, kind: str, level: float, out: Path | None) -> int:
     )
     print(f"{'step ' + unit:>14} {'predicted':>12} {'measured':>12}  crossed")
     for (value, level_measured, crossed), event in zip(steps, schedule.events, strict=True):
-        guess = _step_level(
+        guess = step_level(
             pt, pred[metric].to_numpy(dtype=float), event, metric != "mem_available_bytes"
         )
         scale = 1 if metric == "cpu_percent" else 1024**2

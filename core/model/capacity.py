@@ -214,7 +214,7 @@ def verify_schedule(model: TwinModel, kind: str, predicted: float, interval_s: f
     return Schedule(f"capacity-verify-{kind}", "sequential", events, total, interval_s, 3.0)
 
 
-def _step_level(t: Array, y: Array, event: Event, high: bool) -> float:
+def step_level(t: Array, y: Array, event: Event, high: bool) -> float:
     """A step's settled level: the worst of its second half (max, or min when low is bad)."""
     inside = (t > event.start_s + event.duration_s / 2) & (t <= event.end_s) & np.isfinite(y)
     if not inside.any():
@@ -234,7 +234,7 @@ def _reserve_steps(
     for e in events:
         size = float(e.params["size_mb"])
         before = used[(t <= e.start_s) & (t > e.start_s - GAP_S) & np.isfinite(used)]
-        rise = (_step_level(t, used, e, True) - float(np.median(before))) / MIB
+        rise = (step_level(t, used, e, True) - float(np.median(before))) / MIB
         steps.append((size, rise, rise < 0.95 * size))
     stopped = [rise for _, rise, short in steps if short]
     return steps, (max(stopped) if stopped else None)
@@ -260,7 +260,7 @@ def measured_limit(
         return [], None
     steps: list[Step] = []
     for e in events:
-        level = _step_level(t, data[metric], e, high)
+        level = step_level(t, data[metric], e, high)
         steps.append(
             (
                 float(e.params[PARAMS[kind]]),
