@@ -103,8 +103,14 @@ class Recording:
         return {k: v[index] for k, v in self.predicted.items() if not math.isnan(v[index])}
 
     def event_starts(self) -> list[int]:
-        """The sample index where each event starts (sorted, one per distinct start)."""
-        starts = {self.index_at(e.start_s) for e in self.events}
+        """Where each event starts: the first sample naming it in `active_events` (the
+        sample at its recorded start when none does), sorted, one per distinct start."""
+        first: dict[str, int] = {}
+        for index, ids in enumerate(self.active):
+            for eid in ids:
+                first.setdefault(eid, index)
+        starts = {first.get(e.event_id, self.index_at(e.start_s)) for e in self.events}
+        starts.update(first.values())  # ad-hoc events the annotations may not name
         return sorted(starts)
 
     def index_at(self, elapsed_s: float) -> int:
