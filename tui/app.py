@@ -8,12 +8,15 @@ screens. Screens never import the app: they read its state through its reactives
 (`run_status`, `draft`), get the session when built, and ask for things with messages that
 bubble up to the app.
 
+`--metrics-port` and `--influx` hear every session through `tui.live_link.LiveLink`.
+
 Exit codes of `run_app`: 0 normally, 1 when quitting (or a signal) stopped a recorded run
 before its end.
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -21,7 +24,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from textual import work
 from textual.binding import Binding, BindingType
 
-from core.errors import BadInput, ProfileError, TwinError
+from core.errors import ProfileError, TwinError
 from tui.data.draft import Draft
 from tui.data.status import RunStatus
 from tui.dialogs.confirm import ConfirmDialog
@@ -201,17 +204,42 @@ def run_app(
     """`twin [PROFILE | RUN_DIR] [--out DIR]`: run the TUI; returns the exit code.
 
     A run directory is read before the screen opens: not a run is one line, exit 2."""
-    if live is not None and live.enabled:  # the Session has no seam for a second listener yet
-        raise BadInput("--metrics-port and --influx need --batch for now (not yet in the TUI)")
     recording = None
     if replay is not None:
         from tui.data.recording import Recording
 
         recording = Recording.load(replay)
+    link = None
+    if live is not None and live.enabled:
+        from tui.live_link import LiveLink
+
+        link = LiveLink(live, _stderr_line)
+        link.open()  # a port in use: one line, exit 2, before the screen opens
     app = make_app(profile_path, out_parent, recording)
     app.handle_os_signals = True
+    if link is not None:
+        app.session.add_listener(link)
+        link.log = lambda line: _notify_or_print(app, line)
     try:
         code = app.run()
     finally:
         app.session.shutdown("the TUI exited")
+        if link is not None:
+            link.close()
     return app.exit_code_ if code is None else int(code)
+
+
+def _stderr_line(line: str) -> None:
+    print(line, file=sys.stderr)
+
+
+def _notify_or_print(app: TwinApp, line: str) -> None:
+    """A live output's line: a notification while the app runs (any thread), else stderr."""
+    if app.is_running:
+        try:
+            app.call_from_thread(app.notify, line.removeprefix("twin: "), timeout=8)
+            return
+        except RuntimeError:  # on the app's own thread
+            app.notify(line.removeprefix("twin: "), timeout=8)
+            return
+    _stderr_line(line)

@@ -11,6 +11,10 @@ callback comes from is the session's current one: runs never overlap (the old on
 stopped and waited for, under the lock, before the next starts), and a run given up on
 after a stop timeout is muted so that late news from it cannot pass for the new run's.
 
+Other listeners can hear every run too (`add_listener`: the live outputs of `--metrics-port`
+and `--influx`): each run's callbacks fan out to the session and to them
+(`core.live.fanout.FanOut`), and each is told of a run before it starts (`run_started`).
+
 The session methods that start or stop a run block (a stop waits for stressors to end), so
 the UI calls them from thread workers; the others return at once.
 """
@@ -24,11 +28,20 @@ from typing import Any, Protocol
 
 from textual.message import Message
 
+from core.live.fanout import FanOut
+from core.probes import Deviation, RunProbes
 from core.runner import EventState, ExperimentRun, RunListener, RunResult, StartStressor
 from core.schedule import Schedule
 from core.telemetry.sampler import Sample, Sampler
 from tui.data.history import History
-from tui.messages import EventChanged, SamplesArrived, SessionFinished, SessionInfo, SessionStarted
+from tui.messages import (
+    DeviationSeen,
+    EventChanged,
+    SamplesArrived,
+    SessionFinished,
+    SessionInfo,
+    SessionStarted,
+)
 
 LIVE_INTERVAL_S = 1.0
 STOP_TIMEOUT_S = 30.0
@@ -38,6 +51,13 @@ class Subscriber(Protocol):
     """Anything that takes messages (an app, a screen): `post_message` is thread-safe."""
 
     def post_message(self, message: Message) -> bool: ...
+
+
+class SessionListener(RunListener):
+    """A listener of every run the session starts, told of each run before it starts."""
+
+    def run_started(self, run: ExperimentRun, schedule: Schedule, run_dir: Path | None) -> None:
+        """`run` (of `schedule`, recording into `run_dir` or not recorded) starts next."""
 
 
 def live_schedule(interval_s: float = LIVE_INTERVAL_S) -> Schedule:
@@ -64,6 +84,7 @@ class Session(RunListener):
         self.event_kinds: dict[str, str] = {}
         """`"serial:event id"` -> stressor, for the event strip."""
         self._subscribers: list[Subscriber] = []
+        self._listeners: tuple[SessionListener, ...] = ()
         self._lock = threading.RLock()
         self._run: ExperimentRun | None = None
         self._info: SessionInfo | None = None
@@ -78,6 +99,10 @@ class Session(RunListener):
 
     def unsubscribe(self, target: Subscriber) -> None:
         self._subscribers = [s for s in self._subscribers if s is not target]
+
+    def add_listener(self, listener: SessionListener) -> None:
+        """Let `listener` hear every run started from now on (after the session itself)."""
+        self._listeners = (*self._listeners, listener)
 
     def _post(self, message_for: Callable[[], Message]) -> None:
         for target in self._subscribers:  # a copy each: a message is handled once
@@ -97,6 +122,10 @@ class Session(RunListener):
     def on_finish(self, result: RunResult) -> None:
         serial = self._serial
         self._post(lambda: SessionFinished(serial, result))
+
+    def on_deviation(self, deviation: Deviation) -> None:
+        serial = self._serial
+        self._post(lambda: DeviationSeen(serial, deviation))
 
     # ---- what the UI reads (any thread) -----------------------------------------------
     @property
@@ -130,17 +159,24 @@ class Session(RunListener):
         return run.active_events if run is not None and run.running else []
 
     # ---- sessions (blocking: call from a worker thread) --------------------------------
-    def _new_run(self, schedule: Schedule, record: bool, profile_text: str) -> ExperimentRun:
+    def _new_run(
+        self, schedule: Schedule, record: bool, profile_text: str, probes: RunProbes | None = None
+    ) -> ExperimentRun:
         self._serial += 1
         return ExperimentRun(
             schedule,
             self.out_parent if record else None,
             profile_text=profile_text,
+            probes=probes,
             record=record,
             sampler=self.sampler_factory() if self.sampler_factory else None,
             start_stressor=self.start_stressor,
-            listener=self,
+            listener=FanOut([self, *self._listeners]) if self._listeners else self,
         )
+
+    def _announce(self, run: ExperimentRun, schedule: Schedule, run_dir: Path | None) -> None:
+        for listener in self._listeners:
+            listener.run_started(run, schedule, run_dir)
 
     def _started(self, run: ExperimentRun, info: SessionInfo) -> SessionInfo:
         self._run, self._info = run, info
@@ -157,25 +193,30 @@ class Session(RunListener):
             schedule = live_schedule(self.live_interval_s)
             run = self._new_run(schedule, record=False, profile_text="")
             run.prepare()
+            self._announce(run, schedule, None)
             run.start()
             info = SessionInfo(
                 self._serial, False, "live", None, 0.0, schedule.interval_s, schedule
             )
             return self._started(run, info)
 
-    def start_recording(self, schedule: Schedule, profile_text: str) -> SessionInfo:
-        """Stop the live session, then start a recorded run; raises BadInput (live again)."""
+    def start_recording(
+        self, schedule: Schedule, profile_text: str, probes: RunProbes | None = None
+    ) -> SessionInfo:
+        """Stop the live session, then start a recorded run (with the profile's `probes`);
+        raises BadInput (live again)."""
         with self._lock:
             if self.closed:
                 raise RuntimeError("the engine is shutting down")
             self._stop_current("recording starts", STOP_TIMEOUT_S)
-            run = self._new_run(schedule, record=True, profile_text=profile_text)
+            run = self._new_run(schedule, record=True, profile_text=profile_text, probes=probes)
             try:
                 run_dir = run.prepare()
             except Exception:
                 self._run = None
                 self.start_live()
                 raise
+            self._announce(run, schedule, run_dir)
             run.start()
             info = SessionInfo(
                 self._serial,
