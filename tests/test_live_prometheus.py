@@ -105,8 +105,10 @@ def test_prometheus_scrapes_a_batch_run(tmp_path: Path, write_profile: Callable[
         dataset_values = {round(float(r["cpu_percent"]), 2) for r in rows.values()}
         for _t, value in ranged["values"]:  # type: ignore[index]
             assert round(float(value), 2) in dataset_values
-        (info,) = query(server.url, "server_twin_run_info", time=f"{now}")
+        # the run is over and its series went stale: ask for the samples of the last minutes
+        (info,) = query(server.url, f"server_twin_run_info{{{run}}}[5m]", time=f"{now}")
         assert info["metric"]["profile"] == "prom-live"  # type: ignore[index]
+        assert {float(v) for _t, v in info["values"]} == {1.0}  # type: ignore[index]
 
 
 def test_port_in_use_is_bad_input(tmp_path: Path, write_profile: Callable[..., Path]) -> None:
