@@ -16,6 +16,7 @@ from pathlib import Path
 
 from textual.message import Message
 
+from core.probes import Deviation
 from core.runner import EventState, RunResult
 from core.schedule import Schedule
 
@@ -64,6 +65,14 @@ class SessionFinished(Message, bubble=False):
 
     serial: int
     result: RunResult
+
+
+@dataclass
+class DeviationSeen(Message, bubble=False):
+    """A column of session `serial` left its `[steady_state]` tolerance."""
+
+    serial: int
+    deviation: Deviation
 
 
 @dataclass

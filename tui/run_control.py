@@ -3,9 +3,12 @@
 `RunControlApp` is the base of `tui.app.TwinApp`, which adds the screens. Here the app
 hears the session (`tui.messages`, posted by `tui.session.Session`), keeps `run_status`
 (what the status bars show) up to date, and drives the run's life as the operator asks:
-`r` records the draft (asking first when it would stop an ad-hoc stressor) or stops the
-recording, `q` quits (asking first while a run records), and the stressor panel's
-requests bubble up here. Blocking engine calls run in thread workers.
+`r` records the draft (asking first when it would stop an ad-hoc stressor, and before it
+runs a `command` probe: answered no, nothing starts) or stops the recording; the profile's
+probes and steady-state check run with it (`core.probes.RunProbes`, as in `twin --batch`), and
+a deviation stays on the status bar until the run ends; `q` quits (asking first while a run
+records), and the stressor panel's requests bubble up here. Blocking engine calls run in
+thread workers.
 """
 
 from __future__ import annotations
@@ -18,7 +21,8 @@ from textual import work
 from textual.app import App
 from textual.reactive import var
 
-from core.errors import EXIT_FAILED, EXIT_OK, ProfileError, TwinError
+from core.errors import EXIT_DEVIATED, EXIT_FAILED, EXIT_OK, ProfileError, TwinError
+from core.probes import Deviation, RunProbes
 from core.recovery import recover_runs
 from core.rundir.layout import DEFAULT_RUNS_DIR
 from core.runner import StartStressor
@@ -27,7 +31,13 @@ from core.telemetry.sampler import Sampler
 from tui.data.draft import Draft
 from tui.data.status import RunStatus
 from tui.dialogs.confirm import ConfirmDialog
-from tui.messages import EventChanged, SamplesArrived, SessionFinished, SessionStarted
+from tui.messages import (
+    DeviationSeen,
+    EventChanged,
+    SamplesArrived,
+    SessionFinished,
+    SessionStarted,
+)
 from tui.session import Session
 from tui.signals import install_stop_handlers
 from tui.widgets.stressor_panel import StressorPanel
@@ -150,12 +160,24 @@ class RunControlApp(App[int]):
         if result.run_dir is not None:
             severity = "information" if result.exit_code == EXIT_OK else "warning"
             text = f"run {result.status}: {result.samples} samples → {result.run_dir}"
+            if result.exit_code == EXIT_DEVIATED:
+                text += f"\nsteady state deviated ({self.run_status.deviations} deviation(s))"
             if result.message:
                 text += f"\n{result.message}"
             self.notify(text, severity=severity, timeout=10)
             self.run_status = self._live_status(result.run_dir)
         if self.live:
             self._start_live()
+
+    def on_deviation_seen(self, message: DeviationSeen) -> None:
+        if message.serial != self.session.serial or not self.run_status.recording:
+            return
+        status = self.run_status
+        if not status.deviations:
+            self.notify(message.deviation.line(), severity="warning", timeout=8)
+        self.run_status = replace(
+            status, deviation=deviation_text(message.deviation), deviations=status.deviations + 1
+        )
 
     def _update_status(self) -> None:
         session, info, status = self.session, self.session.info, self.run_status
@@ -211,9 +233,25 @@ class RunControlApp(App[int]):
             self.notify("the profile has problems (see the editor)", severity="error")
             self.switch_mode("editor")
             return
+        commands = self.draft.command_probes()
+        if not commands:
+            self._ask_adhoc(schedule, allow_commands=False)
+            return
+        programs = "; ".join(f"{p.name}: {' '.join(p.argv)}" for p in commands)
+        question = (
+            f"This profile's command probe(s) run a program every few seconds during the run: "
+            f"{programs}. Run them? (No: the recording does not start.)"
+        )
+        self.push_screen(
+            ConfirmDialog(question, "Run them and record", "Do not record"),
+            lambda yes: self._ask_adhoc(schedule, allow_commands=True) if yes else None,
+        )
+
+    def _ask_adhoc(self, schedule: Schedule, allow_commands: bool) -> None:
+        """Record, asking first when the recording would stop an ad-hoc stressor."""
         adhoc = [f"{s.event.id} {s.event.stressor}" for s in self.session.active_events()]
         if not adhoc:
-            self._record(schedule, [])
+            self._record(schedule, [], allow_commands)
             return
         question = (
             f"Not recorded and running now: {', '.join(adhoc)}. The recording stops it "
@@ -221,10 +259,10 @@ class RunControlApp(App[int]):
         )
         self.push_screen(
             ConfirmDialog(question, "Stop it and record", "Cancel"),
-            lambda yes: self._record(schedule, adhoc) if yes else None,
+            lambda yes: self._record(schedule, adhoc, allow_commands) if yes else None,
         )
 
-    def _record(self, schedule: Schedule, stopping: list[str]) -> None:
+    def _record(self, schedule: Schedule, stopping: list[str], allow_commands: bool) -> None:
         if self.run_status.state != "live":  # the world moved while the question was asked
             self.notify(f"not recording: {self.run_status.state}", severity="warning")
             return
@@ -236,12 +274,18 @@ class RunControlApp(App[int]):
             total_s=schedule.total_s,
             last_run=self.run_status.last_run,
         )
-        self._start_recording(schedule, self.draft.run_text())
+        try:  # the same engine helper as `twin --batch`: the profile's probes and hypothesis
+            profile = self.draft.validated(self.out_parent)
+            probes = RunProbes(profile.probes, profile.steady_state, allow_commands=allow_commands)
+        except TwinError as exc:
+            self._recording_failed(str(exc))
+            return
+        self._start_recording(schedule, self.draft.run_text(), probes)
 
     @work(thread=True, exit_on_error=False, group="engine")
-    def _start_recording(self, schedule: Schedule, text: str) -> None:
+    def _start_recording(self, schedule: Schedule, text: str, probes: RunProbes) -> None:
         try:
-            self.session.start_recording(schedule, text)  # news: SessionStarted
+            self.session.start_recording(schedule, text, probes)  # news: SessionStarted
         except TwinError as exc:
             self.call_from_thread(self._recording_failed, str(exc))
 
@@ -288,3 +332,9 @@ class RunControlApp(App[int]):
     def _shutdown_engine(self, reason: str) -> None:
         self.session.shutdown(reason)
         self.call_from_thread(self.exit, self.exit_code_)
+
+
+def deviation_text(deviation: Deviation) -> str:
+    """A deviation in a few words for the status bar: `probe_api_p99_ms > 50 at 3.2 s`."""
+    sign = ">" if deviation.bound == "max" else "<"
+    return f"{deviation.column} {sign} {deviation.limit:g} at {deviation.elapsed_s:.1f} s"

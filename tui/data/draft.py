@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import ProfileError
+from core.probes import ProbeSpec, SteadyStateSpec, Tolerance
 from core.profile import (
     DEFAULT_BASELINE_S,
     DEFAULT_GAP_S,
@@ -35,6 +36,9 @@ from core.schedule import Schedule
 
 PROFILES_DIR = Path("profiles")
 _EVENT_KEY = re.compile(r"^events\[(\d+)\]")
+ALLOW_COMMANDS = True
+"""The editor checks `command` probes as allowed: editing runs nothing, and the app asks the
+operator (naming the argv) before a recording runs one (`tui.run_control`)."""
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,10 @@ class Draft:
     gap_s: float = DEFAULT_GAP_S
     events: list[EventSpec] = field(default_factory=list)
     generate: dict[str, Any] | None = None
+    contention: str = "shared"
+    probes: list[ProbeSpec] = field(default_factory=list)
+    steady_state: SteadyStateSpec | None = None
+    """`[steady_state]`; None: the profile has none (the verdict is not-checked)."""
     source: Path | None = None
     text: str = ""
     """The file as it was read (kept for runs of an unchanged profile: comments and all)."""
@@ -83,6 +91,9 @@ class Draft:
             gap_s=profile.gap_s,
             events=list(profile.events),
             generate=dict(profile.generate) if profile.generate is not None else None,
+            contention=profile.contention,
+            probes=list(profile.probes),
+            steady_state=profile.steady_state,
             source=profile.source,
             text=profile.text,
         )
@@ -90,7 +101,7 @@ class Draft:
     @classmethod
     def load(cls, path: Path) -> Draft:
         """Read a profile file (raises `ProfileError` with the engine's messages)."""
-        return cls.from_profile(load_profile(path))
+        return cls.from_profile(load_profile(path, allow_commands=ALLOW_COMMANDS))
 
     @property
     def is_blank(self) -> bool:
@@ -114,6 +125,9 @@ class Draft:
             events=tuple(self.events),
             generate=self.generate,
             seed=_seed(self.generate),
+            contention=self.contention,
+            probes=tuple(self.probes),
+            steady_state=self.steady_state,
             source=self.source,
             text=self.text,
         )
@@ -211,6 +225,56 @@ class Draft:
         self.generate = None
         self.touch()
 
+    # ---- probes and the steady-state hypothesis ------------------------------------------
+    def set_probe(self, index: int | None, probe: ProbeSpec) -> int:
+        """Replace probe `index`, or add `probe` at the end (None); returns its index."""
+        if index is None or not 0 <= index < len(self.probes):
+            self.probes.append(probe)
+            index = len(self.probes) - 1
+        else:
+            self.probes[index] = probe
+        self.touch()
+        return index
+
+    def delete_probe(self, index: int) -> None:
+        del self.probes[index]
+        self.touch()
+
+    @property
+    def tolerances(self) -> tuple[Tolerance, ...]:
+        return self.steady_state.tolerances if self.steady_state is not None else ()
+
+    def set_tolerance(self, old_column: str | None, tolerance: Tolerance) -> None:
+        """Replace the tolerance on `old_column` (in place), or add one (None)."""
+        # a column has one tolerance: another one on the new column is replaced by this one
+        items = [
+            t for t in self.tolerances if t.column == old_column or t.column != tolerance.column
+        ]
+        at = next((i for i, t in enumerate(items) if t.column == old_column), None)
+        if at is None:
+            items.append(tolerance)
+        else:
+            items[at] = tolerance
+        self._set_steady_state(tuple(items))
+
+    def delete_tolerance(self, column: str) -> None:
+        self._set_steady_state(tuple(t for t in self.tolerances if t.column != column))
+
+    def set_abort(self, abort: bool) -> None:
+        self._set_steady_state(self.tolerances, abort)
+
+    def _set_steady_state(
+        self, tolerances: tuple[Tolerance, ...], abort: bool | None = None
+    ) -> None:
+        keep_abort = self.steady_state.abort if self.steady_state is not None else False
+        abort = keep_abort if abort is None else abort
+        self.steady_state = SteadyStateSpec(abort, tolerances) if tolerances or abort else None
+        self.touch()
+
+    def command_probes(self) -> list[ProbeSpec]:
+        """The probes that run a program (the app asks before a recording runs them)."""
+        return [p for p in self.probes if p.kind == "command"]
+
     def save(self, path: Path) -> None:
         text = self.toml()
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -221,13 +285,17 @@ class Draft:
 def _check(draft: Draft, data: dict[str, Any], scratch_dir: Path | None) -> DraftCheck:
     """One engine check of `data`; on problems, their lines in the TOML the draft saves as."""
     try:
-        profile = profile_from_data(data, draft.source, scratch_dir=scratch_dir)
+        profile = profile_from_data(
+            data, draft.source, scratch_dir=scratch_dir, allow_commands=ALLOW_COMMANDS
+        )
     except ProfileError:
         try:
             text: str | None = draft.toml()
         except (ValueError, TypeError):  # the messages then come without line numbers
             text = None
-        problems = check_profile_data(data, text, scratch_dir=scratch_dir)
+        problems = check_profile_data(
+            data, text, scratch_dir=scratch_dir, allow_commands=ALLOW_COMMANDS
+        )
         events = tuple(draft.events) if draft.generate is None else ()
         return DraftCheck(problems, None, events, None)
     events = event_specs(profile)
@@ -235,6 +303,11 @@ def _check(draft: Draft, data: dict[str, Any], scratch_dir: Path | None) -> Draf
         return DraftCheck([], profile, events, resolve_schedule(profile))
     except ProfileError as exc:  # not expected: the checker places the events too
         return DraftCheck([Problem("", "; ".join(exc.problems))], None, events, None)
+
+
+def probes_problem(problem: Problem) -> bool:
+    """Whether a problem is about `[[probes]]` or `[steady_state]` (the probes dialog shows it)."""
+    return problem.key.startswith(("probes", "steady_state"))
 
 
 def event_index(problem: Problem) -> int | None:

@@ -21,6 +21,11 @@ class RunStatus:
     run_dir: Path | None = None
     last_run: Path | None = None
     """The directory of the last run this app recorded (shown when live)."""
+    deviation: str = ""
+    """The recorded run's latest `[steady_state]` deviation (`probe_api_p99_ms > 50 at 3.2 s`),
+    kept until the run ends; "" while the hypothesis holds."""
+    deviations: int = 0
+    """How many deviations the recorded run has had."""
 
     @property
     def recording(self) -> bool:

@@ -1,4 +1,5 @@
-"""The one-line status bar: recording or not, run name, time, event now running, run dir."""
+"""The one-line status bar: recording or not, run name, time, a steady-state deviation, the
+events now running, run dir."""
 
 from __future__ import annotations
 
@@ -48,6 +49,10 @@ class StatusBar(Widget):
         if s.recording:
             text.append(f" {s.name} ", "bold")
             text.append(f"{human_duration(s.elapsed_s)}/{human_duration(s.total_s)} ")
+            if s.deviation:  # before the events: a narrow screen cuts the end of the line
+                more = f" (+{s.deviations - 1})" if s.deviations > 1 else ""
+                text.append(f"⚠ {s.deviation}{more}", "bold white on dark_red")
+                text.append(" ")
             if s.events_now:
                 text.append("▶ " + ", ".join(s.events_now) + " ", "bold yellow")
             else:
