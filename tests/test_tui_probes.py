@@ -7,21 +7,27 @@ from __future__ import annotations
 import csv
 import inspect
 import sys
+import tomllib
 from pathlib import Path
 
 from probe_servers import cpu_service
+from textual.widgets import DataTable, Input, Label, Select, Static
 
+from core.profile import load_profile
 from tests.test_tui import (
     SIZE,
     _sync,
     build,
     check_run,
     manifest,
+    open_editor,
     run_dirs,
     runs,
     until,
 )
 from tui.dialogs.confirm import ConfirmDialog
+from tui.dialogs.probes import ProbeDialog, ProbesDialog, ToleranceDialog
+from tui.screens.editor import EditorScreen
 from tui.widgets.status_bar import StatusBar
 
 __all__ = ["runs"]  # the fixture, used by name
@@ -131,6 +137,129 @@ async def test_a_command_probe_is_asked_about_no_records_nothing(
     assert sum(float(r["probe_cmd_count"]) for r in rows) >= 2
     assert all(float(r["probe_cmd_errors"]) == 0 for r in rows)
     assert manifest(run_dir)["steady_state"]["verdict"] == "not-checked"
+
+
+async def fill(pilot: object, screen: object, values: dict[str, str]) -> None:
+    for selector, value in values.items():
+        screen.query_one(selector, Input).value = value  # type: ignore[attr-defined]
+    await pilot.pause()  # type: ignore[attr-defined]
+
+
+async def test_editor_adds_edits_and_deletes_probes_and_tolerances_saved_with_the_profile(
+    runs: Path, tmp_path: Path
+) -> None:
+    path = write(tmp_path, "")
+    app = build(path, runs)
+    async with app.run_test(size=SIZE) as pilot:
+        editor = await open_editor(app, pilot)
+        await pilot.press("t")
+        await pilot.pause()
+        probes = app.screen
+        assert isinstance(probes, ProbesDialog)
+        await pilot.press("a")
+        await pilot.pause()
+        form = app.screen
+        assert isinstance(form, ProbeDialog)
+        await fill(pilot, form, {"#p-name": "api", "#p-target": "ftp://nowhere"})
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert isinstance(app.screen, ProbeDialog)  # the engine's reason, inline
+        assert "http://" in str(form.query_one("#probe-problem", Label).content)
+        await fill(pilot, form, {"#p-target": "http://127.0.0.1:9/health", "#p-every_s": "0.5"})
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert app.screen is probes
+        assert [(p.name, p.kind, p.url, p.every_s) for p in app.draft.probes] == [
+            ("api", "http", "http://127.0.0.1:9/health", 0.5)
+        ]
+        # a second probe: tcp, chosen by keyboard in the kind list
+        await pilot.press("a")
+        await pilot.pause()
+        form = app.screen
+        assert isinstance(form, ProbeDialog)
+        form.query_one("#p-kind", Select).value = "tcp"
+        await fill(pilot, form, {"#p-name": "db", "#p-target": "127.0.0.1:5432"})
+        assert str(form.query_one("#p-target-label", Label).content) == "address"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert [p.kind for p in app.draft.probes] == ["http", "tcp"]
+        # a tolerance on a probe column, then one on a column nobody writes (refused inline)
+        await pilot.press("tab")
+        await pilot.press("a")
+        await pilot.pause()
+        form = app.screen
+        assert isinstance(form, ToleranceDialog)
+        await fill(pilot, form, {"#t-column": "probe_nope_p99_ms", "#t-max": "50"})
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert "no probe in this profile" in str(
+            form.query_one("#tolerance-problem", Label).content
+        )
+        await fill(pilot, form, {"#t-column": "probe_api_p99_ms"})
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert app.screen is probes
+        await pilot.press("b")  # abort = true
+        await pilot.pause()
+        assert app.draft.steady_state is not None and app.draft.steady_state.abort
+        # delete the tcp probe (the probe list is focused again)
+        probes.query_one("#probe-list", DataTable).focus()
+        await pilot.press("down", "x")
+        await pilot.pause()
+        assert [p.name for p in app.draft.probes] == ["api"]
+        # deleting the api probe leaves its tolerance on a column nobody writes: shown
+        await pilot.press("up", "x")
+        await pilot.pause()
+        issues = str(probes.query_one("#probe-issues", Static).content)
+        assert "probe_api_p99_ms" in issues and "no probe in this profile" in issues
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, EditorScreen)
+        assert "probe_api_p99_ms" in str(editor.query_one("#problems", Static).content)
+        await pilot.press("t")
+        await pilot.pause()
+        await pilot.press("a")
+        await pilot.pause()
+        await fill(pilot, app.screen, {"#p-name": "api", "#p-target": "http://127.0.0.1:9/h"})
+        await pilot.press("ctrl+s", "escape")
+        await pilot.pause()
+        assert "valid" in str(editor.query_one("#problems", Static).content)
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+    saved = tomllib.loads(path.read_text())
+    assert saved["probes"] == [
+        {"name": "api", "kind": "http", "url": "http://127.0.0.1:9/h", "every_s": 1, "timeout_s": 1}
+    ]
+    assert saved["steady_state"] == {
+        "abort": True,
+        "tolerances": {"probe_api_p99_ms": {"max": 50}},
+    }
+    profile = load_profile(path)  # what twin --batch reads
+    assert profile.steady_state is not None and profile.steady_state.tolerances[0].max == 50
+
+
+async def test_a_loaded_profile_keeps_its_command_probe_and_saves_it(
+    runs: Path, tmp_path: Path
+) -> None:
+    path = write(tmp_path, COMMAND_PROBE)
+    app = build(path, runs)
+    async with app.run_test(size=SIZE) as pilot:
+        editor = await open_editor(app, pilot)
+        assert "valid" in str(editor.query_one("#problems", Static).content)
+        await pilot.press("t")
+        await pilot.pause()
+        await pilot.press("enter")
+        await pilot.pause()
+        form = app.screen
+        assert isinstance(form, ProbeDialog)
+        assert form.query_one("#p-target", Input).value == f"{sys.executable} -c pass"
+        await fill(pilot, form, {"#p-target": f"{sys.executable} -c 'print(1)'"})
+        await pilot.press("ctrl+s", "escape")
+        await pilot.pause()
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+    saved = tomllib.loads(path.read_text())
+    assert saved["probes"][0]["argv"] == [sys.executable, "-c", "print(1)"]
 
 
 for _name, _test in list(globals().items()):

@@ -16,7 +16,6 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import DataTable, Input, Label, Select, Static
 
 from core.profile import EventSpec
@@ -28,9 +27,10 @@ from tui.data.units import fmt_number
 from tui.dialogs.confirm import ConfirmDialog
 from tui.dialogs.event_form import EventDialog
 from tui.dialogs.generate import GenerateDialog
-from tui.dialogs.open_profile import SaveAsDialog
 from tui.dialogs.prediction import PredictionDialog
+from tui.dialogs.probes import ProbesDialog
 from tui.messages import DraftEdited, EventChanged
+from tui.screens.editor_files import EditorFiles
 from tui.session import Session
 from tui.widgets.event_strip import STRESSOR_STYLE
 from tui.widgets.fitted_footer import FittedFooter
@@ -40,7 +40,7 @@ from tui.widgets.timeline_bar import TimelineBar
 SETTINGS = ("name", "baseline_s", "gap_s", "interval_s")
 
 
-class EditorScreen(Screen[None]):
+class EditorScreen(EditorFiles):
     """Edit the loaded profile; `r` (everywhere) runs it."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -52,6 +52,7 @@ class EditorScreen(Screen[None]):
         Binding("shift+down,J", "move(1)", "Down", show=False),
         Binding("m", "toggle_mode", "Mode", show=False),
         Binding("g", "generate", "Generate"),
+        Binding("t", "probes", "Probes", tooltip="Probes and steady-state tolerances"),
         Binding("p", "predict", "Predict"),
         Binding("X", "expand", "Expand", show=False),
         Binding("ctrl+s", "save", "Save"),
@@ -177,6 +178,9 @@ class EditorScreen(Screen[None]):
             total = fmt_number(schedule.total_s) if schedule is not None else "?"
             text.append("✓ ", "bold green")
             text.append(f"valid: {len(events)} event(s), {total} s in all", "green")
+            if draft.probes or draft.tolerances:
+                n, k = len(draft.probes), len(draft.tolerances)
+                text.append(f"; {n} probe(s), {k} tolerance(s) (t)", "green")
             if draft.dirty:
                 text.append("  (unsaved: ctrl+s saves)", "yellow")
         self.query_one("#problems", Static).update(text)
@@ -340,6 +344,9 @@ class EditorScreen(Screen[None]):
         self.draft.expand()
         self._changed(0)
 
+    def action_probes(self) -> None:
+        self.app.push_screen(ProbesDialog(self.draft, self.session.out_parent))
+
     # ---- prediction ---------------------------------------------------------------------
     def action_predict(self) -> None:
         draft = self.draft
@@ -366,34 +373,3 @@ class EditorScreen(Screen[None]):
 
     def _show_forecast(self, result: Forecast) -> None:
         self.app.push_screen(PredictionDialog(result))
-
-    # ---- files ------------------------------------------------------------------------------
-    def action_save(self) -> None:
-        if self.draft.source is None:
-            self.action_save_as()
-            return
-        self._save(self.draft.source)
-
-    def action_save_as(self) -> None:
-        suggestion = self.draft.source or Path("profiles") / f"{self.draft.name or 'untitled'}.toml"
-        self.app.push_screen(SaveAsDialog(suggestion), self._save_to)
-
-    def _save_to(self, path: Path | None) -> None:
-        if path is not None:
-            self._save(path)
-
-    def _save(self, path: Path) -> None:
-        problems = self.draft.messages(self.session.out_parent)
-        try:
-            self.draft.save(path)
-        except (OSError, ValueError) as exc:
-            self.notify(f"cannot save {path}: {exc}", severity="error")
-            return
-        if problems:
-            self.notify(
-                f"saved {path}, but it has {len(problems)} problem(s): twin --batch will refuse it",
-                severity="warning",
-            )
-        else:
-            self.notify(f"saved {path}")
-        self._changed()
