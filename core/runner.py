@@ -3,10 +3,9 @@
 Two threads per run. The telemetry thread samples at fixed deadlines and writes rows. The
 control thread owns every stressor (`core.event_lifecycle`): it starts events at their planned
 time, polls them (a dead stressor is noticed within `POLL_S`), stops them at their end, and
-serves ad-hoc launches and stops from the UI. All stressors are started from that one
-long-lived thread on purpose: the kernel's PR_SET_PDEATHSIG fires when the *thread* that forked
-a child exits. Every file goes through `core.rundir.write.RunDirectoryWriter`. With
-`record=False` the same engine drives the TUI's live dashboard without a run directory.
+serves ad-hoc launches and stops from the UI; each real stressor boots on a launch thread
+that lives until the stressor is reaped (PR_SET_PDEATHSIG follows the forking *thread*). Files
+go through `core.rundir.write.RunDirectoryWriter`; `record=False` drives the TUI's dashboard.
 """
 
 from __future__ import annotations
@@ -26,7 +25,7 @@ from typing import Any
 
 from core.errors import BadInput
 from core.event_lifecycle import PRELAUNCH_S as PRELAUNCH_S  # `as`: re-exported (engine API)
-from core.event_lifecycle import EventLifecycle
+from core.event_lifecycle import EventLifecycle, PlanMisses
 from core.event_lifecycle import EventState as EventState
 from core.event_lifecycle import HandleLike as HandleLike
 from core.event_lifecycle import StartStressor as StartStressor
@@ -41,8 +40,7 @@ from core.telemetry.sampler import Sample, Sampler, SystemSampler
 WriteEvent = Callable[[RunDirectoryWriter, EventState], None]
 POLL_S = 0.1
 DEFAULT_GRACE_S = 2.0
-# The longest run the engine accepts (a year): a guard against absurd numbers in a profile.
-MAX_RUN_S = 366 * 86400.0
+MAX_RUN_S = 366 * 86400.0  # the longest run accepted (a year): a guard against absurd numbers
 
 
 @dataclass(frozen=True)
@@ -182,6 +180,7 @@ class ExperimentRun:
                 RunDirectoryWriter.event_started, RunDirectoryWriter.event_ended
             ),
             contention=str(self.schedule.extra.get("contention", "shared")),
+            wake=self._wake.set,  # a stressor finished booting on its launch thread
         )
         if self._files is not None:
             self._files.clock_started(self.clock)
@@ -372,6 +371,7 @@ class ExperimentRun:
             self._files.manifest.extra.update(
                 contention=str(self.schedule.extra.get("contention", "shared")),
                 sampler_priority=getattr(self._sampler, "priority", "") or "not raised",
+                plan_misses=(self._events.misses if self._events else PlanMisses()).record(),
                 **self.probes.record(),
             )
             message = self._files.finish(status, code, message)

@@ -16,6 +16,7 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
 
+from core import plan_misses
 from core.probes import Deviation, RunProbes
 from core.profile import load_profile, resolve_schedule
 from core.recovery import recover_runs
@@ -58,7 +59,10 @@ class ProgressPrinter(RunListener):
         if state.status == "running":
             t = state.start_elapsed_s or 0.0
             late = (t - e.start_s) * 1000
-            log(f"[{t:8.1f}s] {e.id} {e.stressor} started ({params}) {late:+.0f} ms vs plan")
+            missed = f": {'; '.join(state.misses)}" if state.misses else ""
+            log(
+                f"[{t:8.1f}s] {e.id} {e.stressor} started ({params}) {late:+.0f} ms vs plan{missed}"
+            )
         else:
             t = state.end_elapsed_s or 0.0
             extra = f": {state.message}" if state.message else ""
@@ -173,6 +177,9 @@ def _execute(
     if probes is not None and probes.monitor.deviated:
         summary += f"; steady state deviated ({len(probes.monitor.deviations)} deviations)"
     log(summary)
+    manifest = read_manifest(result.run_dir) if result.run_dir is not None else None
+    if missed_plan := plan_misses.summary((manifest or {}).get("plan_misses") or {}):
+        log(missed_plan)
     try:
         print(result.run_dir, flush=True)
     except (OSError, ValueError):
