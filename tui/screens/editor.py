@@ -272,7 +272,7 @@ class EditorScreen(EditorFiles):
         at = self._cursor()
         base = self.draft.events[at] if at is not None else None
         self.app.push_screen(
-            EventDialog(base, "Add an event", self.draft.mode),
+            EventDialog(base, "Add an event", self.draft.mode, self._profile_dir()),
             lambda spec: self._added(spec, at),
         )
 
@@ -286,7 +286,9 @@ class EditorScreen(EditorFiles):
         if at is None or not self._editable():
             return
         self.app.push_screen(
-            EventDialog(self.draft.events[at], f"Edit event {at + 1}", self.draft.mode),
+            EventDialog(
+                self.draft.events[at], f"Edit event {at + 1}", self.draft.mode, self._profile_dir()
+            ),
             lambda spec: self._edited(spec, at),
         )
 
@@ -343,6 +345,10 @@ class EditorScreen(EditorFiles):
             return
         self.draft.expand()
         self._changed(0)
+
+    def _profile_dir(self) -> Path | None:
+        """Where the profile's relative paths (shape traces) are read from."""
+        return self.draft.source.parent if self.draft.source is not None else None
 
     def action_probes(self) -> None:
         self.app.push_screen(ProbesDialog(self.draft, self.session.out_parent))

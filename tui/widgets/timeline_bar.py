@@ -1,4 +1,5 @@
-"""The plan as a bar: each event where it runs on the run clock, one lane per overlap."""
+"""The plan as a bar: each event where it runs on the run clock, one lane per overlap; a
+shaped event (core.shapes) draws its shape inside its bar as a sparkline."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from textual.app import RenderResult
 from textual.reactive import reactive
 from textual.widget import Widget
 
-from core.schedule import Schedule
+from core.schedule import Event, Schedule
+from core.shapes import LEVEL_PARAMS, is_shape, parse_shape, sparkline
 from tui.data.units import human_duration
 from tui.widgets.event_strip import STRESSOR_STYLE
 
@@ -66,10 +68,13 @@ class TimelineBar(Widget):
                 if event.id in self.running:
                     style += " underline"
                 label = f"{event.id}"[: end - start]
+                shape = shape_cells(event, end - start)  # under the label: the shape's start
                 for c in range(start, min(end, width)):
                     offset = c - start
-                    char = label[offset] if offset < len(label) else "█"
-                    cells[c] = (char, style if char == "█" else f"{style} reverse")
+                    if offset < len(label):
+                        cells[c] = (label[offset], f"{style} reverse")
+                    else:
+                        cells[c] = (shape[offset] if shape else "█", style)
             rows.append(_cells(cells))
         if not all_lanes:
             rows.append(Text("─" * width, style="dim"))
@@ -87,6 +92,16 @@ class TimelineBar(Widget):
         if self.size.height > len(rows):
             rows.append(_cells(axis))
         return Text("\n").join(rows)
+
+
+def shape_cells(event: Event, count: int) -> str:
+    """A shaped event's level over its bar (`count` cells, from 0 to the shape's peak), or ""
+    for a constant level (the bar stays solid)."""
+    value = event.params.get(LEVEL_PARAMS.get(event.stressor, ""))
+    if count <= 0 or not is_shape(value):
+        return ""
+    shape = parse_shape(value)  # the schedule's JSON form: a trace carries its rows
+    return sparkline(shape.sample(event.duration_s, count), low=0.0, high=shape.peak())
 
 
 def _cells(cells: list[tuple[str, str]]) -> Text:
