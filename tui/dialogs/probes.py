@@ -146,7 +146,7 @@ def _row(
     with Horizontal(classes="form-row"):
         yield Label(name, classes="form-label")
         yield widget
-        yield Label(help_, classes="form-help", id=help_id)
+        yield Label(help_, classes="form-help", id=help_id, markup=False)
 
 
 class ProbesDialog(ModalScreen[None]):
@@ -163,10 +163,10 @@ class ProbesDialog(ModalScreen[None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("a", "add", "Add"),
-        Binding("enter", "edit", "Edit"),
+        Binding("e", "edit", "Edit", tooltip="Edit the row (enter too)"),
         Binding("delete,x", "delete", "Del"),
         Binding("b", "toggle_abort", "Abort"),
-        Binding("tab", "app.focus_next", "Switch", show=False),
+        Binding("tab", "app.focus_next", "Probes/tolerances"),
         Binding("escape", "close", "Close"),
     ]
 
