@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import itertools
 import os
+import subprocess
 import threading
 import time
 from pathlib import Path
@@ -166,3 +167,45 @@ def test_a_stall_is_caught_up_without_bursts_or_lost_rows() -> None:
     assert min(gaps) >= 0.05 - 0.002  # never closer than half an interval
     # the stall starts at the 0.5 s sample, so the one due at 0.6 s is ~250 ms late
     assert max(s.values["sample_lateness_ms"] for s in samples) > 200
+
+
+def test_proc_is_listed_again_only_when_a_task_came_or_went(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Listing /proc is a quarter of a 1 Hz tick: skipped while forks and task count stand."""
+    sampler = SystemSampler()
+    calls: list[str] = []
+    real_listdir = os.listdir
+
+    def counting_listdir(path: str) -> list[str]:
+        calls.append(path)
+        return real_listdir(path)
+
+    monkeypatch.setattr(os, "listdir", counting_listdir)
+    first = sampler._process_count(10.0, (500, b"120"))
+    assert calls == ["/proc"] and first > 0
+    sampler._process_count(10.5, (501, b"121"))  # a fork, but within a second of the last list
+    assert len(calls) == 1
+    sampler._process_count(11.0, (501, b"121"))
+    assert len(calls) == 2
+    assert sampler._process_count(14.0, (501, b"121")) == sampler._procs and len(calls) == 2
+    sampler._process_count(14.5, (501, b"120"))  # a task exited: listed again
+    assert len(calls) == 3
+
+
+def test_process_count_follows_a_real_fork() -> None:
+    sampler = SystemSampler()
+    sampler.prime(time.monotonic())
+    time.sleep(1.05)
+    before = sampler.read(time.monotonic())["process_count"]
+    children = [subprocess.Popen(["sleep", "30"]) for _ in range(5)]
+    try:
+        time.sleep(1.05)
+        after = sampler.read(time.monotonic())["process_count"]
+        direct = sum(1 for name in os.listdir("/proc") if name[0] in "0123456789")
+    finally:
+        for child in children:
+            child.kill()
+            child.wait()
+    assert after != before  # counted again: the sleepers are new processes
+    assert abs(after - direct) <= 3  # what /proc holds (other work may come and go meanwhile)

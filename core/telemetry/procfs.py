@@ -11,6 +11,9 @@ import os
 from pathlib import Path
 
 SECTOR_BYTES = 512
+# /proc/stat counters kept; `processes` (every fork and clone since boot) tells the sampler
+# whether a task was created since it last listed /proc.
+STAT_COUNTERS = frozenset({b"ctxt", b"intr", b"procs_running", b"procs_blocked", b"processes"})
 
 
 class ProcFile:
@@ -51,12 +54,7 @@ def parse_stat(data: bytes) -> tuple[list[list[int]], dict[bytes, int]]:
             cpus.append([int(x) for x in line.split()[1:]])
         else:
             parts = line.split(None, 2)
-            if len(parts) >= 2 and parts[0] in (
-                b"ctxt",
-                b"intr",
-                b"procs_running",
-                b"procs_blocked",
-            ):
+            if len(parts) >= 2 and parts[0] in STAT_COUNTERS:
                 other[parts[0]] = int(parts[1])
     return cpus, other
 

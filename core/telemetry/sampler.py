@@ -132,7 +132,15 @@ class SystemSampler:
         self._prev: _Counters | None = None
         self.priority = ""  # what `prime()` got for the sampling thread
         self._procs, self._procs_at = 0, -math.inf
+        self._procs_tasks: tuple[int, bytes] = (-1, b"")
         self._columns = self._build_columns()
+        # Column names built once, not formatted again at every tick.
+        self._core_names = [(i + 1, f"cpu{i}_percent") for i in range(self.n_cpus)]
+        self._psi_names = [
+            (res, kind, f"psi_{res}_{kind}_percent")
+            for res, kinds in self._psi_kinds.items()
+            for kind in kinds
+        ]
 
     def _build_columns(self) -> list[C.Column]:
         cols = list(C.CONTRACT_BEFORE_CORES)
@@ -164,11 +172,15 @@ class SystemSampler:
             psi={res: parse_psi(f.read()) for res, f in self._psi.items()},
         )
 
-    def _process_count(self, now: float) -> int:
-        """Entries in /proc, counted at most once a second (listing /proc is the priciest read)."""
-        if now - self._procs_at >= PROCESS_COUNT_EVERY_S:
+    def _process_count(self, now: float, tasks: tuple[int, bytes]) -> int:
+        """Entries in /proc. Listing /proc is the priciest read of a tick (~0.25 ms, a quarter
+        of a 1 Hz tick), so it is redone at most once a second and only when a task came or
+        went: `tasks` is (forks and clones since boot, tasks that exist now); both unchanged
+        means the same processes."""
+        changed = tasks[0] < 0 or tasks != self._procs_tasks  # < 0: no fork counter here
+        if changed and now - self._procs_at >= PROCESS_COUNT_EVERY_S:
             self._procs = sum(1 for name in os.listdir("/proc") if name[0] in "0123456789")
-            self._procs_at = now
+            self._procs_at, self._procs_tasks = now, tasks
         return self._procs
 
     def prime(self, now: float) -> None:
@@ -186,8 +198,8 @@ class SystemSampler:
 
         total_pct = _cpu_breakdown(prev.cpu[0], cur.cpu[0])
         v["cpu_percent"] = total_pct["busy"]
-        for i in range(self.n_cpus):
-            v[f"cpu{i}_percent"] = _cpu_breakdown(prev.cpu[i + 1], cur.cpu[i + 1])["busy"]
+        for row, name in self._core_names:
+            v[name] = _cpu_busy(prev.cpu[row], cur.cpu[row])
 
         mem = parse_keyed(self._meminfo.read(), MEMINFO_FIELDS)
         total = mem.get(b"MemTotal", 0) * 1024
@@ -210,7 +222,8 @@ class SystemSampler:
 
         load = self._loadavg.read().split()
         v["load_1m"] = float(load[0])
-        v["process_count"] = self._process_count(now)
+        tasks = load[3].partition(b"/")[2] if len(load) > 3 else b""  # running/existing tasks
+        v["process_count"] = self._process_count(now, (cur.stat.get(b"processes", -1), tasks))
 
         v["cpu_user_percent"] = total_pct["user"]
         v["cpu_system_percent"] = total_pct["system"]
@@ -234,10 +247,9 @@ class SystemSampler:
         v["net_ext_sent_bytes_per_s"] = (n1[2] - n0[2]) / dt
         v["net_ext_recv_bytes_per_s"] = (n1[3] - n0[3]) / dt
 
-        for res, kinds in self._psi_kinds.items():
-            for kind in kinds:
-                stalled_us = cur.psi[res].get(kind, 0) - prev.psi[res].get(kind, 0)
-                v[f"psi_{res}_{kind}_percent"] = min(100.0, stalled_us / (dt * 1e6) * 100.0)
+        for res, kind, name in self._psi_names:
+            stalled_us = cur.psi[res].get(kind, 0) - prev.psi[res].get(kind, 0)
+            v[name] = min(100.0, stalled_us / (dt * 1e6) * 100.0)
         if self._freq:
             khz = [int(f.read()) for f in self._freq]
             v["cpu_freq_mhz"] = sum(khz) / len(khz) / 1000.0
@@ -266,6 +278,15 @@ class SystemSampler:
             f.close()
 
 
+def _cpu_busy(prev: list[int], cur: list[int]) -> float:
+    """Percent busy between two /proc/stat cpu rows (`_cpu_breakdown`'s "busy", per core)."""
+    d = [b - a for a, b in zip(prev[:5], cur[:5], strict=False)]
+    total = sum(b - a for a, b in zip(prev[:8], cur[:8], strict=False))
+    if total <= 0 or len(d) < 4:
+        return 0.0
+    return 100.0 * (total - d[3] - (d[4] if len(d) > 4 else 0)) / total
+
+
 def _cpu_breakdown(prev: list[int], cur: list[int]) -> dict[str, float]:
     """Percent busy/user/system/iowait/steal between two /proc/stat cpu rows.
 
@@ -277,9 +298,9 @@ def _cpu_breakdown(prev: list[int], cur: list[int]) -> dict[str, float]:
     total = sum(d)
     if total <= 0:
         return {"busy": 0.0, "user": 0.0, "system": 0.0, "iowait": 0.0, "steal": 0.0}
-    user, nice, system, idle, iowait, irq, softirq, steal = d
+    user, nice, system, _idle, iowait, irq, softirq, steal = d
     return {
-        "busy": 100.0 * (total - idle - iowait) / total,
+        "busy": _cpu_busy(prev, cur),  # the one definition of busy
         "user": 100.0 * (user + nice) / total,
         "system": 100.0 * (system + irq + softirq) / total,
         "iowait": 100.0 * iowait / total,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import math
+import operator
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -38,6 +39,10 @@ class DatasetWriter:
             )
             + "\n"
         )
+        # Every cell in column order from one merged dict: a missing value is 0 (C-level work,
+        # where a per-column lookup was a sixth of a tick).
+        self._zeros = dict.fromkeys(self._names, 0.0)
+        self._cells = operator.itemgetter(*self._names)
         self._fd = os.open(
             path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND | os.O_CLOEXEC, 0o644
         )
@@ -55,9 +60,7 @@ class DatasetWriter:
         for name, spec in self._optional.items():
             value = get(name, math.nan)
             fixed[name] = "" if math.isnan(value) else spec.format(value)
-        return self._template.format(
-            *[fixed[n] if n in fixed else get(n, 0.0) for n in self._names]
-        )
+        return self._template.format(*self._cells({**self._zeros, **sample.values, **fixed}))
 
     def write(self, sample: Sample) -> None:
         self._append(self.format_row(sample))
