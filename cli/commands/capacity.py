@@ -19,9 +19,9 @@ import io
 import json
 from pathlib import Path
 
-from cli.commands.predict import load_chosen_model
+from cli.model_options import add_model_options, interval_level, load_chosen_model
 from core.errors import EXIT_OK, BadInput
-from core.model import DEFAULT_INTERVAL, DEFAULT_MODELS_DIR, measure_levels, predict_schedule
+from core.model import measure_levels, predict_schedule
 from core.model.capacity import (
     PARAMS,
     UNITS,
@@ -32,7 +32,6 @@ from core.model.capacity import (
     step_level,
     verify_schedule,
 )
-from core.model.intervals import check_level
 from core.model.store import TwinModel
 from core.profile import load_profile, resolve_schedule
 from core.rundir.layout import DEFAULT_RUNS_DIR
@@ -45,16 +44,8 @@ def _parser() -> argparse.ArgumentParser:
         description="how much more of each stressor kind this node can take, from the model",
     )
     p.add_argument("profile", nargs="?", type=Path, help="background load (its peak)")
-    p.add_argument("--model", type=Path, default=None, help="model file (default: newest here)")
-    p.add_argument("--models-dir", type=Path, default=DEFAULT_MODELS_DIR, help=argparse.SUPPRESS)
     p.add_argument("--json", action="store_true", help="print the answer as JSON")
-    p.add_argument(
-        "--interval",
-        type=float,
-        default=DEFAULT_INTERVAL,
-        metavar="P",
-        help="interval behind lo/hi (default 0.9)",
-    )
+    add_model_options(p, interval_help="interval behind lo/hi (default 0.9)")
     p.add_argument(
         "--verify",
         choices=sorted(PARAMS),
@@ -123,10 +114,7 @@ def _verify(model: TwinModel, kind: str, level: float, out: Path | None) -> int:
 
 def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
-    try:
-        level = check_level(args.interval)
-    except ValueError as exc:
-        raise BadInput(f"--interval: {exc}") from None
+    level = interval_level(args)
     background, tolerances = None, ()
     if args.profile is not None:
         profile = load_profile(args.profile)

@@ -26,20 +26,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from cli.model_options import add_model_options, interval_level, load_chosen_model
 from core.errors import EXIT_OK, BadInput
-from core.host import host_fingerprint
 from core.model import (
-    DEFAULT_INTERVAL,
-    DEFAULT_MODELS_DIR,
     TwinModel,
-    find_model,
     forecast_schedule,
-    load_model,
     measure_levels,
     whatif_schedule,
     write_prediction,
 )
-from core.model.intervals import check_level
 from core.profile import load_profile, resolve_schedule
 from core.schedule import Schedule
 from core.telemetry import columns as C
@@ -52,8 +47,6 @@ def _parser() -> argparse.ArgumentParser:
         description="predict a profile's metrics (or a one-off load) with a fitted model",
     )
     p.add_argument("profile", nargs="?", type=Path, help="profile to predict")
-    p.add_argument("--model", type=Path, default=None, help="model file (default: newest here)")
-    p.add_argument("--models-dir", type=Path, default=DEFAULT_MODELS_DIR, help=argparse.SUPPRESS)
     p.add_argument("-o", "--output", default=None, help="write the series as CSV ('-': stdout)")
     p.add_argument(
         "--calibrate",
@@ -65,12 +58,8 @@ def _parser() -> argparse.ArgumentParser:
         help="start from this machine's levels now (one sample over S s, default 2) "
         "instead of the model's idle baseline",
     )
-    p.add_argument(
-        "--interval",
-        type=float,
-        default=DEFAULT_INTERVAL,
-        metavar="P",
-        help="central prediction interval written as <metric>_lo/_hi (default 0.9)",
+    add_model_options(
+        p, interval_help="central prediction interval written as <metric>_lo/_hi (default 0.9)"
     )
     what = p.add_argument_group("one-off what-if (instead of a profile)")
     what.add_argument("--cpu", type=float, default=None, metavar="PERCENT", help="cpu load_percent")
@@ -93,18 +82,6 @@ def _human(metric: str, value: float) -> str:
     if metric.endswith("_c"):
         return f"{value:.1f} °C"
     return f"{value:.2f}"
-
-
-def load_chosen_model(path: Path | None, models_dir: Path) -> tuple[TwinModel, Path]:
-    """`--model`, else the newest model for this host in `models_dir`; one line when none."""
-    if path is None:
-        path = find_model(str(host_fingerprint()["id"]), models_dir)
-        if path is None:
-            raise BadInput(
-                f"no model in {models_dir}: record runs, then `twin model fit RUN_DIR...` "
-                "(or give --model)"
-            )
-    return load_model(path), path
 
 
 def _load(args: argparse.Namespace) -> tuple[TwinModel, Path]:
@@ -208,10 +185,7 @@ def main(argv: list[str]) -> int:
         if args.calibrate <= 0:
             raise BadInput(f"--calibrate must be positive, not {args.calibrate:g}")
         levels = measure_levels(args.calibrate)
-    try:
-        interval = check_level(args.interval)
-    except ValueError as exc:
-        raise BadInput(f"--interval: {exc}") from None
+    interval = interval_level(args)
     told = forecast_schedule(model, schedule, levels, interval)
     prediction = told.series
     to_stdout = args.output == "-"
