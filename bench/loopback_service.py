@@ -4,7 +4,7 @@ Run as a script it serves: `python bench/loopback_service.py [WORK_MS]` listens 
 (an ephemeral port, printed as the first line of stdout), one request at a time, each spinning
 WORK_MS (default 2) of its own CPU time before answering 200. It stands for "the node's real
 work": it runs at whatever nice level and session it was started in. `bench/contention.py` and
-`tests/test_contention.py` both use it (the test loads this file by path), so both measure the
+the tests (`tests/probe_servers.py` loads this file by path), so both measure the
 same thing.
 """
 
@@ -20,7 +20,9 @@ from pathlib import Path
 SCRIPT = Path(__file__).resolve()
 
 
-class _Handler(BaseHTTPRequestHandler):
+class BusyHandler(BaseHTTPRequestHandler):
+    """Answers GET with 200 after spinning `work_s` of its own thread's CPU time."""
+
     work_s = 0.002
 
     def do_GET(self) -> None:
@@ -40,8 +42,8 @@ class _Handler(BaseHTTPRequestHandler):
 
 def serve(work_ms: float) -> None:
     """Serve forever on an ephemeral loopback port; print the port first."""
-    _Handler.work_s = work_ms / 1000.0
-    server = HTTPServer(("127.0.0.1", 0), _Handler)
+    BusyHandler.work_s = work_ms / 1000.0
+    server = HTTPServer(("127.0.0.1", 0), BusyHandler)
     print(server.server_address[1], flush=True)
     server.serve_forever()
 

@@ -7,35 +7,36 @@ work, at the test's own priority); `hanging_listener`: accepts connections and n
 
 from __future__ import annotations
 
+import importlib.util
 import socket
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
+from types import ModuleType
 
-WORK_S = 0.002
+from conftest import ROOT
 
 
-class _Busy(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        end = time.thread_time() + WORK_S
-        x = 1
-        while time.thread_time() < end:
-            x = (x * 1103515245 + 12345) & 0x7FFFFFFF
-        self.send_response(200)
-        self.send_header("Content-Length", "2")
-        self.end_headers()
-        self.wfile.write(b"ok")
+def _load_service_module() -> ModuleType:
+    """`bench/loopback_service.py`, the one definition of "the node's real work" (by path:
+    bench/ is scripts, not a package)."""
+    spec = importlib.util.spec_from_file_location(
+        "loopback_service", ROOT / "bench" / "loopback_service.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the API's name
-        pass
+
+service = _load_service_module()
 
 
 @contextmanager
 def cpu_service() -> Iterator[str]:
     """A threaded HTTP service doing 2 ms of CPU per request; yields its URL."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Busy)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), service.BusyHandler)
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

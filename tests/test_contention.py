@@ -7,7 +7,6 @@ Real processes throughout: `twin stress cpu` started from the test, a loopback H
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import re
@@ -17,26 +16,13 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from types import ModuleType
 
 import pytest
+from probe_servers import service
 
 from conftest import ROOT, TWIN, check_run, run_twin
 
 AUTOGROUP = Path("/proc/sys/kernel/sched_autogroup_enabled")
-
-
-def load_service_module() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "loopback_service", ROOT / "bench" / "loopback_service.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-service = load_service_module()
 
 
 @contextmanager
