@@ -6,14 +6,19 @@ from __future__ import annotations
 
 import csv
 import inspect
+import math
 import sys
 import tomllib
 from pathlib import Path
 
 from probe_servers import cpu_service
 from textual.widgets import DataTable, Input, Label, Select, Static
+from tui_kit import fake_samples
 
+from core.probes import ProbeSpec, Tolerance
 from core.profile import load_profile
+from core.schedule import Schedule
+from core.telemetry.sampler import Sample
 from tests.test_tui import (
     SIZE,
     _sync,
@@ -25,9 +30,14 @@ from tests.test_tui import (
     runs,
     until,
 )
+from tui.app import make_app
 from tui.dialogs.confirm import ConfirmDialog
 from tui.dialogs.probes import ProbeDialog, ProbesDialog, ToleranceDialog
+from tui.messages import SessionInfo
 from tui.screens.editor import EditorScreen
+from tui.widgets.graph_panel import GraphPanel
+from tui.widgets.metric_row import MetricRow
+from tui.widgets.metric_sparkline import MetricSparkline
 from tui.widgets.status_bar import StatusBar
 
 __all__ = ["runs"]  # the fixture, used by name
@@ -260,6 +270,66 @@ async def test_a_loaded_profile_keeps_its_command_probe_and_saves_it(
         await pilot.pause()
     saved = tomllib.loads(path.read_text())
     assert saved["probes"][0]["argv"] == [sys.executable, "-c", "print(1)"]
+
+
+def probe_values(k: int) -> dict[str, float]:
+    """Sample `k`'s probe columns: 10-30 ms, no answer at k = 5, past the 50 ms limit from 25."""
+    p99 = math.nan if k == 5 else (80.0 if k >= 25 else 10.0 + k % 20)
+    return {
+        "probe_api_count": 0.0 if k == 5 else 10.0,
+        "probe_api_errors": 2.0 if k == 5 else 0.0,
+        "probe_api_p50_ms": p99 / 2,
+        "probe_api_p99_ms": p99,
+        "probe_api_max_ms": p99,
+    }
+
+
+async def test_dashboard_draws_a_row_per_probe_with_its_tolerance(tmp_path: Path) -> None:
+    app = make_app(None, tmp_path / "runs", live=False, recover=False)
+    probe = ProbeSpec("api", "http", url="http://127.0.0.1:9/")
+    limit = Tolerance("probe_api_p99_ms", max=50.0)
+    schedule = Schedule(name="probed", mode="parallel", events=(), total_s=60, interval_s=1.0)
+    info = SessionInfo(1, True, "probed", tmp_path, 60.0, 1.0, schedule, (probe,), (limit,))
+    samples = fake_samples(30)
+    async with app.run_test(size=(100, 30)) as pilot:  # a graph 20 samples wide or more
+
+        async def feed(first: int, last: int) -> dict[str, MetricRow]:
+            for sample in samples[first - 1 : last]:
+                values = {**sample.values, **probe_values(int(sample.elapsed_s))}
+                app.session.on_sample(Sample(sample.timestamp, sample.elapsed_s, values, ()))
+            for _ in range(4):
+                await pilot.pause()
+            return {r.spec.key: r for r in app.screen.query_one(GraphPanel).rows()}
+
+        def value_of(row: MetricRow) -> str:
+            return str(row.query_one(".metric-value").render())
+
+        app.session._info = info  # as `start_recording` sets it, with no engine running
+        row = (await feed(1, 20))["probe_api_p99_ms"]
+        text = value_of(row)
+        assert row.display and row.region.height >= 1
+        assert "api" in str(row.query_one(".metric-label").render())
+        assert "10.0ms" in text and "0err" in text and "≤50.0ms" in text  # sample 20: 10 ms
+        assert not row.query_one(".metric-value").has_class("-beyond")
+        spark = row.query_one(MetricSparkline)
+        assert spark.top == 50.0  # the scale reaches the tolerance
+        width = spark.size.width
+        assert width >= 20
+        levels = spark._levels
+        assert levels[width - 20 + 4] == -1  # sample 5 had no answer: a gap, not a zero
+        assert min(levels[width - 20 + 5 :]) > 0
+        strip_y = app.screen.query_one("#strip-row").region.y
+        shown = [r for r in app.screen.query(MetricRow) if r.display and r.region.height]
+        assert shown[-1].region.bottom == strip_y  # the probe row fits the graph area
+
+        row = (await feed(21, 30))["probe_api_p99_ms"]  # past the limit from sample 25
+        assert "80.0ms" in value_of(row) and "≤50.0ms" in value_of(row)
+        assert row.query_one(".metric-value").has_class("-beyond")
+        assert spark.top == 80.0
+
+        app.session._info = SessionInfo(2, False, "live", None, 0.0, 1.0, schedule)
+        rows = await feed(30, 30)
+        assert "probe_api_p99_ms" not in rows and "cpu_percent" in rows  # live: no probe rows
 
 
 for _name, _test in list(globals().items()):

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from textual.message import Message
 
-from core.probes import Deviation
+from core.probes import Deviation, ProbeSpec, Tolerance
 from core.runner import EventState, RunResult
 from core.schedule import Schedule
 
@@ -32,6 +32,10 @@ class SessionInfo:
     total_s: float
     interval_s: float
     schedule: Schedule
+    probes: tuple[ProbeSpec, ...] = ()
+    """The recorded profile's `[[probes]]` (the dashboard draws a row for each)."""
+    tolerances: tuple[Tolerance, ...] = ()
+    """Its `[steady_state]` tolerances (a probe row marks its own)."""
 
 
 @dataclass

@@ -226,6 +226,8 @@ class Session(RunListener):
                 schedule.total_s,
                 schedule.interval_s,
                 schedule,
+                run.probes.specs,
+                run.probes.monitor.spec.tolerances if run.probes.monitor.spec else (),
             )
             return self._started(run, info)
 

@@ -6,9 +6,11 @@ load) appear only where the machine provides them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+import math
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 
+from core.probes import ProbeSpec, Tolerance
 from core.telemetry import columns as C
 from tui.data.units import human_bytes, human_rate
 
@@ -45,6 +47,23 @@ class MetricSpec:
     """Extra text after the value (for example memory in bytes)."""
     hide_when_zero: bool = False
     """Shown only once the value was ever non-zero (swap)."""
+    limit: Tolerance | None = None
+    """The `[steady_state]` tolerance of `key`: shown beside the value, which turns red beyond."""
+    errors: Tolerance | None = None
+    """A probe row: its `probe_<name>_errors` column (a tolerance with no bound if none)."""
+
+    def breaks(self, latest: Mapping[str, float]) -> bool:
+        """Whether `latest` is beyond this row's tolerance (its value or its errors)."""
+        return any(
+            t is not None and t.column in latest and t.broken_by(latest[t.column]) is not None
+            for t in (self.limit, self.errors)
+        )
+
+
+def _millis(value: float) -> str:
+    if math.isnan(value):
+        return "-"
+    return f"{value:.1f}ms" if abs(value) < 100 else f"{value:.0f}ms"
 
 
 def _mem_detail(values: Mapping[str, float]) -> str:
@@ -55,8 +74,46 @@ def _swap_detail(values: Mapping[str, float]) -> str:
     return human_bytes(values.get("swap_used_bytes", 0.0))
 
 
-def metric_specs(columns: Collection[str]) -> list[MetricSpec]:
-    """The graphs for a sampler with these columns, in display order."""
+def probe_specs(probes: Sequence[ProbeSpec], tolerances: Sequence[Tolerance]) -> list[MetricSpec]:
+    """A row per probe: its p99 latency, its errors, and the tolerances set on either."""
+    bound = {t.column: t for t in tolerances}
+    specs = []
+    for probe in probes:
+        key = f"probe_{probe.name}_p99_ms"
+        errors_key = f"probe_{probe.name}_errors"
+        limit = bound.get(key)
+        top = limit.max if limit is not None and limit.max is not None else 1.0
+        specs.append(
+            MetricSpec(
+                key,
+                probe.name[:6],
+                "probe",
+                _millis,
+                floor=top,  # the scale reaches the tolerance: a bar at the top is at the limit
+                limit=limit,
+                errors=bound.get(errors_key, Tolerance(errors_key)),
+            )
+        )
+    return specs
+
+
+def limit_text(spec: MetricSpec) -> str:
+    """`≤50ms`: the bounds of a row's tolerance, in its unit ("" when it has none)."""
+    if spec.limit is None:
+        return ""
+    parts = []
+    if spec.limit.min is not None:
+        parts.append(f"≥{spec.fmt(spec.limit.min).strip()}")
+    if spec.limit.max is not None:
+        parts.append(f"≤{spec.fmt(spec.limit.max).strip()}")
+    return " ".join(parts)
+
+
+def metric_specs(
+    columns: Collection[str], extra: Sequence[MetricSpec] = ()
+) -> list[MetricSpec]:
+    """The graphs for a sampler with these columns, in display order; `extra` (probe rows)
+    after the network, before the optional extras (load, pressure, temperature)."""
     specs = [MetricSpec("cpu_percent", "CPU", "cpu", _percent, ceiling=100.0)]
     core = 0
     while f"cpu{core}_percent" in columns:
@@ -82,6 +139,7 @@ def metric_specs(columns: Collection[str]) -> list[MetricSpec]:
         MetricSpec("disk_write_bytes_per_s", "Disk W", "disk", _rate, floor=1024.0**2),
         MetricSpec("net_sent_bytes_per_s", "Net TX", "net", _rate, floor=1024.0**2),
         MetricSpec("net_recv_bytes_per_s", "Net RX", "net", _rate, floor=1024.0**2),
+        *extra,
     ]
     if "load_1m" in columns:
         specs.append(MetricSpec("load_1m", "Load", "extra", _plain, floor=max(core, 1)))

@@ -13,9 +13,10 @@ from textual.screen import Screen
 from textual.widgets import ProgressBar
 
 from tui.data.history import series, window_size
+from tui.data.metrics import MetricSpec, probe_specs
 from tui.data.prediction import PREDICTION_FILE, PredictionTrack
 from tui.data.status import RunStatus
-from tui.messages import SamplesArrived
+from tui.messages import SamplesArrived, SessionInfo
 from tui.session import Session
 from tui.widgets.event_strip import event_marks
 from tui.widgets.fitted_footer import FittedFooter
@@ -52,6 +53,8 @@ class DashboardScreen(Screen[None]):
         """The recorded run's `prediction.csv`, while that run records."""
         self._track_dir: Path | None = None
         self._track_serial = -1
+        self._probe_rows: tuple[SessionInfo | None, list[MetricSpec]] = (None, [])
+        """The probe rows of the session they were made for (remade when it changes)."""
 
     def compose(self) -> ComposeResult:
         with Vertical(id="top"):
@@ -94,7 +97,7 @@ class DashboardScreen(Screen[None]):
             return
         self._version = history.version
         panel = self.query_one(GraphPanel)
-        panel.set_columns(history.columns)
+        panel.set_columns(history.columns, self._probe_specs())
         tagged = history.tagged_window(window_size(self.session.interval_s, panel.width))
         samples = [sample for _, sample in tagged]
         latest = samples[-1].values if samples else None
@@ -122,6 +125,15 @@ class DashboardScreen(Screen[None]):
         )
         running = self.session.active_events()
         self.query_one(StressorPanel).show_running(running, self.session.elapsed_s)
+
+    def _probe_specs(self) -> list[MetricSpec]:
+        """A row per probe of the profile being recorded (none while live)."""
+        info = self.session.info
+        if info is not self._probe_rows[0]:
+            recorded = info is not None and info.recording
+            specs = probe_specs(info.probes, info.tolerances) if info and recorded else []
+            self._probe_rows = (info, specs)
+        return self._probe_rows[1]
 
     def _status_changed(self, status: RunStatus) -> None:
         bar = self.query_one("#progress", ProgressBar)

@@ -16,7 +16,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Label
 
 from tui.data.graph_layout import plan_heights
-from tui.data.metrics import metric_specs
+from tui.data.metrics import MetricSpec, metric_specs
 from tui.widgets.core_heat import CoreHeatRow
 from tui.widgets.event_strip import EventStrip, Mark
 from tui.widgets.metric_row import MetricRow
@@ -47,6 +47,7 @@ class GraphPanel(Vertical):
     def __init__(self, *, id: str | None = None) -> None:  # noqa: A002
         super().__init__(id=id)
         self._columns: frozenset[str] = frozenset()
+        self._extra: tuple[MetricSpec, ...] = ()
         self._view: GraphView | None = None
         self._plan_key: object = None
 
@@ -76,15 +77,16 @@ class GraphPanel(Vertical):
         return list(self.graphs.query_children(MetricRow))
 
     # ---- the graphs there are --------------------------------------------------------
-    def set_columns(self, columns: Collection[str]) -> None:
-        """Have a graph for each of `columns` the dashboard knows (cheap when unchanged)."""
+    def set_columns(self, columns: Collection[str], extra: Sequence[MetricSpec] = ()) -> None:
+        """Have a graph for each of `columns` the dashboard knows, and one for each of `extra`
+        (the probes of the run that records); cheap when unchanged."""
         wanted = frozenset(columns)
-        if wanted == self._columns:
+        if wanted == self._columns and tuple(extra) == self._extra:
             return
-        self._columns = wanted
+        self._columns, self._extra = wanted, tuple(extra)
         graphs = self.graphs
-        existing = {row.spec.key: row for row in graphs.query_children(MetricRow)}
-        specs = metric_specs(wanted)
+        existing = {row.spec: row for row in graphs.query_children(MetricRow)}
+        specs = metric_specs(wanted, extra)
         cores = sum(spec.group == "core" for spec in specs)
         heat = next(iter(graphs.query_children(CoreHeatRow)), None)
         if heat is not None and heat.cores != cores:
@@ -92,7 +94,7 @@ class GraphPanel(Vertical):
             heat = None
         order: list[MetricRow | CoreHeatRow] = []
         for spec in specs:
-            row = existing.pop(spec.key, None) or MetricRow(spec)
+            row = existing.pop(spec, None) or MetricRow(spec)
             order.append(row)
             if spec.key == "cpu_percent" and cores:
                 heat = heat or CoreHeatRow(cores)

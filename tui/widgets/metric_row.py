@@ -12,7 +12,7 @@ from textual.app import ComposeResult
 from textual.widget import Widget
 from textual.widgets import Label
 
-from tui.data.metrics import MetricSpec
+from tui.data.metrics import MetricSpec, limit_text
 from tui.widgets.metric_sparkline import MetricSparkline
 from tui.widgets.value_text import ValueText
 
@@ -47,6 +47,13 @@ class MetricRow(Widget):
     }
     MetricRow.-net .metric-spark > .sparkline--max-color {
         color: $accent;
+    }
+    MetricRow.-probe .metric-spark > .sparkline--max-color {
+        color: $error;
+    }
+    MetricRow .metric-value.-beyond {
+        color: $error;
+        text-style: bold;
     }
     """
 
@@ -95,6 +102,21 @@ class MetricRow(Widget):
         `cursor`: the column of the replay's time cursor, None when live."""
         self._spark.cursor = cursor
         self._spark.data = data
+        lines = self._value_lines(latest, predicted)
+        if self.rows > 1:
+            lines.append(self.scale_text())
+        else:
+            lines = [" ".join(lines)]
+        self._value.text = "\n".join(lines[: max(1, self.rows)])
+        self._value.set_class(latest is not None and self.spec.breaks(latest), "-beyond")
+        if self.spec.hide_when_zero:
+            self.ever_nonzero = self.ever_nonzero or any(v > 0 for v in data)
+            self.display = self.ever_nonzero
+
+    def _value_lines(
+        self, latest: Mapping[str, float] | None, predicted: float | None
+    ) -> list[str]:
+        """The value with its detail, then a probe's tolerance (one line each when tall)."""
         if latest is None or self.spec.key not in latest:
             text = "-"
         else:
@@ -104,9 +126,8 @@ class MetricRow(Widget):
                 text = f"{text} (pred {self.spec.fmt(predicted).strip()})"
             elif self.spec.detail is not None:
                 text = f"{text} {self.spec.detail(latest)}"
-        if self.rows > 1:
-            text = f"{text}\n{self.scale_text()}"
-        self._value.text = text
-        if self.spec.hide_when_zero:
-            self.ever_nonzero = self.ever_nonzero or any(v > 0 for v in data)
-            self.display = self.ever_nonzero
+        errors = self.spec.errors
+        if errors is not None and latest is not None and errors.column in latest:
+            text = f"{text} {latest[errors.column]:.0f}err"
+        limit = limit_text(self.spec)
+        return [text, limit] if limit else [text]

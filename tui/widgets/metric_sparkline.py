@@ -53,6 +53,13 @@ def bar_rows(
     return rows
 
 
+def bucket_top(values: Sequence[float]) -> float | None:
+    """The highest value of a column; None when it has none (NaN, a probe interval without
+    an answer, is a gap, not a zero)."""
+    finite = [v for v in values if v == v]  # NaN != NaN
+    return max(finite) if finite else None
+
+
 CURSOR_STYLE = Style(reverse=True)
 
 
@@ -112,7 +119,7 @@ class MetricSparkline(Sparkline):
         width, height = self.size
         self._levels_size = self.size
         data = self.data or []
-        columns: list[float | None] = [max(b) if b else None for b in buckets(data, width)]
+        columns = [bucket_top(b) for b in buckets(data, width)]
         top = self.ceiling
         if top is None:
             top = max([self.floor, *(c for c in columns if c is not None)])
