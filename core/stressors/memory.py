@@ -13,7 +13,6 @@ rule of stress-ng's `--oom-avoid`, rather than push the machine into swap or the
 
 from __future__ import annotations
 
-import ctypes
 import mmap
 import time
 from typing import Any
@@ -21,42 +20,9 @@ from typing import Any
 from core.shapes import is_shape
 from core.stressors._proc import meminfo
 from core.stressors._runtime import Reporter, Stop
+from core.stressors.memory_pages import CHUNK, PAGE, allocate, resident_bytes, touch
+from core.stressors.memory_shape import run_memory_shape
 from core.stressors.safety import memory_reserve_bytes, runtime_reserve
-
-CHUNK = 64 << 20
-PAGE = mmap.PAGESIZE
-
-
-_libc = ctypes.CDLL(None, use_errno=True)
-_libc.mincore.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_char_p]
-_libc.madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
-MADV_POPULATE_WRITE = 23  # Linux 5.14+: write-fault every page in one call
-
-
-def _populate(m: mmap.mmap) -> None:
-    """Fault in every page writable inside the kernel (2-4x faster than touching from Python
-    on a VM); a no-op where the kernel does not know MADV_POPULATE_WRITE."""
-    anchor = ctypes.c_char.from_buffer(m)
-    try:
-        _libc.madvise(ctypes.addressof(anchor), len(m), MADV_POPULATE_WRITE)
-    finally:
-        del anchor
-
-
-def _resident_bytes(chunks: list[mmap.mmap]) -> int:
-    """Bytes of our chunks the kernel has resident right now (mincore(2), page by page)."""
-    total = 0
-    for m in chunks:
-        pages = (len(m) + PAGE - 1) // PAGE
-        vec = ctypes.create_string_buffer(pages)
-        anchor = ctypes.c_char.from_buffer(m)
-        try:
-            if _libc.mincore(ctypes.addressof(anchor), len(m), vec) != 0:
-                raise OSError(ctypes.get_errno(), "mincore failed")
-        finally:
-            del anchor  # release the buffer export, or the map could not be closed
-        total += (pages - vec.raw.count(0)) * PAGE
-    return total
 
 
 class _Pacer:
@@ -78,27 +44,8 @@ class _Pacer:
         self.rate[huge] = size / max(seconds, 1e-6)
 
 
-def _allocate(size: int, huge: bool = True) -> mmap.mmap:
-    m = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
-    if huge and hasattr(mmap, "MADV_HUGEPAGE"):
-        # 2 MiB pages fault in faster (THP "madvise" mode); harmless when THP is off.
-        m.madvise(mmap.MADV_HUGEPAGE)
-    _populate(m)
-    _touch(m, 0x5A)  # cheap once populated; does the work on older kernels
-    return m
-
-
-def _touch(m: mmap.mmap, value: int) -> None:
-    """Write one byte in every page: each page becomes resident and private."""
-    view = memoryview(m)
-    view[::PAGE] = bytes([value]) * len(range(0, len(m), PAGE))
-    view.release()
-
-
 def run_memory(params: dict[str, Any], stop: Stop, reporter: Reporter) -> None:
     if is_shape(params["size_mb"]):  # grows and shrinks with the shape
-        from core.stressors.memory_shape import run_memory_shape
-
         return run_memory_shape(params, stop, reporter)
     target = int(params["size_mb"]) << 20
     ramp_s = float(params["ramp_s"])
@@ -113,7 +60,7 @@ def run_memory(params: dict[str, Any], stop: Stop, reporter: Reporter) -> None:
     last_swap_free = info.get("SwapFree", 0)
 
     def publish() -> None:
-        resident = _resident_bytes(chunks)
+        resident = resident_bytes(chunks)
         reporter.publish(
             {"stress_mem_resident_bytes": float(resident)},
             held_bytes=held,
@@ -154,7 +101,7 @@ def run_memory(params: dict[str, Any], stop: Stop, reporter: Reporter) -> None:
         last_avail, last_swap_free = avail - step, info.get("SwapFree", 0)
         huge = pacer.huge()
         t0 = time.monotonic()
-        chunks.append(_allocate(step, huge))
+        chunks.append(allocate(step, huge))
         pacer.record(huge, step, time.monotonic() - t0)
         held += step
         if time.monotonic() - last_report >= 1.0:
@@ -167,7 +114,7 @@ def run_memory(params: dict[str, Any], stop: Stop, reporter: Reporter) -> None:
     while stop.sleep(1.0):
         if swap:  # keep it resident: re-touch every page
             for c in chunks:
-                _touch(c, 0x5B)
+                touch(c, 0x5B)
         publish()
     for c in chunks:
         c.close()

@@ -16,7 +16,7 @@ from typing import Any
 from core.shapes import level_function
 from core.stressors._proc import meminfo
 from core.stressors._runtime import Reporter, Stop
-from core.stressors.memory import CHUNK, PAGE, _allocate, _resident_bytes
+from core.stressors.memory_pages import CHUNK, PAGE, allocate, resident_bytes
 from core.stressors.safety import memory_reserve_bytes, runtime_reserve
 
 TICK_S = 0.05
@@ -34,7 +34,7 @@ class _Held:
         return sum(live for _, live in self.chunks)
 
     def grow(self, size: int) -> None:
-        self.chunks.append((_allocate(size), size))
+        self.chunks.append((allocate(size), size))
 
     def shrink_to(self, due: int) -> None:
         excess = self.bytes - due
@@ -63,7 +63,7 @@ def run_memory_shape(params: dict[str, Any], stop: Stop, reporter: Reporter) -> 
     due = 0
 
     def publish() -> None:
-        resident = _resident_bytes([m for m, _ in held.chunks])
+        resident = resident_bytes([m for m, _ in held.chunks])
         reporter.publish(
             {"stress_mem_resident_bytes": float(resident)},
             held_bytes=held.bytes,
