@@ -767,6 +767,20 @@ async def test_dashboard_shows_the_prediction_beside_the_measure(
     assert (run_dir / "prediction.csv").is_file()
 
 
+def test_prediction_track_reads_through_the_engine_reader(tmp_path: Path) -> None:
+    from tui.data.prediction import PredictionTrack
+
+    assert PredictionTrack.load(tmp_path, ["cpu_percent"]) is None  # no prediction.csv
+    (tmp_path / "prediction.csv").write_text("elapsed_s,cpu_percent\n0,10\n10,30\n")
+    track = PredictionTrack.load(tmp_path, ["cpu_percent", "mem_percent"])
+    assert track is not None and track.keys == {"cpu_percent"}
+    assert track.at("cpu_percent", 5.0) == 20.0
+    (tmp_path / "prediction.csv").write_text('elapsed_s,cpu_percent\n0,"10\n')  # torn
+    assert PredictionTrack.load(tmp_path, ["cpu_percent"]) is None
+    (tmp_path / "prediction.csv").write_text("cpu_percent\n10\n")  # no clock
+    assert PredictionTrack.load(tmp_path, ["cpu_percent"]) is None
+
+
 def _sync(test: Callable[..., Any]) -> Callable[..., None]:
     """Run an async test with `asyncio.run` (no async plugin needed)."""
 

@@ -11,8 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from core.errors import ProfileError, TwinError
-from core.rundir.layout import PREDICTION
+from core.errors import BadInput, ProfileError, TwinError
 from core.schedule import Schedule
 from core.telemetry import metric_lists
 from tui.data.draft import Draft
@@ -20,9 +19,6 @@ from tui.data.units import human_bytes, human_rate
 
 MODELS_DIR: Path | None = None
 """Where models are looked for; None: the model store's default (`data/models/`)."""
-
-PREDICTION_FILE = PREDICTION
-"""What `ExperimentRun.prepare()` writes into a run directory when a model exists."""
 
 
 def _percent(value: float) -> str:
@@ -132,15 +128,16 @@ class PredictionTrack:
         self._columns = {k: np.asarray(v, dtype=float) for k, v in columns.items()}
 
     @classmethod
-    def load(cls, path: Path, keys: Sequence[str]) -> PredictionTrack | None:
-        """Read `keys` of a prediction CSV; None when it is missing, empty or unreadable."""
-        import pandas as pd
+    def load(cls, run_dir: Path, keys: Sequence[str]) -> PredictionTrack | None:
+        """Read `keys` of a run's `prediction.csv` through the engine's one reader
+        (`core.rundir.read.load_prediction`); None when it is missing, empty or unreadable."""
+        from core.rundir.read import load_prediction
 
         try:
-            frame = pd.read_csv(path)
-        except (OSError, ValueError):
+            frame = load_prediction(run_dir)
+        except (BadInput, OSError):
             return None
-        if "elapsed_s" not in frame.columns or frame.empty:
+        if frame is None or frame.empty:
             return None
         columns = {k: frame[k].to_numpy(dtype=float) for k in keys if k in frame.columns}
         if not columns:

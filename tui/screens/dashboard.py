@@ -14,7 +14,7 @@ from textual.widgets import ProgressBar
 
 from tui.data.history import series, window_size
 from tui.data.metrics import MetricSpec, probe_specs
-from tui.data.prediction import PREDICTION_FILE, PredictionTrack
+from tui.data.prediction import PredictionTrack
 from tui.data.status import RunStatus
 from tui.messages import SamplesArrived, SessionInfo
 from tui.session import Session
@@ -156,10 +156,7 @@ class DashboardScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="prediction")
     def _load_prediction(self, run_dir: Path, serial: int) -> None:
-        path = run_dir / PREDICTION_FILE
-        if not path.is_file():
-            return
-        track = PredictionTrack.load(path, PREDICTED_ROWS)
+        track = PredictionTrack.load(run_dir, PREDICTED_ROWS)
         if track is not None:
             self.app.call_from_thread(self._prediction_loaded, run_dir, track, serial)
 
