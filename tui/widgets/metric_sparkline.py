@@ -104,6 +104,9 @@ class MetricSparkline(Sparkline):
         self._strips: list[Strip] = []
         self._strips_key: object = None
         self._levels_size: object = None
+        self._styles: tuple[list[Style], Style] | None = None
+        self._styles_key: object = None
+        """The bar styles and what they were made for (height, theme): new levels reuse them."""
         self.top = 1.0
         """The value at the top of the scale now (the ceiling, or the peak in view)."""
         super().__init__(data, id=id, classes=classes)
@@ -148,6 +151,7 @@ class MetricSparkline(Sparkline):
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._strips_key = None
+        self._styles_key = None
 
     def _bar_styles(self) -> tuple[list[Style], Style]:
         """The style of each bar height (min colour to max colour), and of a blank cell."""
@@ -170,7 +174,10 @@ class MetricSparkline(Sparkline):
             self._compute_levels()
         key = (self._levels, self.size, self.app.theme, self.cursor)
         if key != self._strips_key:
-            styles, blank = self._bar_styles()
+            styles_key = (self.size.height, self.app.theme)
+            if self._styles is None or styles_key != self._styles_key:
+                self._styles, self._styles_key = self._bar_styles(), styles_key
+            styles, blank = self._styles
             strips = bar_rows(self._levels, self.size.height, styles, blank)
             if self.cursor is not None:
                 strips = [with_cursor(strip, self.cursor) for strip in strips]
