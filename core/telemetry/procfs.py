@@ -51,7 +51,7 @@ def parse_stat(data: bytes) -> tuple[list[list[int]], dict[bytes, int]]:
     other: dict[bytes, int] = {}
     for line in data.splitlines():
         if line.startswith(b"cpu"):
-            cpus.append([int(x) for x in line.split()[1:]])
+            cpus.append(list(map(int, line.split()[1:])))
         else:
             parts = line.split(None, 2)
             if len(parts) >= 2 and parts[0] in STAT_COUNTERS:

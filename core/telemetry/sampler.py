@@ -279,12 +279,12 @@ class SystemSampler:
 
 
 def _cpu_busy(prev: list[int], cur: list[int]) -> float:
-    """Percent busy between two /proc/stat cpu rows (`_cpu_breakdown`'s "busy", per core)."""
-    d = [b - a for a, b in zip(prev[:5], cur[:5], strict=False)]
-    total = sum(b - a for a, b in zip(prev[:8], cur[:8], strict=False))
-    if total <= 0 or len(d) < 4:
+    """Percent busy between two /proc/stat cpu rows: not idle (field 4) nor iowait (5) of the
+    first 8 fields (guest time is inside user). Slice sums: C-level, run for every core."""
+    total = sum(cur[:8]) - sum(prev[:8])
+    if total <= 0:
         return 0.0
-    return 100.0 * (total - d[3] - (d[4] if len(d) > 4 else 0)) / total
+    return 100.0 * (total - (sum(cur[3:5]) - sum(prev[3:5]))) / total
 
 
 def _cpu_breakdown(prev: list[int], cur: list[int]) -> dict[str, float]:
