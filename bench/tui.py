@@ -139,7 +139,9 @@ def key_latency(session: str, presses: int) -> list[float]:
 def cpu_stress(seconds: float) -> Iterator[subprocess.Popen[bytes]]:
     """`twin stress cpu` on every core at 100 %, 4 workers, as an operator would start it."""
     argv = [str(TWIN), "stress", "cpu", "--load-percent", "100", "--workers", "4"]
-    proc = subprocess.Popen([*argv, "--duration", str(seconds)], stdout=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [*argv, "--duration", str(seconds)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         yield proc
     finally:
