@@ -10,6 +10,7 @@ same thing.
 
 from __future__ import annotations
 
+import argparse
 import http.client
 import subprocess
 import sys
@@ -88,4 +89,6 @@ def percentile(values: list[float], q: float) -> float:
 
 
 if __name__ == "__main__":
-    serve(float(sys.argv[1]) if len(sys.argv) > 1 else 2.0)
+    parser = argparse.ArgumentParser(description="serve on 127.0.0.1, WORK_MS of CPU a request")
+    parser.add_argument("work_ms", nargs="?", type=float, default=2.0)
+    serve(parser.parse_args().work_ms)
