@@ -80,6 +80,7 @@ def main() -> int:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
+    load_before = os.getloadavg()[0]
     results = []
     for hz in rates:
         out = subprocess.run(
@@ -97,6 +98,7 @@ def main() -> int:
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         sar_cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
     print(f"telemetry logger, {args.seconds:g} s per rate, {os.cpu_count()} CPUs")
+    print(f"load average before: {load_before:.2f} (figures for the README need < 0.5)")
     print(
         f"{'rate':>7} {'rows':>7} {'cpu s/min':>10} {'% core':>8} {'late p50':>9} "
         f"{'p99':>7} {'max':>7}  drift"
@@ -112,6 +114,8 @@ def main() -> int:
     if sar_cpu is not None:
         per_min = sar_cpu / total * 60
         print(f"sar -A 1Hz       {per_min:>10.3f} {per_min / 60 * 100:>7.2f}%   (same period)")
+        ours = results[0][1]["cpu_s"] / args.seconds * 60
+        print(f"1 Hz: twin/sar = {ours / per_min:.2f}x (goal <= 1.00x, same run)")
     else:
         print("sar: not available (sysstat could not be installed)")
     shutil.rmtree(tmp, ignore_errors=True)
