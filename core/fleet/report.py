@@ -55,7 +55,10 @@ class FleetReport:
 def load_fleet(fleet_dir: Path) -> tuple[dict[str, RunBundle], dict[str, str]]:
     """Every completed host's bundle (from fleet.json, else found on disk) and the failed hosts."""
     if not fleet_dir.is_dir():
-        raise BadInput(f"{fleet_dir}: no such fleet directory")
+        what = (
+            "is a file, not a fleet directory" if fleet_dir.exists() else "no such fleet directory"
+        )
+        raise BadInput(f"{fleet_dir}: {what}")
     manifest = read_fleet(fleet_dir)
     runs = completed_runs(fleet_dir, manifest) if manifest else discover_runs(fleet_dir)
     failed = {

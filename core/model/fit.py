@@ -60,7 +60,8 @@ def load_training_run(path: Path) -> TrainingRun:
     """One run directory through the run reader (`core.rundir.read.load_run`); `BadInput` when
     it is not a run, or a run without annotations or CPU column to learn from."""
     if not path.is_dir():
-        raise BadInput(f"{path}: not a run directory (no such directory)")
+        what = "a file, not a directory" if path.exists() else "no such directory"
+        raise BadInput(f"{path}: not a run directory ({what})")
     for name in (DATASET, ANNOTATIONS):
         if not (path / name).is_file():
             raise BadInput(f"{path}: not a run directory (no {name})")
