@@ -36,7 +36,7 @@ from tui.dialogs.prediction import PredictionDialog
 from tui.screens.dashboard import DashboardScreen
 from tui.screens.editor import EditorScreen
 from tui.screens.help import HelpScreen
-from tui.widgets.metric_row import MetricRow
+from tui.widgets.graph_panel import GraphPanel
 from tui.widgets.status_bar import StatusBar
 from tui.widgets.stressor_panel import StressorPanel
 
@@ -149,7 +149,7 @@ async def test_dashboard_shows_live_graphs_with_values(runs: Path, tmp_path: Pat
         await until(lambda: len(app.session.history) >= 3)
         await pilot.pause()
         assert isinstance(app.screen, DashboardScreen)
-        rows = {row.spec.key: row for row in app.screen.query(MetricRow)}
+        rows = {row.spec.key: row for row in app.screen.query_one(GraphPanel).rows()}
         for key in (
             "cpu_percent",
             "cpu0_percent",
@@ -163,8 +163,8 @@ async def test_dashboard_shows_live_graphs_with_values(runs: Path, tmp_path: Pat
             "temp_cpu_c",
         ):
             assert key in rows, key
-        assert "%" in rows["cpu_percent"]._value.text
-        assert "/s" in rows["net_recv_bytes_per_s"]._value.text
+        assert "%" in rows["cpu_percent"].value_text
+        assert "/s" in rows["net_recv_bytes_per_s"].value_text
         assert app.run_status.state == "live"
         assert not app.run_status.recording
     assert run_dirs(runs) == []  # a live session writes nothing
@@ -752,17 +752,17 @@ async def test_dashboard_shows_the_prediction_beside_the_measure(
         await pilot.pause()
         dashboard = app.screen
         assert isinstance(dashboard, DashboardScreen)
-        rows = {row.spec.key: row for row in dashboard.query(MetricRow)}
-        assert "(pred " not in rows["cpu_percent"]._value.text
+        rows = {row.spec.key: row for row in dashboard.query_one(GraphPanel).rows()}
+        assert "(pred " not in rows["cpu_percent"].value_text
         await pilot.press("r")
-        await until(lambda: "(pred " in rows["cpu_percent"]._value.text)
-        assert "(pred " in rows["mem_percent"]._value.text
-        assert "(pred " not in rows["disk_read_bytes_per_s"]._value.text
+        await until(lambda: "(pred " in rows["cpu_percent"].value_text)
+        assert "(pred " in rows["mem_percent"].value_text
+        assert "(pred " not in rows["disk_read_bytes_per_s"].value_text
         assert dashboard.has_class("-predicted")
         app.session.stop_recording("test")
         await until(lambda: app.run_status.state == "live")
         await until(lambda: not dashboard.has_class("-predicted"))
-        await until(lambda: "(pred " not in rows["cpu_percent"]._value.text)
+        await until(lambda: "(pred " not in rows["cpu_percent"].value_text)
     [run_dir] = run_dirs(runs)
     assert (run_dir / "prediction.csv").is_file()
 

@@ -23,9 +23,8 @@ from core.schedule import Event
 from core.telemetry.sampler import Sample
 from tui.app import TwinApp, make_app
 from tui.data.graph_layout import plan_heights
-from tui.widgets.core_heat import CoreHeatRow
 from tui.widgets.event_strip import STRESSOR_STYLE, EventStrip, Mark, strip_rows
-from tui.widgets.metric_row import MetricRow
+from tui.widgets.graph_panel import GraphPanel
 
 ROOT = Path(__file__).resolve().parents[1]
 SMOKE = ROOT / "profiles" / "smoke.toml"
@@ -100,16 +99,19 @@ async def test_graphs_fill_the_area_down_to_the_events_strip(
     async with app.run_test(size=size) as pilot:
         await feed(app)
         await settle(pilot)
-        rows = [r for r in app.screen.query(MetricRow) if r.display and r.region.height]
+        panel = app.screen.query_one(GraphPanel)
+        regions = {r.spec.key: panel.canvas.region_of(r) for r in panel.rows() if r.rows}
         strip_row = app.screen.query_one("#strip-row")
-        assert rows[-1].region.bottom == strip_row.region.y  # nothing blank in between
-        by_key = {r.spec.key: r for r in rows}
-        tallest = max(r.region.height for r in rows)
-        assert by_key["cpu_percent"].region.height == tallest
-        assert by_key["mem_percent"].region.height >= by_key["disk_read_bytes_per_s"].region.height
-        assert by_key["cpu_percent"].region.height > 1
-        value = by_key["cpu_percent"].query_one(".metric-value")
-        assert "top 100.0%" in str(value.render())  # a taller graph shows its scale
+        last = max(regions.values(), key=lambda region: region.bottom)
+        assert last.bottom == strip_row.region.y  # nothing blank in between
+        heights = {key: region.height for key, region in regions.items()}
+        assert heights["cpu_percent"] == max(heights.values())
+        assert heights["mem_percent"] >= heights["disk_read_bytes_per_s"]
+        assert heights["cpu_percent"] > 1
+        [cpu] = [r for r in panel.rows() if r.spec.key == "cpu_percent"]
+        lines = panel.canvas.text_of(cpu)
+        assert lines[0].startswith("CPU") and "%" in lines[0]
+        assert "top 100.0%" in lines[1]  # a taller graph shows its scale
         strip = app.screen.query_one(EventStrip)
         styles = {style for row in strip._rows for _, style in row}
         assert {STRESSOR_STYLE["cpu"], STRESSOR_STYLE["memory"], STRESSOR_STYLE["disk"]} <= styles
@@ -120,15 +122,19 @@ async def test_many_cores_fold_into_one_heat_row(tmp_path: Path) -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         await feed(app, cores=48)
         await settle(pilot)
-        heat = app.screen.query_one(CoreHeatRow)
-        assert heat.display and heat.region.height == 1
-        cores = [r for r in app.screen.query(MetricRow) if r.spec.group == "core"]
-        assert len(cores) == 48 and not any(r.region.height for r in cores)
+        panel = app.screen.query_one(GraphPanel)
+        heat = panel.heat_row()
+        assert heat is not None and panel.canvas.region_of(heat).height == 1
+        cores = [r for r in panel.rows() if r.spec.group == "core"]
+        assert len(cores) == 48 and not any(r.rows for r in cores)
         loads = [fake_values(70, 48)[f"cpu{i}_percent"] for i in range(48)]
         hottest = max(range(48), key=loads.__getitem__)
-        assert f"cpu{hottest}" in str(heat.query_one(".metric-value").render())
-        rows = [r for r in app.screen.query(MetricRow) if r.display and r.region.height]
-        assert rows[-1].region.bottom == app.screen.query_one("#strip-row").region.y
+        [line] = panel.canvas.text_of(heat)
+        assert line.startswith(" cores") and f"cpu{hottest}" in line
+        last = max(
+            (panel.canvas.region_of(r) for r in panel.rows() if r.rows), key=lambda g: g.bottom
+        )
+        assert last.bottom == app.screen.query_one("#strip-row").region.y
 
 
 @pytest.mark.parametrize("keys", [[], ["e"]], ids=["dashboard", "editor"])

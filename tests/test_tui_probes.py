@@ -37,7 +37,6 @@ from tui.messages import SessionInfo
 from tui.screens.editor import EditorScreen
 from tui.widgets.graph_panel import GraphPanel
 from tui.widgets.metric_row import MetricRow
-from tui.widgets.metric_sparkline import MetricSparkline
 from tui.widgets.status_bar import StatusBar
 
 __all__ = ["runs"]  # the fixture, used by name
@@ -301,31 +300,37 @@ async def test_dashboard_draws_a_row_per_probe_with_its_tolerance(tmp_path: Path
                 await pilot.pause()
             return {r.spec.key: r for r in app.screen.query_one(GraphPanel).rows()}
 
+        canvas = app.screen.query_one(GraphPanel).canvas
+
         def value_of(row: MetricRow) -> str:
-            return str(row.query_one(".metric-value").render())
+            return row.value_text
 
         app.session._info = info  # as `start_recording` sets it, with no engine running
         row = (await feed(1, 20))["probe_api_p99_ms"]
         text = value_of(row)
-        assert row.display and row.region.height >= 1
-        assert "api" in str(row.query_one(".metric-label").render())
+        assert row.rows >= 1 and canvas.region_of(row).height >= 1
+        assert canvas.text_of(row)[0].startswith("api")
+        assert "10.0ms" in canvas.text_of(row)[0]  # as drawn
         assert "10.0ms" in text and "0err" in text and "≤50.0ms" in text  # sample 20: 10 ms
-        assert not row.query_one(".metric-value").has_class("-beyond")
-        spark = row.query_one(MetricSparkline)
-        assert spark.top == 50.0  # the scale reaches the tolerance
-        width = spark.size.width
+        assert not row.beyond
+        assert row.top == 50.0  # the scale reaches the tolerance
+        width = canvas.bar_width
         assert width >= 20
-        levels = spark._levels
+        levels = row.levels
         assert levels[width - 20 + 4] == -1  # sample 5 had no answer: a gap, not a zero
         assert min(levels[width - 20 + 5 :]) > 0
         strip_y = app.screen.query_one("#strip-row").region.y
-        shown = [r for r in app.screen.query(MetricRow) if r.display and r.region.height]
-        assert shown[-1].region.bottom == strip_y  # the probe row fits the graph area
+        shown = [canvas.region_of(r) for r in canvas.rows if r.rows]
+        assert max(g.bottom for g in shown) == strip_y  # the probe row fits the graph area
 
         row = (await feed(21, 30))["probe_api_p99_ms"]  # past the limit from sample 25
         assert "80.0ms" in value_of(row) and "≤50.0ms" in value_of(row)
-        assert row.query_one(".metric-value").has_class("-beyond")
-        assert spark.top == 80.0
+        assert row.beyond
+        value_style = canvas.render_line(canvas.offset_of(row)).crop(canvas.size.width - 8)
+        assert all(
+            seg.style is not None and seg.style.bold for seg in value_style if seg.text.strip()
+        )
+        assert row.top == 80.0
 
         app.session._info = SessionInfo(2, False, "live", None, 0.0, 1.0, schedule)
         rows = await feed(30, 30)

@@ -26,7 +26,7 @@ from tui.app import TwinApp, make_app
 from tui.data.recording import Recording
 from tui.screens.dashboard import DashboardScreen
 from tui.screens.replay import ReplayScreen
-from tui.widgets.metric_row import MetricRow
+from tui.widgets.graph_panel import GraphPanel
 
 ROOT = Path(__file__).resolve().parents[1]
 TWIN = ROOT / ".venv" / "bin" / "twin"
@@ -86,9 +86,9 @@ async def test_replay_cursor_by_keyboard_at_80x24(tmp_path: Path, run_dir: Path)
         cpu = data["cpu_percent"][index]
         assert f"{cpu:.1f}%" in values_text(screen)  # every value at the cursor
         assert "predicted" in values_text(screen)
-        rows = {r.spec.key: r for r in screen.query(MetricRow)}
-        assert "(pred " in rows["cpu_percent"]._value.text  # prediction beside the measure
-        assert f"{cpu * 0.5 + 7.0:.1f}%" in rows["cpu_percent"]._value.text
+        rows = {r.spec.key: r for r in screen.query_one(GraphPanel).rows()}
+        assert "(pred " in rows["cpu_percent"].value_text  # prediction beside the measure
+        assert f"{cpu * 0.5 + 7.0:.1f}%" in rows["cpu_percent"].value_text
         await pilot.press("right_square_bracket", "right_square_bracket")  # e02, then e03
         assert data["elapsed_s"][screen.cursor.index] >= 90.0
         await pilot.press("left_square_bracket")

@@ -1,17 +1,20 @@
-"""The per-core graphs folded into one row: each core a cell, its height and colour its load."""
+"""The per-core graphs folded into one row: each core a cell, its height and colour its load.
+
+Not a widget: `tui.widgets.graph_canvas.GraphCanvas` draws it with the other graphs.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
-from textual.app import ComposeResult, RenderResult
-from textual.widget import Widget
-from textual.widgets import Label
+from textual.strip import Strip
 
 from tui.data.timeaxis import buckets
+from tui.widgets.metric_row import LABEL_WIDTH, GraphStyles, text_cell, value_cell
 from tui.widgets.metric_sparkline import BARS
-from tui.widgets.value_text import ValueText
 
 HEAT_STYLES = ("green", "green", "yellow", "yellow", "dark_orange", "red", "red", "bold red")
 """Colour by bar height: cool to hot."""
@@ -32,67 +35,51 @@ def heat_cells(loads: Sequence[float], width: int) -> Text:
     return text
 
 
-class CoreHeatCells(Widget):
-    """The cells themselves (repainted only when a cell changed)."""
-
-    def __init__(self, *, classes: str | None = None) -> None:
-        super().__init__(classes=classes)
-        self._loads: tuple[float, ...] = ()
-        self._text = Text()
-
-    def show(self, loads: Sequence[float]) -> None:
-        self._loads = tuple(loads)
-        self._update()
-
-    def on_resize(self) -> None:
-        self._update()
-
-    def _update(self) -> None:
-        text = heat_cells(self._loads, self.size.width)
-        if text.plain != self._text.plain or text.spans != self._text.spans:
-            self._text = text
-            self.refresh()
-
-    def render(self) -> RenderResult:
-        return self._text
+HEAT_PARSED = {name: Style.parse(name) for name in set(HEAT_STYLES)}
 
 
-class CoreHeatRow(Widget):
+class CoreHeatRow:
     """`cores ▂▅█▁▃  max 97% cpu5`: every core's load now (or at the replay's cursor)."""
 
-    DEFAULT_CSS = """
-    CoreHeatRow {
-        layout: horizontal;
-        height: 1;
-        width: 1fr;
-        display: none;
-    }
-    CoreHeatRow.-shown {
-        display: block;
-    }
-    CoreHeatRow .metric-label {
-        color: $text-muted;
-    }
-    """
+    group = "heat"
+    shown = True
 
     def __init__(self, cores: int) -> None:
-        super().__init__(id="core-heat", classes="metric -heat")
         self.cores = cores
-        self._cells = CoreHeatCells(classes="metric-spark")
-        self._value = ValueText("", classes="metric-value")
+        self.rows = 0
+        """1 when the per-core graphs are folded into it, 0 (not drawn) when they are not."""
+        self.value_text = "-"
+        self.cells = Text()
+        self._drawn: tuple[object, list[Strip]] = (None, [])
 
-    def compose(self) -> ComposeResult:
-        yield Label(" cores", classes="metric-label")
-        yield self._cells
-        yield self._value
-
-    def show(self, latest: Mapping[str, float] | None) -> None:
-        """The load of each core in `latest`; the hottest one named beside them."""
-        if latest is None:
-            self._cells.show(())
-            self._value.text = "-"
+    def update(self, latest: Mapping[str, float] | None, width: int) -> None:
+        """The load of each core in `latest` in `width` cells; the hottest one named beside."""
+        if latest is None or not self.cores:
+            self.cells, self.value_text = Text(), "-"
             return
         loads = [latest.get(f"cpu{i}_percent", 0.0) for i in range(self.cores)]
-        self._cells.show(loads)
-        hottest = max(range(len(loads)), key=loads.__getitem__) if loads else 0
-        self._value.text = f"max {loads[hottest]:.0f}% cpu{hottest}" if loads else "-"
+        self.cells = heat_cells(loads, width)
+        hottest = max(range(len(loads)), key=loads.__getitem__)
+        self.value_text = f"max {loads[hottest]:.0f}% cpu{hottest}"
+
+    def draw(self, styles: GraphStyles, width: int) -> list[Strip]:
+        """Its one line: label, `width` cells, value (the last one again when unchanged)."""
+        key = (self.cells.plain, tuple(self.cells.spans), self.value_text, width, id(styles))
+        if key != self._drawn[0]:
+            segments = [
+                Segment(
+                    self.cells.plain[span.start : span.end],
+                    styles.blank + HEAT_PARSED[str(span.style)],
+                )
+                for span in self.cells.spans
+            ]
+            cells = Strip(segments).adjust_cell_length(width, styles.blank)
+            line = Strip.join(
+                [
+                    text_cell(" cores", LABEL_WIDTH, styles.label_muted, styles.pad),
+                    cells,
+                    value_cell(self.value_text, styles.value_width, styles.value, styles.pad),
+                ]
+            )
+            self._drawn = (key, [line])
+        return self._drawn[1]

@@ -3,7 +3,8 @@
 It fills the rows it has (`tui.data.graph_layout.plan_heights`: CPU total and memory grow
 first; per-core rows fold into one heat row when they do not fit) and keeps every graph on
 the strip's time axis. The screens give it the data (`show`); it remembers the last call, so
-a resize or a scroll redraws without asking them.
+a resize redraws without asking them. One widget (`GraphCanvas`) draws every graph, so a
+sample repaints only the lines that changed.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from tui.data.graph_layout import plan_heights
 from tui.data.metrics import MetricSpec, metric_specs
 from tui.widgets.core_heat import CoreHeatRow
 from tui.widgets.event_strip import EventStrip, Mark
+from tui.widgets.graph_canvas import GraphCanvas, GraphRow
 from tui.widgets.metric_row import MetricRow
 from tui.widgets.value_text import ValueText
 
@@ -50,31 +52,36 @@ class GraphPanel(Vertical):
         self._extra: tuple[MetricSpec, ...] = ()
         self._view: GraphView | None = None
         self._plan_key: object = None
+        self._rows: list[GraphRow] = []
 
     def compose(self) -> ComposeResult:
-        yield VerticalScroll(id="graphs")
+        with VerticalScroll(id="graphs"):
+            yield GraphCanvas(id="canvas")
         with Horizontal(id="strip-row"):
             yield Label("events", classes="metric-label")
             yield EventStrip(id="strip")
             yield ValueText("", id="strip-now", classes="metric-value")
-
-    def on_mount(self) -> None:
-        graphs = self.query_one("#graphs", VerticalScroll)
-        self.watch(graphs, "scroll_y", self._redraw, init=False)
 
     @property
     def graphs(self) -> VerticalScroll:
         return self.query_one("#graphs", VerticalScroll)
 
     @property
+    def canvas(self) -> GraphCanvas:
+        return self.query_one(GraphCanvas)
+
+    @property
     def width(self) -> int:
         """How many columns a graph (and the strip) has: samples that fit one a column."""
-        rows = list(self.graphs.query_children(MetricRow))
-        width = max((r.graph_width for r in rows), default=0)
-        return max(width, self.query_one(EventStrip).size.width)
+        bars = self.canvas.bar_width if self.canvas.size.width else 0
+        return max(bars, self.query_one(EventStrip).size.width)
 
     def rows(self) -> list[MetricRow]:
-        return list(self.graphs.query_children(MetricRow))
+        """Every metric graph, in display order (folded cores and unused swap: 0 rows)."""
+        return [row for row in self._rows if isinstance(row, MetricRow)]
+
+    def heat_row(self) -> CoreHeatRow | None:
+        return next((row for row in self._rows if isinstance(row, CoreHeatRow)), None)
 
     # ---- the graphs there are --------------------------------------------------------
     def set_columns(self, columns: Collection[str], extra: Sequence[MetricSpec] = ()) -> None:
@@ -84,69 +91,50 @@ class GraphPanel(Vertical):
         if wanted == self._columns and tuple(extra) == self._extra:
             return
         self._columns, self._extra = wanted, tuple(extra)
-        graphs = self.graphs
-        existing = {row.spec: row for row in graphs.query_children(MetricRow)}
+        existing = {row.spec: row for row in self.rows()}
         specs = metric_specs(wanted, extra)
         cores = sum(spec.group == "core" for spec in specs)
-        heat = next(iter(graphs.query_children(CoreHeatRow)), None)
+        heat = self.heat_row()
         if heat is not None and heat.cores != cores:
-            heat.remove()
             heat = None
-        order: list[MetricRow | CoreHeatRow] = []
+        order: list[GraphRow] = []
         for spec in specs:
-            row = existing.pop(spec, None) or MetricRow(spec)
-            order.append(row)
+            order.append(existing.pop(spec, None) or MetricRow(spec))
             if spec.key == "cpu_percent" and cores:
                 heat = heat or CoreHeatRow(cores)
                 order.append(heat)
-        for row in existing.values():
-            row.remove()
-        previous: MetricRow | CoreHeatRow | None = None
-        for widget in order:
-            if not widget.is_attached:
-                if previous is None:
-                    graphs.mount(widget, before=0) if graphs.children else graphs.mount(widget)
-                else:
-                    graphs.mount(widget, after=previous)
-            previous = widget
+        self._rows = order
         self._plan_key = None
         self.call_after_refresh(self._relayout)
 
     def on_resize(self) -> None:
         self.call_after_refresh(self._relayout)
 
-    def _visible(self) -> list[MetricRow | CoreHeatRow]:
-        out: list[MetricRow | CoreHeatRow] = []
-        for widget in self.graphs.children:
-            if isinstance(widget, MetricRow):
-                if not widget.spec.hide_when_zero or widget.ever_nonzero:
-                    out.append(widget)
-            elif isinstance(widget, CoreHeatRow):
-                out.append(widget)
-        return out
+    def on_graph_canvas_resized(self) -> None:
+        self._redraw()  # the bars are scaled to the canvas's width
 
     def _relayout(self) -> None:
         """Share the graph area's rows out (`plan_heights`) and redraw at the new sizes."""
         if not self.is_mounted:
             return
-        visible = self._visible()
-        groups = ["heat" if isinstance(w, CoreHeatRow) else w.spec.group for w in visible]
+        visible = [row for row in self._rows if row.shown]
         available = self.graphs.scrollable_content_region.height
-        plan = plan_heights(groups, available)
-        key = (tuple(id(w) for w in visible), plan.heights)
+        plan = plan_heights([row.group for row in visible], available)
+        key = (tuple(id(row) for row in visible), plan.heights)
         if key == self._plan_key:
             return
         self._plan_key = key
-        for widget, rows in zip(visible, plan.heights, strict=True):
-            if isinstance(widget, CoreHeatRow):
-                widget.set_class(rows > 0, "-shown")
-            else:
-                widget.set_rows(rows)
-        self.call_after_refresh(self._redraw)
+        for row in self._rows:
+            row.rows = 0
+        for row, rows in zip(visible, plan.heights, strict=True):
+            row.rows = rows
+        self.canvas.set_rows(self._rows)
+        self._redraw()
+        self.call_after_refresh(self._redraw)  # again at the canvas's new size
 
     # ---- drawing ------------------------------------------------------------------------
     def show(self, view: GraphView) -> None:
-        """Draw `view` on every graph in sight and on the strip."""
+        """Draw `view` on every graph and on the strip."""
         self._view = view
         self._redraw()
 
@@ -154,20 +142,20 @@ class GraphPanel(Vertical):
         view = self._view
         if view is None or not self.is_mounted:
             return
-        graphs = self.graphs
-        area = graphs.region
-        shown_before = [r.display for r in self.rows()]
-        for widget in graphs.children:
-            region = widget.region
-            if region and area and not region.overlaps(area):
-                continue  # scrolled out of view (many cores): redrawn when scrolled back
-            if isinstance(widget, CoreHeatRow):
-                if widget.has_class("-shown"):
-                    widget.show(view.latest)
-            elif isinstance(widget, MetricRow) and widget.rows > 0:
-                key = widget.spec.key
-                widget.show(view.series_of(key), view.latest, view.predicted.get(key), view.cursor)
+        canvas = self.canvas
+        width = canvas.bar_width
+        shown_before = [row.shown for row in self._rows]
+        for row in self._rows:
+            if isinstance(row, CoreHeatRow):
+                if row.rows > 0:
+                    row.update(view.latest, width)
+            elif row.rows > 0 or not row.shown:  # a hidden swap graph: to see it start
+                key = row.spec.key
+                row.update(
+                    view.series_of(key), view.latest, width, view.predicted.get(key), view.cursor
+                )
+        canvas.redraw()
         self.query_one(EventStrip).show(view.marks, view.cursor)
         self.query_one("#strip-now", ValueText).text = view.now_text
-        if [r.display for r in self.rows()] != shown_before:  # swap appeared: share out again
+        if [row.shown for row in self._rows] != shown_before:  # swap appeared: share out again
             self.call_after_refresh(self._relayout)

@@ -1,117 +1,182 @@
-"""One dashboard graph: its label, a sparkline, and the current value with its unit.
+"""One dashboard graph: its label, its bars, and the current value with its unit.
 
-A graph taller than one row also shows its scale under the value: `top 100%` for a percentage,
-the peak in view for a rate (the sparkline's top).
+Not a widget: `tui.widgets.graph_canvas.GraphCanvas` draws every graph itself, so a new sample
+repaints only the lines that changed (one widget per label, bars and value made Textual's
+compositor redraw ~45 widgets a second). A graph taller than one row also shows its scale under
+the value: `top 100%` for a percentage, the peak in view for a rate (the bars' top).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
-from textual.app import ComposeResult
-from textual.widget import Widget
-from textual.widgets import Label
+from rich.cells import cell_len, set_cell_size
+from rich.color import Color as RichColor
+from rich.segment import Segment
+from rich.style import Style
+from textual.color import Color
+from textual.renderables._blend_colors import blend_colors
+from textual.strip import Strip
 
 from tui.data.metrics import MetricSpec, limit_text
-from tui.widgets.metric_sparkline import MetricSparkline
-from tui.widgets.value_text import ValueText
+from tui.widgets.metric_sparkline import BARS, bar_rows, scale_levels, with_cursor
+
+LABEL_WIDTH = 7
+"""The label column (`Disk R `, `PSI cpu`)."""
+VALUE_WIDTH = 16
+"""The value column, its one cell of left padding included (wider with a prediction)."""
 
 
-class MetricRow(Widget):
-    """`CPU ▁▂▅█▇▃  42.0%`: a label, a `MetricSparkline` and a value."""
+@dataclass
+class GraphStyles:
+    """The styles of every part of a graph, resolved from the canvas's CSS (and its theme)."""
 
-    DEFAULT_CSS = """
-    MetricRow {
-        layout: horizontal;
-        height: 1;
-        width: 1fr;
-    }
-    MetricRow.-cpu .metric-label {
-        text-style: bold;
-    }
-    MetricRow.-core .metric-label {
-        color: $text-muted;
-    }
-    MetricRow.-folded {
-        display: none;
-    }
-    MetricRow.-cpu .metric-spark > .sparkline--max-color,
-    MetricRow.-core .metric-spark > .sparkline--max-color {
-        color: $error;
-    }
-    MetricRow.-mem .metric-spark > .sparkline--max-color {
-        color: $secondary;
-    }
-    MetricRow.-disk .metric-spark > .sparkline--max-color {
-        color: $warning;
-    }
-    MetricRow.-net .metric-spark > .sparkline--max-color {
-        color: $accent;
-    }
-    MetricRow.-probe .metric-spark > .sparkline--max-color {
-        color: $error;
-    }
-    MetricRow .metric-value.-beyond {
-        color: $error;
-        text-style: bold;
-    }
-    """
+    blank: Style
+    """An empty cell of the bars."""
+    pad: Style
+    """The padding of the label and value columns: the background alone."""
+    label: Style
+    label_bold: Style
+    label_muted: Style
+    value: Style
+    beyond: Style
+    bar_colors: Mapping[str, tuple[Color, Color]]
+    """A group's bar colours at the bottom and at the top of the scale."""
+    value_width: int = VALUE_WIDTH
+    _bars: dict[tuple[str, int], list[Style]] = field(default_factory=dict)
 
-    def __init__(self, spec: MetricSpec, *, id: str | None = None) -> None:  # noqa: A002
-        super().__init__(id=id, classes=f"metric -{spec.group}")
+    def bars(self, group: str, height: int) -> list[Style]:
+        """The style of each bar height of a `height`-row graph (min colour to max colour)."""
+        key = (group, height)
+        if key not in self._bars:
+            low, high = self.bar_colors.get(group) or self.bar_colors["extra"]
+            steps = len(BARS) * max(1, height) - 1
+            colors: dict[RichColor, Style] = {}
+            styles = []
+            for level in range(steps + 1):
+                color = blend_colors(low.rich_color, high.rich_color, level / steps if steps else 1)
+                if color not in colors:
+                    colors[color] = self.blank + Style(color=color)
+                styles.append(colors[color])
+            self._bars[key] = styles
+        return self._bars[key]
+
+
+def text_cell(text: str, width: int, style: Style, pad: Style | None = None) -> Strip:
+    """`text` in a cell `width` wide: cut, or padded with `pad` (the bare background)."""
+    if width <= 0:
+        return Strip([])
+    text = set_cell_size(text, min(width, cell_len(text)))
+    segments = [Segment(text, style)] if text else []
+    room = width - cell_len(text)
+    if room:
+        segments.append(Segment(" " * room, style if pad is None else pad))
+    return Strip(segments, width)
+
+
+def value_cell(text: str, width: int, style: Style, pad: Style) -> Strip:
+    """A value column line: one cell of padding, then `text`, an ellipsis where it is cut."""
+    room = width - 1
+    if room <= 0:
+        return text_cell("", width, pad)
+    if cell_len(text) > room:
+        text = set_cell_size(text, room - 1) + "…"
+    return Strip.join([text_cell("", 1, pad), text_cell(text, room, style, pad)])
+
+
+def label_lines(label: str, rows: int, style: Style, blank: Style) -> list[Strip]:
+    return [text_cell(label if y == 0 else "", LABEL_WIDTH, style, blank) for y in range(rows)]
+
+
+def value_lines(text: str, rows: int, width: int, style: Style, pad: Style) -> list[Strip]:
+    """The value column, a line per row; rows below the text are the column's own blank (its
+    style, as a widget's empty lines are)."""
+    lines = text.split("\n")
+    empty = Strip.join([text_cell("", 1, pad), text_cell("", width - 1, style)])
+    return [
+        value_cell(lines[y], width, style, pad) if y < len(lines) else empty for y in range(rows)
+    ]
+
+
+def join_columns(*columns: Sequence[Strip]) -> list[Strip]:
+    return [Strip.join(parts) for parts in zip(*columns, strict=True)]
+
+
+class MetricRow:
+    """`CPU ▁▂▅█▇▃  42.0%`: a label, bars and a value, `rows` tall."""
+
+    def __init__(self, spec: MetricSpec) -> None:
         self.spec = spec
         self.rows = 1
         """Its height in rows, as the dashboard's plan (`tui.data.graph_layout`) gave it."""
         self.ever_nonzero = False
-        self._spark = MetricSparkline([], classes="metric-spark")
-        self._spark.ceiling = spec.ceiling
-        self._spark.floor = spec.floor
-        self._value = ValueText("", classes="metric-value")
-
-    def compose(self) -> ComposeResult:
-        yield Label(self.spec.label, classes="metric-label")
-        yield self._spark
-        yield self._value
+        self.value_text = ""
+        """The value column: a line per row at most."""
+        self.beyond = False
+        """Whether the value is beyond the row's tolerance (drawn red)."""
+        self.levels: tuple[int, ...] = ()
+        """The bar of each column (-1: no data), 0 to `8 * rows - 1`."""
+        self.top = 1.0
+        """The value at the top of the scale now (the ceiling, or the peak in view)."""
+        self.cursor: int | None = None
+        self._drawn: tuple[object, list[Strip]] = (None, [])
 
     @property
-    def graph_width(self) -> int:
-        return self._spark.size.width
+    def group(self) -> str:
+        return self.spec.group
 
-    def set_rows(self, rows: int) -> None:
-        """Be `rows` tall (0: hidden, a folded core); the graph and the value column follow."""
-        if rows == self.rows and self.styles.height is not None:
-            return
-        self.rows = rows
-        for widget in (self, self._spark, self._value):
-            widget.styles.height = max(1, rows)
-        self.set_class(rows == 0, "-folded")
+    @property
+    def shown(self) -> bool:
+        """Whether it has a place in the graph area (swap: once it was ever non-zero)."""
+        return not self.spec.hide_when_zero or self.ever_nonzero
 
     def scale_text(self) -> str:
         """`top 100%` / `top 12.0MiB/s`: the value at the top of this graph."""
-        return f"top {self.spec.fmt(self._spark.top).strip()}"
+        return f"top {self.spec.fmt(self.top).strip()}"
 
-    def show(
+    def update(
         self,
         data: Sequence[float],
         latest: Mapping[str, float] | None,
+        width: int,
         predicted: float | None = None,
         cursor: int | None = None,
     ) -> None:
-        """Plot `data` (the whole window) and show `latest` (the newest or the cursor's values).
-
-        `cursor`: the column of the replay's time cursor, None when live."""
-        self._spark.cursor = cursor
-        self._spark.data = data
+        """Scale `data` (the whole window) into `width` columns and take the value of `latest`
+        (the newest or the cursor's values); `cursor`: the replay's column, None when live."""
+        spec = self.spec
+        self.cursor = cursor
+        self.levels, self.top = scale_levels(data, width, self.rows, spec.ceiling, spec.floor)
         lines = self._value_lines(latest, predicted)
         if self.rows > 1:
             lines.append(self.scale_text())
         else:
             lines = [" ".join(lines)]
-        self._value.text = "\n".join(lines[: max(1, self.rows)])
-        self._value.set_class(latest is not None and self.spec.breaks(latest), "-beyond")
-        if self.spec.hide_when_zero:
+        self.value_text = "\n".join(lines[: max(1, self.rows)])
+        self.beyond = latest is not None and spec.breaks(latest)
+        if spec.hide_when_zero:
             self.ever_nonzero = self.ever_nonzero or any(v > 0 for v in data)
-            self.display = self.ever_nonzero
+
+    def draw(self, styles: GraphStyles) -> list[Strip]:
+        """Its lines, top first (the last ones again while nothing changed)."""
+        key = (self.levels, self.rows, self.cursor, self.value_text, self.beyond, id(styles))
+        if key != self._drawn[0]:
+            rows = max(1, self.rows)
+            label_style = {"cpu": styles.label_bold, "core": styles.label_muted}.get(
+                self.group, styles.label
+            )
+            bars = bar_rows(self.levels, rows, styles.bars(self.group, rows), styles.blank)
+            if self.cursor is not None:
+                bars = [with_cursor(strip, self.cursor) for strip in bars]
+            value_style = styles.beyond if self.beyond else styles.value
+            lines = join_columns(
+                label_lines(self.spec.label, rows, label_style, styles.pad),
+                bars,
+                value_lines(self.value_text, rows, styles.value_width, value_style, styles.pad),
+            )
+            self._drawn = (key, lines)
+        return self._drawn[1]
 
     def _value_lines(
         self, latest: Mapping[str, float] | None, predicted: float | None
