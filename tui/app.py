@@ -29,6 +29,7 @@ from tui.data.draft import Draft
 from tui.data.status import RunStatus
 from tui.dialogs.confirm import ConfirmDialog
 from tui.messages import DraftEdited
+from tui.priority import raise_ui_thread
 from tui.run_control import RunControlApp
 from tui.screens.dashboard import DashboardScreen
 from tui.screens.editor import EditorScreen
@@ -85,6 +86,7 @@ class TwinApp(RunControlApp):
             self.set_reactive(TwinApp.draft, Draft.load(profile_path))
 
     def on_mount(self) -> None:
+        self.ui_priority = raise_ui_thread()  # keys first under load (nice -10 if permitted)
         self.switch_mode("dashboard")
         self.start_engine()
         if self.replay is not None:

@@ -38,6 +38,7 @@ from tui.messages import (
     SessionFinished,
     SessionStarted,
 )
+from tui.priority import normal_priority
 from tui.session import Session
 from tui.signals import install_stop_handlers
 from tui.widgets.stressor_panel import StressorPanel
@@ -106,6 +107,7 @@ class RunControlApp(App[int]):
 
     @work(thread=True, exit_on_error=False, group="recover")
     def _recover(self) -> None:
+        normal_priority()  # not the UI thread's
         repaired = recover_runs(self.out_parent)
         for run_dir, notes in repaired.items():
             self.call_from_thread(
@@ -114,6 +116,7 @@ class RunControlApp(App[int]):
 
     @work(thread=True, exit_on_error=False, group="engine")
     def _start_live(self) -> None:
+        normal_priority()  # the engine's threads and stressors start from here
         try:
             self.session.start_live()  # news: SessionStarted
         except TwinError as exc:
@@ -284,6 +287,7 @@ class RunControlApp(App[int]):
 
     @work(thread=True, exit_on_error=False, group="engine")
     def _start_recording(self, schedule: Schedule, text: str, probes: RunProbes) -> None:
+        normal_priority()  # the engine's threads and stressors start from here
         try:
             self.session.start_recording(schedule, text, probes)  # news: SessionStarted
         except TwinError as exc:
