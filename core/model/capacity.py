@@ -25,6 +25,7 @@ from core.model.response import Array
 from core.model.store import TwinModel
 from core.probes.spec import Tolerance
 from core.schedule import Event, Schedule
+from core.stressors.params import PARAMS as STRESSOR_PARAMS
 from core.stressors.safety import memory_reserve_bytes, runtime_reserve
 
 PARAMS = {"cpu": "load_percent", "memory": "size_mb", "disk": "rate_mb_s", "network": "rate_mbit_s"}
@@ -203,7 +204,8 @@ GAP_S = 3.0
 def verify_schedule(model: TwinModel, kind: str, predicted: float, interval_s: float) -> Schedule:
     """Sequential steps at 50-125 % of the predicted limit (capped at the stressor's maximum)."""
     top = ceiling(model, kind)
-    values = sorted({round(min(top, max(f * predicted, 1.0)), 1) for f in SWEEP})
+    whole = STRESSOR_PARAMS[kind][PARAMS[kind]].type is int  # memory size_mb is whole MiB
+    values = sorted({_step_value(min(top, max(f * predicted, 1.0)), whole) for f in SWEEP})
     events = tuple(
         Event(
             f"v{i + 1:02d}", kind, probe_params(model, kind, v), 3.0 + i * (STEP_S + GAP_S), STEP_S
@@ -212,6 +214,11 @@ def verify_schedule(model: TwinModel, kind: str, predicted: float, interval_s: f
     )
     total = 3.0 + len(values) * (STEP_S + GAP_S)
     return Schedule(f"capacity-verify-{kind}", "sequential", events, total, interval_s, 3.0)
+
+
+def _step_value(value: float, whole: bool) -> float:
+    """A sweep step as the stressor table takes it: whole where the parameter is an integer."""
+    return float(int(value)) if whole else round(value, 1)
 
 
 def step_level(t: Array, y: Array, event: Event, high: bool) -> float:

@@ -14,7 +14,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.css.query import NoMatches
 from textual.widget import Widget
-from textual.widgets import Button, Input, Label, Select
+from textual.widgets import Input, Label, Select
 
 from core.profile import EventSpec
 from core.stressors import KINDS as STRESSORS
@@ -31,7 +31,7 @@ from tui.data.forms import (
     shape_texts,
     show_value,
 )
-from tui.dialogs.form import FormDialog
+from tui.dialogs.form import FormDialog, form_buttons, form_row
 
 
 class EventDialog(FormDialog[EventSpec]):
@@ -83,15 +83,10 @@ class EventDialog(FormDialog[EventSpec]):
                 yield from self._row("label", self.spec.label, "free text")
                 yield Vertical(id="params")
             yield Label("", id="form-problem")
-            with Horizontal(classes="dialog-buttons"):
-                yield Button("OK (ctrl+s)", id="ok", variant="primary", compact=True)
-                yield Button("Cancel (esc)", id="cancel", compact=True)
+            yield from form_buttons()
 
     def _row(self, name: str, value: str, help_: str) -> ComposeResult:
-        with Horizontal(classes="form-row"):
-            yield Label(name, classes="form-label")
-            yield Input(value, id=f"f-{name}", compact=True, tooltip=help_, classes="form-input")
-            yield Label(help_, classes="form-help")
+        yield from form_row(name, Input(value, id=f"f-{name}", tooltip=help_), help_)
 
     def on_mount(self) -> None:
         self._build_params(self.spec.stressor, self.spec.params)

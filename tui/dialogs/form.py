@@ -5,11 +5,33 @@ from __future__ import annotations
 from typing import ClassVar, TypeVar
 
 from textual import on
+from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label
+from textual.widgets import Button, Input, Label, Select
 
 T = TypeVar("T")
+
+
+def form_row(
+    name: str, widget: Input | Select[str], help_: str, help_id: str | None = None
+) -> ComposeResult:
+    """One line of a form: the field's name, its widget, and a help text beside it."""
+    widget.compact = True
+    if isinstance(widget, Input) and "-wide" not in widget.classes:
+        widget.add_class("form-input")
+    with Horizontal(classes="form-row"):
+        yield Label(name, classes="form-label")
+        yield widget
+        yield Label(help_, classes="form-help", id=help_id, markup=False)
+
+
+def form_buttons() -> ComposeResult:
+    """OK and Cancel, the keys they answer to in their labels."""
+    with Horizontal(classes="dialog-buttons"):
+        yield Button("OK (ctrl+s)", id="ok", variant="primary", compact=True)
+        yield Button("Cancel (esc)", id="cancel", compact=True)
 
 
 class FormDialog(ModalScreen[T | None]):

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
-from textual.widgets import Button, Input, Label
+from textual.containers import Vertical
+from textual.widgets import Input, Label
 
-from tui.dialogs.form import FormDialog
+from tui.dialogs.form import FormDialog, form_buttons, form_row
 
 DEFAULT_RANDOM: dict[str, Any] = {
     "design": "random",
@@ -40,15 +40,10 @@ class GenerateDialog(FormDialog[dict[str, Any]]):
                 yield from self._row("seed", str(self.current.get("seed", 42)), "integer >= 0")
                 yield from self._row("count", str(self.current.get("count", 5)), "events")
             yield Label("", id="gen-problem")
-            with Horizontal(classes="dialog-buttons"):
-                yield Button("OK (ctrl+s)", id="ok", variant="primary", compact=True)
-                yield Button("Cancel (esc)", id="cancel", compact=True)
+            yield from form_buttons()
 
     def _row(self, name: str, value: str, help_: str) -> ComposeResult:
-        with Horizontal(classes="form-row"):
-            yield Label(name, classes="form-label")
-            yield Input(value, id=f"g-{name}", compact=True, classes="form-input")
-            yield Label(help_, classes="form-help")
+        yield from form_row(name, Input(value, id=f"g-{name}"), help_)
 
     def on_mount(self) -> None:
         self.query(Input).first().focus()

@@ -18,7 +18,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.suggester import SuggestFromList
-from textual.widgets import Button, DataTable, Input, Label, Select, Static
+from textual.widgets import DataTable, Input, Label, Select, Static
 
 from core.probes import KINDS, ProbeSpec, Tolerance
 from core.probes.spec import TARGET_KEY
@@ -32,7 +32,7 @@ from tui.data.probe_forms import (
     probe_texts,
     tolerance_texts,
 )
-from tui.dialogs.form import FormDialog
+from tui.dialogs.form import FormDialog, form_buttons, form_row
 from tui.messages import DraftEdited
 from tui.widgets.fitted_footer import FittedFooter
 
@@ -51,22 +51,20 @@ class ProbeDialog(FormDialog[ProbeSpec]):
         texts = probe_texts(self.probe)
         with Vertical(classes="dialog"):
             yield Label(self.title_text, classes="dialog-question")
-            yield from _row("name", Input(texts["name"], id="p-name"), "[a-z][a-z0-9_]*")
+            yield from form_row("name", Input(texts["name"], id="p-name"), "[a-z][a-z0-9_]*")
             kinds = Select([(k, k) for k in KINDS], value=self.probe.kind, allow_blank=False)
             kinds.id = "p-kind"
-            yield from _row("kind", kinds, KIND_HELP[self.probe.kind], help_id="p-kind-help")
+            yield from form_row("kind", kinds, KIND_HELP[self.probe.kind], help_id="p-kind-help")
             with Horizontal(classes="form-row", id="p-target-row"):
                 yield Label("url", classes="form-label", id="p-target-label")
                 yield Input(texts["target"], id="p-target", compact=True, classes="-wide")
             yield Label("", id="p-target-help", classes="form-help target-help")
-            yield from _row("every_s", Input(texts["every_s"], id="p-every_s"), "0.01 to 60 s")
-            yield from _row("timeout_s", Input(texts["timeout_s"], id="p-timeout_s"), "seconds")
+            yield from form_row("every_s", Input(texts["every_s"], id="p-every_s"), "0.01 to 60 s")
+            yield from form_row("timeout_s", Input(texts["timeout_s"], id="p-timeout_s"), "seconds")
             expect = Input(texts["expect_status"], id="p-expect_status", placeholder="2xx/3xx")
-            yield from _row("expect_status", expect, "http only: the one status that succeeds")
+            yield from form_row("expect_status", expect, "http only: the one status that succeeds")
             yield Label("", id="probe-problem")
-            with Horizontal(classes="dialog-buttons"):
-                yield Button("OK (ctrl+s)", id="ok", variant="primary", compact=True)
-                yield Button("Cancel (esc)", id="cancel", compact=True)
+            yield from form_buttons()
 
     def on_mount(self) -> None:
         self._show_kind(self.probe.kind)
@@ -120,13 +118,11 @@ class ToleranceDialog(FormDialog[Tolerance]):
                 suggester=SuggestFromList(columns),
                 placeholder=columns[0] if columns else "cpu_percent",
             )
-            yield from _row("column", column, "a dataset column (→ completes)")
-            yield from _row("max", Input(texts["max"], id="t-max"), "a deviation: above it")
-            yield from _row("min", Input(texts["min"], id="t-min"), "a deviation: below it")
+            yield from form_row("column", column, "a dataset column (→ completes)")
+            yield from form_row("max", Input(texts["max"], id="t-max"), "a deviation: above it")
+            yield from form_row("min", Input(texts["min"], id="t-min"), "a deviation: below it")
             yield Label("", id="tolerance-problem")
-            with Horizontal(classes="dialog-buttons"):
-                yield Button("OK (ctrl+s)", id="ok", variant="primary", compact=True)
-                yield Button("Cancel (esc)", id="cancel", compact=True)
+            yield from form_buttons()
 
     def on_mount(self) -> None:
         self.query_one("#t-column", Input).focus()
@@ -135,18 +131,6 @@ class ToleranceDialog(FormDialog[Tolerance]):
         texts = {k: self.query_one(f"#t-{k}", Input).value for k in ("column", "max", "min")}
         tolerance, problems = parse_tolerance(texts, self.probes)
         return tolerance, "\n".join(problems)
-
-
-def _row(
-    name: str, widget: Input | Select[str], help_: str, help_id: str | None = None
-) -> ComposeResult:
-    widget.compact = True
-    if isinstance(widget, Input) and "-wide" not in widget.classes:
-        widget.add_class("form-input")
-    with Horizontal(classes="form-row"):
-        yield Label(name, classes="form-label")
-        yield widget
-        yield Label(help_, classes="form-help", id=help_id, markup=False)
 
 
 class ProbesDialog(ModalScreen[None]):
