@@ -110,6 +110,27 @@ def test_isolated_contention_gives_the_load_a_session_of_its_own() -> None:
             assert autogroup(pids[0]) != autogroup("self")
 
 
+def cpu_ticks(pid: int) -> int:
+    """utime + stime of one process, in clock ticks (/proc/PID/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
+def wait_until_burning(pids: list[int], timeout_s: float = 15.0) -> None:
+    """Until the workers really spin (armed stressors wait for their start instant first)."""
+    workers = pids[1:]
+    before = [cpu_ticks(pid) for pid in workers]
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        time.sleep(0.25)
+        now = [cpu_ticks(pid) for pid in workers]
+        # together at least one core's worth (100 ticks a second) over the last 0.25 s
+        if sum(now) - sum(before) >= 25:
+            return
+        before = now
+    raise AssertionError(f"the stressor's workers {workers} never started burning CPU")
+
+
 def p50_ms(port: int, count: int = 60) -> float:
     values: list[float] = service.latencies_ms(port, count, every_s=0.05)
     return float(service.percentile(values, 0.5))
@@ -130,11 +151,13 @@ def test_a_real_service_feels_shared_load_and_much_less_isolated_load() -> None:
     try:
         p50_ms(port, 10)  # warm up
         rest = p50_ms(port)
-        with twin_stress("--duration", "30", "--workers", workers):
-            time.sleep(1.0)
+        with twin_stress("--duration", "30", "--workers", workers) as pids:
+            wait_until_burning(pids)
             shared = p50_ms(port)
-        with twin_stress("--duration", "30", "--workers", workers, "--contention", "isolated"):
-            time.sleep(1.0)
+        with twin_stress(
+            "--duration", "30", "--workers", workers, "--contention", "isolated"
+        ) as pids:  # fmt: skip
+            wait_until_burning(pids)
             isolated = p50_ms(port)
     finally:
         proc.kill()
