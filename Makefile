@@ -13,7 +13,7 @@ lint:
 types:
 	$(PY) -m mypy
 
-test:
-	$(PY) -m pytest -q
+test:  # behaviour on two workers, then what measures the machine, alone
+	$(PY) -m pytest -q -n 2 --dist loadfile -m 'not measures' && $(PY) -m pytest -q -m measures
 
 check: lint types test

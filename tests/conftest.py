@@ -16,6 +16,32 @@ SHARED_CHECKER = ROOT.parent / "shared" / "tools" / "check_run.py"
 CHECKER = SHARED_CHECKER if SHARED_CHECKER.is_file() else ROOT / "tests" / "tools" / "check_run.py"
 
 
+# Test files that measure the machine itself (CPU rises, latency, MemAvailable, lateness):
+# marked `measures`, they run alone after the rest, which runs on two workers (README: the
+# test command). A file that only checks behaviour does not belong here.
+MEASURING = {
+    "test_analysis_real.py",
+    "test_capacity.py",
+    "test_contention.py",
+    "test_experiment_e2e.py",
+    "test_model.py",
+    "test_plan_misses.py",
+    "test_probes.py",
+    "test_replay.py",
+    "test_sar_import.py",
+    "test_shapes.py",
+    "test_steady_state.py",
+    "test_stressors.py",
+    "test_telemetry.py",
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.path.name in MEASURING:
+            item.add_marker(pytest.mark.measures)
+
+
 def run_twin(*args: str, timeout: float = 60, **kwargs: object) -> subprocess.CompletedProcess[str]:
     """Run `twin ARGS` as a user would, from the project root."""
     return subprocess.run(

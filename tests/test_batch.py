@@ -110,7 +110,14 @@ def test_kill_9_leaves_readable_files_and_next_start_repairs_them(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
-    time.sleep(2.2)
+    deadline = time.monotonic() + 30
+    rows_before: list[dict[str, str]] = []
+    while len(rows_before) < 3 and time.monotonic() < deadline:  # kill once rows are written
+        time.sleep(0.1)
+        found = run_dirs(out) if out.exists() else []
+        dataset = found[0] / "system_metrics_dataset.csv" if found else None
+        if dataset is not None and dataset.exists():
+            rows_before = list(csv.DictReader(dataset.open()))
     proc.kill()
     proc.wait(5)
     (run_dir,) = run_dirs(out)

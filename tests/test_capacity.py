@@ -1,4 +1,5 @@
-"""`twin capacity --verify` and the fidelity record, on real small runs of this machine."""
+"""The fidelity record, on real small runs of this machine (`twin capacity --verify` is measured
+by `bench/model.py --verify`: a real sweep is too slow and too noisy for the suite)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
-from core.stressors._proc import meminfo
 
 ROOT = Path(__file__).resolve().parents[1]
 TWIN = [sys.executable, "-m", "cli"]
@@ -60,36 +59,6 @@ def real_model(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     fit = _twin(["model", "fit", run.stdout.strip().splitlines()[-1], "-o", str(model)])
     assert fit.returncode == 0, fit.stderr
     return profile, model
-
-
-@pytest.mark.slow
-def test_verify_memory_crosses_the_reserve_it_predicts(
-    real_model: tuple[Path, Path], tmp_path: Path
-) -> None:
-    """The stressor's reserve raised so it may grow ~320 MiB: the twin predicts that limit, a
-    real sweep crosses it, and the measured limit is close to the predicted one."""
-    _, model = real_model
-    available_mb = meminfo()["MemAvailable"] // MIB
-    reserve = str(available_mb - LIMIT_MB)
-    proc = _twin(
-        ["capacity", "--verify", "memory", "--model", str(model), "--out", str(tmp_path)],
-        TWIN_STRESS_MEM_RESERVE_MB=reserve,
-    )
-    assert proc.returncode in (0, 1), proc.stderr  # 1: a step refused is the limit, not a bug
-    lines = proc.stdout.splitlines()
-    if "memory_reserve" not in lines[0] and ("cpu_" in lines[0] or "pressure" in lines[0]):
-        pytest.skip(
-            f"other load keeps this machine's CPU busy, so a CPU limit binds first: {lines[0]}"
-        )
-    assert "memory_reserve" in lines[0], proc.stdout
-    crossed = [line.split()[-1] for line in lines[2:] if line.strip()[:1].isdigit()]
-    assert "no" in crossed and "yes" in crossed, proc.stdout  # the sweep crosses the limit
-    last = lines[-1]
-    assert last.startswith("predicted limit") and "measured" in last, proc.stdout
-    predicted = float(last.split()[2])
-    measured = float(last.split("measured ")[1].split()[0])
-    assert predicted == pytest.approx(LIMIT_MB, rel=0.25)  # other jobs move MemAvailable
-    assert measured == pytest.approx(predicted, rel=0.3), proc.stdout
 
 
 @pytest.mark.slow
