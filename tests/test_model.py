@@ -523,3 +523,37 @@ def test_fidelity_record_trend_and_refit(
     assert any(
         line.startswith("cpu_percent") and "1 run(s)" in line for line in show.stdout.splitlines()
     )
+
+
+def test_a_memory_verify_sweep_lasts_the_fill_and_a_refused_step_bounds_the_limit() -> None:
+    """Steps long enough to fill at the learnt rate; a step refused outright (it holds nothing)
+    does not make the limit zero: the limit is the most any step held."""
+    from types import SimpleNamespace
+
+    from core.model import capacity
+
+    model = SimpleNamespace(ram_bytes=8 * 1024**3, fill_mb_s=500.0, n_cpus=2, kinds={})
+    schedule = capacity.verify_schedule(model, "memory", 4000.0, 0.5)  # type: ignore[arg-type]
+    sizes = [float(e.params["size_mb"]) for e in schedule.events]
+    assert all(size == int(size) for size in sizes)  # whole MiB, as the stressor table takes
+    for event, size in zip(schedule.events, sizes, strict=True):
+        assert event.duration_s >= 2 * size / 500.0  # the fill, and as long again to settle
+    starts = [e.start_s for e in schedule.events]
+    ends = [e.end_s for e in schedule.events]
+    assert all(b > a for a, b in zip(ends, starts[1:], strict=False))  # one after another
+    # measured: the first two steps fill, the next two are refused by the stressor's safety
+    t = np.arange(0.0, schedule.total_s, 0.5)
+    used = np.full(t.shape, 1000.0 * MIB)
+    held = [sizes[0], sizes[1], 0.0, 0.0]
+    for event, mib in zip(schedule.events, held, strict=False):
+        used[(t > event.start_s) & (t <= event.end_s)] += mib * MIB
+    steps, limit = capacity.measured_limit(
+        model,  # type: ignore[arg-type]
+        "memory",
+        capacity.MEMORY_RESERVE,
+        t,
+        {"mem_used_bytes": used},
+        schedule.events[:4],
+    )
+    assert [short for _, _, short in steps] == [False, False, True, True]
+    assert limit == pytest.approx(sizes[1], abs=1.0)  # bounded below by the last full step

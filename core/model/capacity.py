@@ -206,14 +206,21 @@ def verify_schedule(model: TwinModel, kind: str, predicted: float, interval_s: f
     top = ceiling(model, kind)
     whole = STRESSOR_PARAMS[kind][PARAMS[kind]].type is int  # memory size_mb is whole MiB
     values = sorted({_step_value(min(top, max(f * predicted, 1.0)), whole) for f in SWEEP})
-    events = tuple(
-        Event(
-            f"v{i + 1:02d}", kind, probe_params(model, kind, v), 3.0 + i * (STEP_S + GAP_S), STEP_S
-        )
-        for i, v in enumerate(values)
-    )
-    total = 3.0 + len(values) * (STEP_S + GAP_S)
-    return Schedule(f"capacity-verify-{kind}", "sequential", events, total, interval_s, 3.0)
+    events: list[Event] = []
+    start = 3.0
+    for i, v in enumerate(values):
+        length = _step_length(model, kind, v)
+        events.append(Event(f"v{i + 1:02d}", kind, probe_params(model, kind, v), start, length))
+        start += length + GAP_S
+    return Schedule(f"capacity-verify-{kind}", "sequential", tuple(events), start, interval_s, 3.0)
+
+
+def _step_length(model: TwinModel, kind: str, value: float) -> float:
+    """A memory step lasts its fill at the rate this machine fills (learnt), plus as long again
+    to settle; every other step `STEP_S`."""
+    if kind != "memory" or not model.fill_mb_s or model.fill_mb_s <= 0:
+        return STEP_S
+    return max(STEP_S, round(2.0 * value / model.fill_mb_s + 2.0, 1))
 
 
 def _step_value(value: float, whole: bool) -> float:
@@ -235,16 +242,17 @@ Step = tuple[float, float, bool]
 def _reserve_steps(
     t: Array, used: Array, events: Sequence[Event]
 ) -> tuple[list[Step], float | None]:
-    """Memory against the stressor's reserve: per step the MiB it really added; the limit is
-    the most any step that stopped short of its size reached."""
+    """Memory against the stressor's reserve: per step the MiB it really added; once a step
+    stopped short of its size (or was refused outright), the limit is the most any step held."""
     steps: list[Step] = []
     for e in events:
         size = float(e.params["size_mb"])
         before = used[(t <= e.start_s) & (t > e.start_s - GAP_S) & np.isfinite(used)]
         rise = (step_level(t, used, e, True) - float(np.median(before))) / MIB
         steps.append((size, rise, rise < 0.95 * size))
-    stopped = [rise for _, rise, short in steps if short]
-    return steps, (max(stopped) if stopped else None)
+    if not any(short for _, _, short in steps):
+        return steps, None
+    return steps, max(rise for _, rise, _ in steps)
 
 
 def measured_limit(
