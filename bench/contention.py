@@ -16,10 +16,8 @@ Installs stress-ng with apt-get when missing.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -33,6 +31,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from loopback_service import latencies_ms, percentile, start_service  # noqa: E402
+from stressors import stop_group  # noqa: E402
 
 from core.telemetry import sampler as sampler_module  # noqa: E402
 from core.telemetry.logger import RunClock, TelemetryLoop  # noqa: E402
@@ -54,16 +53,6 @@ def start_load(argv: list[str]) -> subprocess.Popen[bytes]:
     )
     time.sleep(2.0)  # start-up, and let the scheduler settle
     return proc
-
-
-def stop_load(proc: subprocess.Popen[bytes]) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
 
 
 def loads(workers: int, seconds: float) -> list[tuple[str, list[str] | None]]:
@@ -101,7 +90,7 @@ def bench_service(seconds: float, workers: int) -> None:
                 values = latencies_ms(port, count)
             finally:
                 if proc is not None:
-                    stop_load(proc)
+                    stop_group(proc, grace_s=10.0)
             p50, p99 = percentile(values, 0.5), percentile(values, 0.99)
             rest_p99 = rest_p99 or p99
             print(f"{label:<52} {p50:>8.1f} {p99:>8.1f} {p99 / rest_p99:>6.1f}", flush=True)
@@ -163,7 +152,7 @@ def bench_sampler(seconds: float, workers: int) -> None:
                 flush=True,
             )
     finally:
-        stop_load(proc)
+        stop_group(proc, grace_s=10.0)
 
 
 original_raise = sampler_module.raise_thread_priority
