@@ -7,16 +7,12 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-TWIN = [sys.executable, "-m", "cli"]
-MIB = 1024**2
-LIMIT_MB = 320  # what the raised reserve leaves the memory stressor to grow into
+from conftest import ROOT, TWIN
 
 TRAIN = """\
 name = "capacity-train"
