@@ -70,7 +70,10 @@ def ps_nice(pid: int) -> int:
 
 
 def autogroup(pid: int | str) -> str:
-    return Path(f"/proc/{pid}/autogroup").read_text().split()[0]
+    """The scheduling autogroup of `pid`; "default" for the root one, which the kernel prints as
+    an empty file (a process tree that never started a session since boot, as in a container)."""
+    fields = Path(f"/proc/{pid}/autogroup").read_text().split()
+    return fields[0] if fields else "default"
 
 
 def test_by_default_every_stressor_process_shares_twins_session_and_runs_at_nice_0() -> None:
