@@ -165,13 +165,14 @@ from core.rundir.atomic import write_json_atomic
 from core.rundir.write import AnnotationLog
 d = Path(sys.argv[1])
 log = AnnotationLog(d / "annotations.csv")
-print("ready", flush=True)
 n = 0
 while True:
     n += 1
     data = {"n": n, "pad": "x" * (n % 5000), "list": list(range(n % 300))}
     write_json_atomic(d / "run.json", data)
     log.started({"event_id": f"e{n % 400:03d}", "label": "y" * (n % 700), "params": "{}"})
+    if n == 1:  # a first whole file exists: from here on a kill can only tear a rewrite
+        print("ready", flush=True)
 """
 
 
