@@ -5,11 +5,12 @@ while the event ran."""
 from __future__ import annotations
 
 import csv
+import http.client
 import socket
 import subprocess
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -194,3 +195,99 @@ def test_twin_stress_serves_its_work() -> None:
             assert proc.wait(timeout=30) == 0
         finally:
             proc.kill()
+
+
+PROMETHEUS_ACCEPT = (  # what Prometheus 2.x sends with every scrape
+    "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;"
+    "q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
+)
+
+
+def scrape_over(connection: http.client.HTTPConnection, accept: str = PROMETHEUS_ACCEPT) -> str:
+    """One GET /metrics on this connection, as Prometheus asks; the connection must stay open."""
+    connection.request("GET", "/metrics", headers={"Accept": accept, "Accept-Encoding": "gzip"})
+    response = connection.getresponse()
+    body = response.read()
+    assert response.status == 200
+    assert not response.will_close, "the endpoint closed a keep-alive connection"
+    assert response.getheader("Content-Encoding") is None  # identity, even when gzip is offered
+    assert response.getheader("Content-Type", "").startswith("text/plain; version=0.0.4")
+    return body.decode()
+
+
+def values_of(text: str) -> dict[str, float]:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    return {s.name: s.value for f in text_string_to_metric_families(text) for s in f.samples}
+
+
+def test_a_keep_alive_scraper_gets_fresh_values_over_one_connection() -> None:
+    endpoint = MetricsEndpoint(run="r1", profile="p", host="h")
+    endpoint.add_event("e01", "cpu", "a label")
+    endpoint.serve(0)
+    host, port = endpoint.address.rsplit(":", 1)
+    connection = http.client.HTTPConnection(host, int(port), timeout=5)
+    try:
+        when = datetime.fromisoformat("2025-01-02T03:04:05.678+00:00")
+        endpoint.publish({"cpu_percent": 1.0}, [], when)
+        first = scrape_over(connection)
+        sock = connection.sock
+        assert sock is not None
+        client_port = sock.getsockname()[1]
+        assert values_of(first)["server_twin_cpu_percent"] == 1.0
+        assert scrape_over(connection) == first  # nothing new: the same exposition
+        for step in range(2, 6):
+            active = ["e01"] if step % 2 else []
+            endpoint.publish({"cpu_percent": float(step)}, active, when + timedelta(seconds=step))
+            seen = values_of(scrape_over(connection))
+            assert seen["server_twin_cpu_percent"] == float(step)
+            assert seen["server_twin_event_active"] == (1.0 if active else 0.0)
+        endpoint.run = "r2"  # the TUI relabels its endpoint when a recording starts
+        assert 'run="r2"' in scrape_over(connection)
+        assert connection.sock is sock and sock.getsockname()[1] == client_port  # one connection
+    finally:
+        endpoint.close()
+        connection.close()
+
+
+def test_concurrent_scrapers_each_keep_their_connection_and_close_hangs_up() -> None:
+    endpoint = MetricsEndpoint(run="r1", profile="p", host="h")
+    endpoint.serve(0)
+    host, port = endpoint.address.rsplit(":", 1)
+    scrapers = [http.client.HTTPConnection(host, int(port), timeout=5) for _ in range(3)]
+    try:
+        when = datetime.fromisoformat("2025-01-02T03:04:05.678+00:00")
+        for step in range(3):
+            endpoint.publish({"mem_percent": 10.0 + step}, [], when + timedelta(seconds=step))
+            for scraper in scrapers:  # all three connections open at once, interleaved
+                assert values_of(scrape_over(scraper))["server_twin_mem_percent"] == 10.0 + step
+        endpoint.close()
+        for scraper in scrapers:  # each open connection was ended by close(), not left hanging
+            with pytest.raises((http.client.RemoteDisconnected, ConnectionError)):
+                scrape_over(scraper)
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection((host, int(port)), timeout=5).close()
+    finally:
+        endpoint.close()
+        for scraper in scrapers:
+            scraper.close()
+
+
+def test_openmetrics_only_for_a_scraper_that_accepts_nothing_else() -> None:
+    from prometheus_client.openmetrics.parser import text_string_to_metric_families
+
+    endpoint = MetricsEndpoint(run="r1", profile="p", host="h")
+    endpoint.publish({"cpu_percent": 7.5}, [], datetime.fromisoformat("2025-01-02T03:04:05Z"))
+    endpoint.serve(0)
+    try:
+        url = f"http://{endpoint.address}/metrics"
+        answer = requests.get(url, headers={"Accept": PROMETHEUS_ACCEPT}, timeout=5)
+        assert answer.headers["Content-Type"].startswith("text/plain; version=0.0.4")
+        only = "application/openmetrics-text;version=1.0.0"
+        answer = requests.get(url, headers={"Accept": only}, timeout=5)
+        assert answer.headers["Content-Type"].startswith("application/openmetrics-text")
+        families = {f.name: f for f in text_string_to_metric_families(answer.text)}
+        assert families["server_twin_cpu_percent"].samples[0].value == 7.5
+        assert families["server_twin_run"].type == "info"
+    finally:
+        endpoint.close()
