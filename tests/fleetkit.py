@@ -74,9 +74,14 @@ class SshServer:
                 check=True,
                 timeout=30,
             )
+        # The host's sessions keep their temporary files (Ansible's module payloads, its async
+        # job files) under this directory, which the test removes, not in the machine's /tmp.
+        self.tmp = self.directory / "tmp"
+        self.tmp.mkdir(exist_ok=True)
         self.config = self.directory / "sshd_config"
         self.config.write_text(
             f"ListenAddress {self.address}:{self.port}\n"
+            f"SetEnv TMPDIR={self.tmp}\n"
             f"HostKey {host_key}\n"
             f"PidFile {self.directory / 'sshd.pid'}\n"
             f"AuthorizedKeysFile {self.authorized_keys}\n"
@@ -132,5 +137,7 @@ class SshServer:
             "ansible_user": psutil.Process().username(),
             "ansible_ssh_private_key_file": str(key),
             "ansible_ssh_common_args": ssh_args,
+            "ansible_remote_tmp": str(self.tmp / "ansible"),
+            "ansible_async_dir": str(self.tmp / "async"),
             **extra,
         }

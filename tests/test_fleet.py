@@ -207,6 +207,7 @@ def test_a_real_fleet_over_ssh_collects_every_reachable_host_and_resumes(tmp_pat
                             twin_home=str(homes[name]),
                             ansible_python_interpreter=python,
                             twin_environment={TAG_VAR: tags[name]},
+                            twin_poll_s=1,
                             **own[name],
                         )
                         for name, server in servers.items()
