@@ -21,7 +21,6 @@ CHECKER = SHARED_CHECKER if SHARED_CHECKER.is_file() else ROOT / "tests" / "tool
 # test command). A file that only checks behaviour does not belong here.
 MEASURING = {
     "test_analysis_real.py",
-    "test_capacity.py",
     "test_contention.py",
     "test_experiment_e2e.py",
     "test_model.py",
