@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import select
 import signal
 import time
 from types import FrameType
@@ -12,27 +15,47 @@ from core.stressors._proc import WorkBlock
 
 
 class Stop:
-    """Set by SIGTERM or by reaching the planned end (`duration_s` after start)."""
+    """Set by SIGTERM or by reaching the planned end (`duration_s` after start).
+
+    Once installed, SIGTERM also writes to a wake-up pipe (`signal.set_wakeup_fd`), so a sleep
+    waits in one select(2) until its deadline or the signal instead of waking every 50 ms to
+    look at a flag: a sleeping stressor costs the machine nothing beyond its own work.
+    """
 
     def __init__(self, duration_s: float) -> None:
         self.start = time.monotonic()
         self.end = self.start + duration_s
         self.requested = False
+        self._wake_fd = -1
 
     def install(self) -> None:
+        """Call from the main thread of the stressor process, before any worker is forked."""
         signal.signal(signal.SIGTERM, self._on_signal)
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # the owner decides, not the terminal
+        read_fd, write_fd = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        signal.set_wakeup_fd(write_fd, warn_on_full_buffer=False)
+        self._wake_fd = read_fd
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         self.requested = True
 
+    def _wait(self, until: float) -> None:
+        """Sleep until the monotonic instant `until`, or less if the stop is requested."""
+        while not self.requested:
+            left = until - time.monotonic()
+            if left <= 0:
+                return
+            if self._wake_fd < 0:  # not installed (a caller's own Stop): plain slices
+                time.sleep(min(left, 0.05))
+                continue
+            ready, _, _ = select.select([self._wake_fd], [], [], left)
+            if ready and not self.requested:  # another handled signal: drain, sleep on
+                with contextlib.suppress(BlockingIOError):
+                    os.read(self._wake_fd, 512)
+
     def wait_until(self, start_at: float) -> bool:
         """Wait for a planned start (monotonic), then run `duration_s` from it; False if stopped."""
-        while not self.requested:
-            left = start_at - time.monotonic()
-            if left <= 0:
-                break
-            time.sleep(min(left, 0.005))
+        self._wait(start_at)
         duration = self.end - self.start
         self.start = time.monotonic()
         self.end = self.start + duration
@@ -45,13 +68,8 @@ class Stop:
         return max(0.0, self.end - time.monotonic())
 
     def sleep(self, seconds: float) -> bool:
-        """Sleep up to `seconds` in short slices; False when it is time to stop."""
-        until = min(time.monotonic() + seconds, self.end)
-        while not self.requested:
-            left = until - time.monotonic()
-            if left <= 0:
-                break
-            time.sleep(min(left, 0.05))
+        """Sleep up to `seconds` (never past the end); False when it is time to stop."""
+        self._wait(min(time.monotonic() + seconds, self.end))
         return not self.done()
 
 
@@ -82,7 +100,11 @@ class RateMeter:
         self.last = dict.fromkeys(names, 0.0)
 
     def due(self) -> bool:
-        return time.monotonic() - self.last_t >= self.every_s
+        return self.left() <= 0
+
+    def left(self) -> float:
+        """Seconds until the next report is due (0 when it is)."""
+        return max(0.0, self.last_t + self.every_s - time.monotonic())
 
     def rates(self, counters: dict[str, float]) -> dict[str, float]:
         now = time.monotonic()

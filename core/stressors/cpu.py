@@ -21,7 +21,7 @@ from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
-from core.shapes import level_function
+from core.shapes import is_shape, level_function
 from core.stressors._proc import become_stressor, cpu_times
 from core.stressors._runtime import RateMeter, Reporter, Stop
 
@@ -70,6 +70,7 @@ def _worker(
     shared: _Shared, index: int, leader: int, title: str, deadline_s: float, nice: int
 ) -> None:
     become_stressor(f"{title} w{index}", leader, deadline_s, nice)
+    signal.set_wakeup_fd(-1)  # the leader's wake-up pipe is the leader's alone
     stopping = [False]
 
     def on_term(signum: int, frame: FrameType | None) -> None:
@@ -133,6 +134,7 @@ def run_cpu(params: dict[str, Any], stop: Stop, reporter: Reporter, title: str, 
                     code = 3
                 os._exit(code)
             pids.append(pid)
+        shaped = is_shape(params["load_percent"])
         _lead(
             shared,
             workers,
@@ -141,7 +143,7 @@ def run_cpu(params: dict[str, Any], stop: Stop, reporter: Reporter, title: str, 
             system,
             stop,
             reporter,
-            lambda: level(time.monotonic() - stop.start) / 100.0,
+            (lambda: level(time.monotonic() - stop.start) / 100.0) if shaped else None,
         )
     finally:
         shared.stop()
@@ -158,7 +160,10 @@ def _lead(
     reporter: Reporter,
     target_now: Callable[[], float] | None = None,
 ) -> None:
-    """Set the workers' load every CONTROL_S; `target_now` gives a shaped target as it moves."""
+    """Set the workers' load every CONTROL_S when it has to move (`target = "system"`'s closed
+    loop, or `target_now` giving a shaped target); a constant own-share target is the workers'
+    own business (each regulates itself on its CPU clock), so the leader then wakes only to
+    report once a second, or for SIGTERM."""
     meter = RateMeter(("stress_cpu_loops_per_s",))
     busy0, total0, steal0 = cpu_times()
     sec_busy0, sec_total0, sec_steal0 = busy0, total0, steal0
@@ -168,14 +173,17 @@ def _lead(
     trim = 0.0
     reporter.publish({"stress_cpu_loops_per_s": 0.0}, workers=workers, load=target)
     lead_cpu0 = time.process_time()
-    while stop.sleep(CONTROL_S):
+    steering = system or target_now is not None
+    while stop.sleep(CONTROL_S if steering else meter.left()):
         counters = [shared.counters(i) for i in range(workers)]
         if target_now is not None:
             target = target_now()
-        if not system and target < 1.0:  # at 100 % every worker spins anyway
+        if not system:
             lead_share = (time.process_time() - lead_cpu0) / max(time.monotonic() - t0, 1e-9)
+            # at 100 % every worker spins anyway: nothing to take the leader's share from
+            load = target if target >= 1.0 else max(target - lead_share / workers, 0.0)
             for i in range(workers):
-                shared.set_load(i, max(target - lead_share / workers, 0.0))
+                shared.set_load(i, load)
         else:
             busy, total, steal = cpu_times()
             own = sum(c for _, c in counters)

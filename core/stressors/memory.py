@@ -27,21 +27,36 @@ from core.stressors.safety import memory_reserve_bytes, runtime_reserve
 
 class _Pacer:
     """Chooses huge or small pages for the next chunk: each is tried, then the faster one is
-    kept, re-measured on every chunk so a change of regime is followed."""
+    kept. A kind's speed is the median of its last 3 chunks, so one chunk slowed by something
+    else does not switch kinds for the rest of the fill; a loser within 2x of the winner is
+    tried again every PROBE_EVERY chunks (the regime may have changed), a clear loser never."""
+
+    PROBE_EVERY = 4
+    CLOSE = 2.0
 
     def __init__(self) -> None:
-        self.rate: dict[bool, float] = {}  # bytes/s of the last chunk of each kind
+        self.seconds_per_byte: dict[bool, list[float]] = {True: [], False: []}
+        self.chunks = 0
+
+    def _cost(self, huge: bool) -> float:
+        recent = sorted(self.seconds_per_byte[huge][-3:])
+        return recent[len(recent) // 2]
 
     def huge(self) -> bool:
         if not hasattr(mmap, "MADV_HUGEPAGE"):
             return False
         for kind in (True, False):
-            if kind not in self.rate:
+            if not self.seconds_per_byte[kind]:
                 return kind
-        return self.rate[True] >= self.rate[False]
+        best = self._cost(True) <= self._cost(False)
+        loser_close = self._cost(not best) <= self.CLOSE * self._cost(best)
+        if loser_close and self.chunks % self.PROBE_EVERY == 0:
+            return not best
+        return best
 
     def record(self, huge: bool, size: int, seconds: float) -> None:
-        self.rate[huge] = size / max(seconds, 1e-6)
+        self.seconds_per_byte[huge].append(max(seconds, 1e-6) / size)
+        self.chunks += 1
 
 
 def run_memory(params: dict[str, Any], stop: Stop, reporter: Reporter) -> None:

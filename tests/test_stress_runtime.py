@@ -1,0 +1,138 @@
+"""The stressors' cheap machinery, for real at small scale: a stop that sleeps until SIGTERM
+instead of polling, a CPU leader that wakes once a second, memory filled in parallel slices,
+and the huge/small page pacer (a unit test: its input is timings)."""
+
+from __future__ import annotations
+
+import itertools
+import mmap
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from core.stressors import start_stressor
+from core.stressors.memory import _Pacer
+from core.stressors.memory_pages import SLICE_ALIGN, allocate, resident_bytes, slices
+
+ROOT = Path(__file__).resolve().parents[1]
+MIB = 1 << 20
+
+
+def switches(pid: int) -> int:
+    """Voluntary context switches of a process: how often it went to sleep and woke."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("voluntary_ctxt_switches:"):
+            return int(line.split()[1])
+    raise AssertionError("no voluntary_ctxt_switches")
+
+
+def test_sigterm_ends_a_long_stop_sleep_at_once() -> None:
+    code = (
+        "from core.stressors._runtime import Stop\n"
+        "stop = Stop(120.0)\n"
+        "stop.install()\n"
+        "print('sleeping', flush=True)\n"
+        "print('stopped' if not stop.sleep(60.0) and stop.requested else 'woke', flush=True)\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert proc.stdout is not None and proc.stdout.readline() == "sleeping\n"
+        time.sleep(0.3)  # let it enter the sleep
+        wakes = switches(proc.pid)
+        time.sleep(1.0)
+        assert switches(proc.pid) - wakes <= 2  # one select(2), not a 50 ms poll (20/s)
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=10)  # a 60 s sleep that ignored SIGTERM times out
+    finally:
+        proc.kill()
+    assert out == "stopped\n" and proc.returncode == 0
+
+
+def test_cpu_leader_at_a_constant_target_wakes_only_to_report(tmp_path: Path) -> None:
+    handle = start_stressor("cpu", {"load_percent": 20, "workers": 1}, 4.0, tmp_path, "t01")
+    try:
+        time.sleep(0.5)
+        wakes = switches(handle.pid)
+        time.sleep(2.0)
+        # once a second for the report (was 20 a second: 50 ms slices of a 250 ms control)
+        assert switches(handle.pid) - wakes <= 6
+        assert handle.status()["worker_load"] > 0.19  # the leader's share taken off is tiny
+    finally:
+        assert handle.stop().ok
+
+
+def test_a_chunk_filled_in_parallel_slices_is_all_resident() -> None:
+    for huge in (True, False):
+        m = allocate(64 * MIB, huge=huge, threads=2)
+        try:
+            assert resident_bytes([m]) == 64 * MIB  # mincore: every page
+            assert rss_of(m) == 64 * MIB  # the kernel's own count for the mapping
+        finally:
+            m.close()
+    helpers = [t.name for t in threading.enumerate() if t.name.startswith("twin-mem-fill")]
+    assert helpers, "no helper thread filled a slice"
+
+
+def rss_of(m: mmap.mmap) -> int:
+    """Rss of mapping `m` from /proc/self/smaps."""
+    import ctypes
+
+    anchor = ctypes.c_char.from_buffer(m)
+    start = ctypes.addressof(anchor)
+    del anchor
+    inside = False
+    for line in Path("/proc/self/smaps").read_text().splitlines():
+        head = line.split()[0]
+        if "-" in head and not head.endswith(":"):
+            lo, hi = (int(x, 16) for x in head.split("-"))
+            inside = lo <= start < hi
+        elif inside and head == "Rss:":
+            return int(line.split()[1]) * 1024
+    raise AssertionError("mapping not in smaps")
+
+
+def test_slices_cover_the_chunk_on_huge_page_boundaries() -> None:
+    for size, parts in ((64 * MIB, 2), (64 * MIB, 3), (100 * MIB, 8), (4096, 4), (5 * MIB, 2)):
+        pieces = slices(size, parts)
+        assert pieces[0][0] == 0 and sum(n for _, n in pieces) == size
+        assert all(a + n == b for (a, n), (b, _) in itertools.pairwise(pieces))
+        assert all(off % SLICE_ALIGN == 0 for off, _ in pieces)
+        assert len(pieces) <= parts
+    assert len(slices(64 * MIB, 2)) == 2
+
+
+@pytest.mark.skipif(not hasattr(mmap, "MADV_HUGEPAGE"), reason="no transparent huge pages")
+def test_one_slow_chunk_does_not_switch_the_page_kind() -> None:
+    pacer = _Pacer()
+    chosen = []
+    for seconds in (0.02, 0.05, 0.02, 0.30, 0.02, 0.02):  # huge, small, then a huge outlier
+        kind = pacer.huge()
+        chosen.append(kind)
+        pacer.record(kind, 64 * MIB, seconds if kind else 0.05)
+    assert chosen[:2] == [True, False]
+    assert chosen[3:].count(True) >= 2, chosen  # the 0.30 s chunk did not make it small for good
+
+
+@pytest.mark.skipif(not hasattr(mmap, "MADV_HUGEPAGE"), reason="no transparent huge pages")
+def test_a_clear_loser_is_not_tried_again() -> None:
+    pacer = _Pacer()
+    chosen = []
+    for _ in range(20):  # huge pages 5x slower: a host backing each fresh 2 MiB page lazily
+        kind = pacer.huge()
+        chosen.append(kind)
+        pacer.record(kind, 64 * MIB, 0.25 if kind else 0.05)
+    assert chosen[0] is True and chosen[1:].count(True) == 0, chosen
+
+
+def test_the_fill_threads_follow_the_cores_this_process_may_use() -> None:
+    from core.stressors.memory_pages import MAX_FILL_THREADS, fill_threads
+
+    assert fill_threads() == min(len(os.sched_getaffinity(0)), MAX_FILL_THREADS)
