@@ -46,17 +46,15 @@ def open_optional(path: str | Path) -> ProcFile | None:
 
 
 def parse_stat(data: bytes) -> tuple[list[list[int]], dict[bytes, int]]:
-    """/proc/stat -> (cpu time rows: total first then each core, other counters)."""
-    cpus: list[list[int]] = []
-    other: dict[bytes, int] = {}
-    for line in data.splitlines():
-        if line.startswith(b"cpu"):
-            cpus.append(list(map(int, line.split()[1:])))
-        else:
-            parts = line.split(None, 2)
-            if len(parts) >= 2 and parts[0] in STAT_COUNTERS:
-                other[parts[0]] = int(parts[1])
-    return cpus, other
+    """/proc/stat -> (cpu time rows: total first then each core, other counters).
+
+    The cpu rows come first in the file, so only the lines before `intr` are split; the
+    counters are found by key (the `intr` line holds one number per interrupt: thousands of
+    them on a large server, never split here)."""
+    end = data.find(b"\nintr ")
+    head = data[: end + 1] if end >= 0 else data
+    cpus = [list(map(int, line.split()[1:])) for line in head.splitlines() if line[:3] == b"cpu"]
+    return cpus, parse_keyed(data, STAT_COUNTERS)
 
 
 def parse_keyed(data: bytes, fields: frozenset[bytes]) -> dict[bytes, int]:
@@ -73,7 +71,8 @@ def parse_keyed(data: bytes, fields: frozenset[bytes]) -> dict[bytes, int]:
             end = at + 1 + len(key)
             if text[end : end + 1] in (b":", b" "):
                 line_end = text.find(b"\n", end)
-                out[key] = int(text[end + 1 : line_end if line_end >= 0 else None].split()[0])
+                value = text[end + 1 : line_end if line_end >= 0 else None].split(None, 1)[0]
+                out[key] = int(value)
                 break
             at = text.find(b"\n" + key, end)
     return out
@@ -89,15 +88,22 @@ def physical_disks(sys_block: Path = Path("/sys/block")) -> frozenset[bytes]:
 
 
 def parse_diskstats(data: bytes, disks: frozenset[bytes]) -> tuple[int, int, int, int]:
-    """-> (read ops, read bytes, write ops, write bytes) summed over `disks`."""
+    """-> (read ops, read bytes, write ops, write bytes) summed over `disks`.
+
+    Finds each disk's line by its name between spaces (partitions, loop and dm devices are
+    most of the file and are never split)."""
     rops = rbytes = wops = wbytes = 0
-    for line in data.splitlines():
-        f = line.split()
-        if len(f) >= 10 and f[2] in disks:
-            rops += int(f[3])
-            rbytes += int(f[5]) * SECTOR_BYTES
-            wops += int(f[7])
-            wbytes += int(f[9]) * SECTOR_BYTES
+    for disk in disks:
+        at = data.find(b" " + disk + b" ")  # the kernel pads the fields with spaces
+        if at < 0:
+            continue
+        line_end = data.find(b"\n", at)
+        f = data[at : line_end if line_end >= 0 else None].split(None, 8)
+        if len(f) >= 8:
+            rops += int(f[1])
+            rbytes += int(f[3]) * SECTOR_BYTES
+            wops += int(f[5])
+            wbytes += int(f[7]) * SECTOR_BYTES
     return rops, rbytes, wops, wbytes
 
 
@@ -106,7 +112,7 @@ def parse_net_dev(data: bytes) -> tuple[int, int, int, int]:
     sent = recv = ext_sent = ext_recv = 0
     for line in data.splitlines()[2:]:
         name, _, rest = line.partition(b":")
-        f = rest.split()
+        f = rest.split(None, 9)  # received bytes is field 0, sent bytes field 8
         if len(f) < 9:
             continue
         rx, tx = int(f[0]), int(f[8])
@@ -118,14 +124,15 @@ def parse_net_dev(data: bytes) -> tuple[int, int, int, int]:
     return sent, recv, ext_sent, ext_recv
 
 
+def psi_totals(data: bytes) -> list[int]:
+    """/proc/pressure/* -> each line's `total=` (stalled microseconds), in file order."""
+    return [int(part.split(None, 1)[0]) for part in data.split(b"total=")[1:]]
+
+
 def parse_psi(data: bytes) -> dict[str, int]:
     """/proc/pressure/* -> {'some': total_us, 'full': total_us}."""
-    out: dict[str, int] = {}
-    for line in data.splitlines():
-        parts = line.split()
-        if parts and parts[-1].startswith(b"total="):
-            out[parts[0].decode()] = int(parts[-1][6:])
-    return out
+    kinds = [line.split(None, 1)[0].decode() for line in data.splitlines() if b"total=" in line]
+    return dict(zip(kinds, psi_totals(data), strict=True))
 
 
 def find_temperature_sensors() -> dict[str, Path]:

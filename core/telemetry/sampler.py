@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import contextlib
 import math
+import operator
 import os
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Protocol
@@ -34,6 +35,7 @@ from core.telemetry.procfs import (
     parse_psi,
     parse_stat,
     physical_disks,
+    psi_totals,
 )
 
 MEMINFO_FIELDS = frozenset(
@@ -95,15 +97,18 @@ class Sampler(Protocol):
     def read(self, now: float) -> dict[str, float]: ...
 
 
-@dataclass
+@dataclass(slots=True)
 class _Counters:
+    """Every cumulative counter of one read. `totals`: context switches, interrupts, bytes
+    swapped in and out, major faults, disk read ops, bytes, write ops, bytes, network bytes
+    sent, received, sent and received without loopback (the rates of a read are computed
+    together); `psi`: stalled microseconds in pressure column order."""
+
     time: float
     cpu: list[list[int]]
     stat: dict[bytes, int]
-    disk: tuple[int, int, int, int]
-    net: tuple[int, int, int, int]
-    vm: dict[bytes, int]
-    psi: dict[str, dict[str, int]] = field(default_factory=dict)
+    totals: list[int]
+    psi: list[int]
 
 
 class SystemSampler:
@@ -134,13 +139,17 @@ class SystemSampler:
         self._procs, self._procs_at = 0, -math.inf
         self._procs_tasks: tuple[int, bytes] = (-1, b"")
         self._columns = self._build_columns()
-        # Column names built once, not formatted again at every tick.
-        self._core_names = [(i + 1, f"cpu{i}_percent") for i in range(self.n_cpus)]
-        self._psi_names = [
-            (res, kind, f"psi_{res}_{kind}_percent")
-            for res, kinds in self._psi_kinds.items()
-            for kind in kinds
-        ]
+        self._core_rows = range(1, self.n_cpus + 1)  # /proc/stat rows of the cores
+        # Pressure totals are read in file order (some, full); the columns list kinds sorted.
+        file_order = [(res, kind) for res, f in self._psi.items() for kind in parse_psi(f.read())]
+        column_order = [(res, kind) for res, kinds in self._psi_kinds.items() for kind in kinds]
+        self._psi_order = [file_order.index(key) for key in column_order]
+        # Every numeric column in order: a read builds its values in one go, zipped with these.
+        text = {C.TIMESTAMP.name, C.ELAPSED.name, C.ACTIVE_EVENTS.name}
+        self._value_names = [c.name for c in self._columns if c.name not in text]
+        self._out_fd = -1
+        if output_dir is not None:
+            self._out_fd = os.open(output_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
 
     def _build_columns(self) -> list[C.Column]:
         cols = list(C.CONTRACT_BEFORE_CORES)
@@ -162,14 +171,22 @@ class SystemSampler:
 
     def _counters(self, now: float) -> _Counters:
         cpu, stat = parse_stat(self._stat.read())
+        vm = parse_keyed(self._vmstat.read(), VMSTAT_FIELDS)
+        psi = [total for f in self._psi.values() for total in psi_totals(f.read())]
         return _Counters(
             time=now,
             cpu=cpu,
             stat=stat,
-            disk=parse_diskstats(self._diskstats.read(), self._disks),
-            net=parse_net_dev(self._netdev.read()),
-            vm=parse_keyed(self._vmstat.read(), VMSTAT_FIELDS),
-            psi={res: parse_psi(f.read()) for res, f in self._psi.items()},
+            totals=[
+                stat.get(b"ctxt", 0),
+                stat.get(b"intr", 0),
+                vm.get(b"pswpin", 0) * PAGE_SIZE,
+                vm.get(b"pswpout", 0) * PAGE_SIZE,
+                vm.get(b"pgmajfault", 0),
+                *parse_diskstats(self._diskstats.read(), self._disks),
+                *parse_net_dev(self._netdev.read()),
+            ],
+            psi=[psi[i] for i in self._psi_order],
         )
 
     def _process_count(self, now: float, tasks: tuple[int, bytes]) -> int:
@@ -189,79 +206,88 @@ class SystemSampler:
         self._prev = self._counters(now)
 
     def read(self, now: float) -> dict[str, float]:
-        """Numeric columns over the interval since the previous read (or the priming)."""
+        """Numeric columns over the interval since the previous read (or the priming).
+
+        Every value goes into one list in column order, zipped with the names at the end: a
+        1 Hz tick is mostly the interpreter coming back cold, so each step saved counts."""
         cur = self._counters(now)
         prev = self._prev or cur
         self._prev = cur
         dt = max(cur.time - prev.time, 1e-9)
-        v: dict[str, float] = {}
-
-        total_pct = _cpu_breakdown(prev.cpu[0], cur.cpu[0])
-        v["cpu_percent"] = total_pct["busy"]
-        for row, name in self._core_names:
-            v[name] = _cpu_busy(prev.cpu[row], cur.cpu[row])
+        (
+            ctx_switches,
+            interrupts,
+            swap_in,
+            swap_out,
+            major_faults,
+            disk_read_ops,
+            disk_read_bytes,
+            disk_write_ops,
+            disk_write_bytes,
+            net_sent,
+            net_recv,
+            net_ext_sent,
+            net_ext_recv,
+        ) = [d / dt for d in map(operator.sub, cur.totals, prev.totals)]
+        stalled_per_s = dt * 1e6
+        psi = [min(100.0, d / stalled_per_s * 100.0) for d in map(operator.sub, cur.psi, prev.psi)]
+        cpu = _cpu_breakdown(prev.cpu[0], cur.cpu[0])
+        p_cpu, c_cpu = prev.cpu, cur.cpu
 
         mem = parse_keyed(self._meminfo.read(), MEMINFO_FIELDS)
         total = mem.get(b"MemTotal", 0) * 1024
         avail = mem.get(b"MemAvailable", 0) * 1024
         swap_total = mem.get(b"SwapTotal", 0) * 1024
         swap_used = swap_total - mem.get(b"SwapFree", 0) * 1024
-        v["mem_percent"] = 100.0 * (total - avail) / total if total else 0.0
-        v["mem_used_bytes"] = total - avail
-        v["mem_available_bytes"] = avail
-        v["swap_percent"] = 100.0 * swap_used / swap_total if swap_total else 0.0
-
-        d0, d1 = prev.disk, cur.disk
-        v["disk_read_bytes_per_s"] = (d1[1] - d0[1]) / dt
-        v["disk_write_bytes_per_s"] = (d1[3] - d0[3]) / dt
-        v["disk_read_ops_per_s"] = (d1[0] - d0[0]) / dt
-        v["disk_write_ops_per_s"] = (d1[2] - d0[2]) / dt
-        n0, n1 = prev.net, cur.net
-        v["net_sent_bytes_per_s"] = (n1[0] - n0[0]) / dt
-        v["net_recv_bytes_per_s"] = (n1[1] - n0[1]) / dt
-
         load = self._loadavg.read().split()
-        v["load_1m"] = float(load[0])
         tasks = load[3].partition(b"/")[2] if len(load) > 3 else b""  # running/existing tasks
-        v["process_count"] = self._process_count(now, (cur.stat.get(b"processes", -1), tasks))
+        stat = cur.stat
 
-        v["cpu_user_percent"] = total_pct["user"]
-        v["cpu_system_percent"] = total_pct["system"]
-        v["cpu_iowait_percent"] = total_pct["iowait"]
-        v["cpu_steal_percent"] = total_pct["steal"]
-        v["ctx_switches_per_s"] = (cur.stat.get(b"ctxt", 0) - prev.stat.get(b"ctxt", 0)) / dt
-        v["interrupts_per_s"] = (cur.stat.get(b"intr", 0) - prev.stat.get(b"intr", 0)) / dt
-        v["procs_running"] = cur.stat.get(b"procs_running", 0)
-        v["procs_blocked"] = cur.stat.get(b"procs_blocked", 0)
-        v["load_5m"] = float(load[1])
-        v["load_15m"] = float(load[2])
-
-        v["mem_total_bytes"] = total
-        v["mem_cached_bytes"] = (mem.get(b"Cached", 0) + mem.get(b"Buffers", 0)) * 1024
-        v["swap_used_bytes"] = swap_used
-        for col, key in (("swap_in", b"pswpin"), ("swap_out", b"pswpout")):
-            v[f"{col}_bytes_per_s"] = (cur.vm.get(key, 0) - prev.vm.get(key, 0)) * PAGE_SIZE / dt
-        v["major_faults_per_s"] = (
-            cur.vm.get(b"pgmajfault", 0) - prev.vm.get(b"pgmajfault", 0)
-        ) / dt
-        v["net_ext_sent_bytes_per_s"] = (n1[2] - n0[2]) / dt
-        v["net_ext_recv_bytes_per_s"] = (n1[3] - n0[3]) / dt
-
-        for res, kind, name in self._psi_names:
-            stalled_us = cur.psi[res].get(kind, 0) - prev.psi[res].get(kind, 0)
-            v[name] = min(100.0, stalled_us / (dt * 1e6) * 100.0)
+        values: list[float] = [
+            cpu["busy"],
+            *[_cpu_busy(p_cpu[row], c_cpu[row]) for row in self._core_rows],
+            100.0 * (total - avail) / total if total else 0.0,
+            total - avail,
+            avail,
+            100.0 * swap_used / swap_total if swap_total else 0.0,
+            disk_read_bytes,
+            disk_write_bytes,
+            disk_read_ops,
+            disk_write_ops,
+            net_sent,
+            net_recv,
+            float(load[0]),
+            self._process_count(now, (stat.get(b"processes", -1), tasks)),
+            cpu["user"],
+            cpu["system"],
+            cpu["iowait"],
+            cpu["steal"],
+            ctx_switches,
+            interrupts,
+            stat.get(b"procs_running", 0),
+            stat.get(b"procs_blocked", 0),
+            float(load[1]),
+            float(load[2]),
+            total,
+            (mem.get(b"Cached", 0) + mem.get(b"Buffers", 0)) * 1024,
+            swap_used,
+            swap_in,
+            swap_out,
+            major_faults,
+            net_ext_sent,
+            net_ext_recv,
+            *psi,
+        ]
         if self._freq:
             khz = [int(f.read()) for f in self._freq]
-            v["cpu_freq_mhz"] = sum(khz) / len(khz) / 1000.0
-        for name, f in self._temps.items():
-            v[f"temp_{name}_c"] = int(f.read()) / 1000.0
-        if self._output_dir is not None:
-            st = os.statvfs(self._output_dir)
+            values.append(sum(khz) / len(khz) / 1000.0)
+        values += [int(f.read()) / 1000.0 for f in self._temps.values()]
+        if self._out_fd >= 0:
+            st = os.fstatvfs(self._out_fd)
             size = st.f_blocks * st.f_frsize
-            v["out_fs_free_bytes"] = st.f_bavail * st.f_frsize
             used = size - st.f_bfree * st.f_frsize
-            v["out_fs_used_percent"] = 100.0 * used / size if size else 0.0
-        return v
+            values += [st.f_bavail * st.f_frsize, 100.0 * used / size if size else 0.0]
+        return dict(zip(self._value_names, values, strict=True))
 
     def close(self) -> None:
         for f in [
@@ -276,6 +302,9 @@ class SystemSampler:
             *self._temps.values(),
         ]:
             f.close()
+        if self._out_fd >= 0:
+            os.close(self._out_fd)
+            self._out_fd = -1
 
 
 def _cpu_busy(prev: list[int], cur: list[int]) -> float:
