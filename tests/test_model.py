@@ -531,8 +531,11 @@ def test_a_memory_verify_sweep_lasts_the_fill_and_a_refused_step_bounds_the_limi
     from types import SimpleNamespace
 
     from core.model import capacity
+    from core.model.transients import FillProfile
 
-    model = SimpleNamespace(ram_bytes=8 * 1024**3, fill_mb_s=500.0, n_cpus=2, kinds={})
+    model = SimpleNamespace(
+        ram_bytes=8 * 1024**3, fill_mb_s=500.0, fill=FillProfile(500.0), n_cpus=2, kinds={}
+    )
     schedule = capacity.verify_schedule(model, "memory", 4000.0, 0.5)  # type: ignore[arg-type]
     sizes = [float(e.params["size_mb"]) for e in schedule.events]
     assert all(size == int(size) for size in sizes)  # whole MiB, as the stressor table takes

@@ -218,9 +218,10 @@ def verify_schedule(model: TwinModel, kind: str, predicted: float, interval_s: f
 def _step_length(model: TwinModel, kind: str, value: float) -> float:
     """A memory step lasts its fill at the rate this machine fills (learnt), plus as long again
     to settle; every other step `STEP_S`."""
-    if kind != "memory" or not model.fill_mb_s or model.fill_mb_s <= 0:
+    fill = model.fill
+    if kind != "memory" or fill is None:
         return STEP_S
-    return max(STEP_S, round(2.0 * value / model.fill_mb_s + 2.0, 1))
+    return max(STEP_S, round(2.0 * fill.seconds(value) + 2.0, 1))
 
 
 def _step_value(value: float, whole: bool) -> float:

@@ -27,8 +27,9 @@ from core.errors import BadInput
 from core.host import host_fingerprint
 from core.model.metric_fit import Design, fit_metric, metric_bounds
 from core.model.response import KINDS, Array, Pulse, event_features, event_levels, event_ramp_s
+from core.model.session import SESSION, with_session
 from core.model.store import MetricModel, TwinModel
-from core.model.transients import TRANSIENT_KINDS, learn_fill_rate, with_transients
+from core.model.transients import TRANSIENT_KINDS, learn_fill_profile, with_transients
 from core.rundir.layout import ANNOTATIONS, DATASET
 from core.rundir.read import load_run
 from core.telemetry import metric_lists
@@ -114,7 +115,7 @@ def _metrics(runs: Sequence[TrainingRun]) -> list[str]:
 def _kind_features(runs: Sequence[TrainingRun]) -> dict[str, list[str]]:
     """Per kind seen in training, its feature columns (`on` only when the drive varies)."""
     out: dict[str, list[str]] = {}
-    for kind in (*KINDS, *TRANSIENT_KINDS):
+    for kind in (*KINDS, *TRANSIENT_KINDS, SESSION):
         pulses = [p for run in runs for p in run.pulses if p.kind == kind]
         if not pulses:
             continue
@@ -171,9 +172,9 @@ def fit_runs(paths: Sequence[Path]) -> tuple[TwinModel, list[str]]:
         ram = float(
             np.nanmax([r.data.get("mem_total_bytes", pd.Series([0.0])).max() for r in runs])
         )
-    fill_mb_s = learn_fill_rate((r.data, r.pulses) for r in runs)
+    fill = learn_fill_profile((r.data, r.pulses, r.n_cpus) for r in runs)
     for run in runs:
-        run.pulses = with_transients(run.pulses, fill_mb_s, run.n_cpus)
+        run.pulses = with_session(with_transients(run.pulses, fill, run.n_cpus), run.t[-1])
     features = _kind_features(runs)
     design = Design(runs, features)
     metrics: dict[str, MetricModel] = {}
@@ -212,7 +213,9 @@ def fit_runs(paths: Sequence[Path]) -> tuple[TwinModel, list[str]]:
             for r in runs
         ],
         interval_s=float(np.median([r.interval_s for r in runs])),
-        fill_mb_s=fill_mb_s,
+        fill_mb_s=fill.fast_mb_s if fill else None,
+        fill_knee_mb=fill.knee_mb if fill else None,
+        fill_slow_mb_s=fill.slow_mb_s if fill else None,
         created_at=now_utc().isoformat(timespec="seconds").replace("+00:00", "Z"),
     )
     return model, notes

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from core.model.intervals import spread_stats
-from core.model.response import Array, BoolArray, Pulse, kind_columns
+from core.model.response import KINDS, Array, BoolArray, Pulse, kind_columns
 from core.model.store import MetricModel, Term
 from core.telemetry import metric_lists
 
@@ -29,6 +29,7 @@ SECONDARY_MIN_GAIN = 0.05  # a secondary kind must cut the residual sum of squar
 ROBUST_ITERATIONS = 4
 HUBER_K = 1.345
 RIDGE = 1e-4
+MIN_IDLE_SAMPLES = 3
 
 
 class SampledRun(Protocol):
@@ -75,6 +76,7 @@ PRIMARY: dict[str, tuple[str, ...]] = {
     "disk": ("disk_", "psi_io", "load_1m"),
     "network": ("net_",),
     "memory_fill": ("cpu_percent", "load_1m", "psi_cpu"),  # faulting pages in costs a CPU
+    "session": ("mem_",),  # the runner's memory once it launched a stressor
 }
 SECONDARY: dict[str, tuple[str, ...]] = {
     "cpu": (),
@@ -82,6 +84,7 @@ SECONDARY: dict[str, tuple[str, ...]] = {
     "disk": ("cpu_percent", "psi_cpu", "temp_"),
     "network": ("cpu_percent", "load_1m", "psi_cpu", "temp_"),
     "memory_fill": ("temp_", "disk_", "psi_io", "psi_memory"),
+    "session": (),
 }
 
 
@@ -148,6 +151,25 @@ def solve_ridge(intercepts: Array, cols: Array, y: Array) -> tuple[Array, float]
     return beta, float(resid @ resid)
 
 
+def idle_levels(
+    design: Design, y: Array, mask: BoolArray, runs_present: Sequence[int]
+) -> Array | None:
+    """Each run's idle level: the median of its samples before its first event (the level a
+    calibrated prediction starts from), or None unless every run has `MIN_IDLE_SAMPLES` of them:
+    then the fit learns one free baseline per run instead."""
+    levels: list[float] = []
+    for i in runs_present:
+        run = design.runs[i]
+        starts = [p.start_s for p in run.pulses if p.kind in KINDS]
+        first = min(starts) if starts else float("inf")
+        rows = mask & (design.run_index == i)
+        before = y[rows][run.t[rows[design.run_index == i]] < first]
+        if len(before) < MIN_IDLE_SAMPLES:
+            return None
+        levels.append(float(np.median(before)))
+    return np.asarray(levels, dtype=np.float64)
+
+
 def fit_metric(
     design: Design, metric: str, bounds: tuple[float | None, float | None]
 ) -> MetricModel | None:
@@ -161,6 +183,14 @@ def fit_metric(
     average = averaged(metric)
     runs_present = sorted(set(design.run_index[mask].tolist()))
     intercepts = np.stack([(design.run_index == i).astype(float) for i in runs_present], axis=1)
+    y_abs = y_all
+    idle = idle_levels(design, y_abs, mask, runs_present)
+    offset = np.zeros(design.n)
+    if idle is not None:  # each run's own idle is its baseline, as a calibrated prediction's
+        for level, i in zip(idle, runs_present, strict=True):
+            offset[design.run_index == i] = level
+        intercepts = np.zeros((design.n, 0))
+        y_all = y_abs - offset
     kinds = [k for k in design.features if _possible(metric, k)]
     taus = {k: (1.0, 1.0) for k in kinds}
 
@@ -209,8 +239,8 @@ def fit_metric(
         search(rows, SWEEPS)
     beta = solve(taus, rows)[0]
     if upper is not None:  # leave out saturated samples the model would push past the bound
-        fitted = np.hstack([intercepts, cols_for(taus)]) @ beta
-        saturated = mask & (y_all >= upper - 0.5) & (fitted >= y_all - 0.5)
+        fitted = offset + np.hstack([intercepts, cols_for(taus)]) @ beta
+        saturated = mask & (y_abs >= upper - 0.5) & (fitted >= y_abs - 0.5)
         if saturated.any() and (mask & ~saturated).sum() >= 3:
             rows = mask & ~saturated
     beta = reweight(rows)
@@ -230,13 +260,14 @@ def fit_metric(
         beta = reweight(rows)
     cols = cols_for(taus)
     k = intercepts.shape[1]
-    base_part = intercepts @ beta[:k]
+    base_part = intercepts @ beta[:k] + offset
+    baselines = beta[:k] if idle is None else idle
     fitted = base_part + cols @ beta[k:]
     if lower is not None or upper is not None:
         fitted = np.clip(fitted, lower, upper)
-    resid = (y_all - fitted)[mask]
-    spread = spread_stats(resid, (fitted - base_part)[mask], beta[:k])
-    y = y_all[mask]
+    resid = (y_abs - fitted)[mask]
+    spread = spread_stats(resid, (fitted - base_part)[mask], baselines)
+    y = y_abs[mask]
     sst = float(((y - y.mean()) ** 2).sum())
     sse_final = float((resid**2).sum())
     terms: dict[str, Term] = {}
@@ -247,7 +278,7 @@ def fit_metric(
         j += len(names)
         terms[kind] = Term(taus[kind][0], taus[kind][1], gains, _primary(metric, kind))
     return MetricModel(
-        baseline=float(np.median(beta[:k])),
+        baseline=float(np.median(baselines)),
         average=average,
         lower=lower,
         upper=upper,
@@ -257,7 +288,7 @@ def fit_metric(
             "mae": float(np.abs(resid).mean()),
             "rmse": float(math.sqrt(sse_final / len(resid))),
             "n": int(mask.sum()),
-            "baseline_spread": float(np.std(beta[:k])),
+            "baseline_spread": float(np.std(baselines)),
             **spread,
         },
     )

@@ -27,6 +27,7 @@ from core.model.response import (
     event_ramp_s,
     kind_columns,
 )
+from core.model.session import with_session
 from core.model.store import DEFAULT_MODELS_DIR, TwinModel, find_model, load_model
 from core.model.transients import with_transients
 from core.rundir.layout import PREDICTION
@@ -41,8 +42,9 @@ def sample_clock(schedule: Schedule) -> Array:
     return t
 
 
-def _pulses(model: TwinModel, events: Sequence[Event]) -> list[Pulse]:
-    """The events as the model sees them: planned times plus the start lag, with transients."""
+def _pulses(model: TwinModel, events: Sequence[Event], end_s: float) -> list[Pulse]:
+    """The events as the model sees them: planned times plus the start lag, with transients
+    and the run's session (until `end_s`)."""
     out = []
     for e in events:
         lag = model.start_lag_s.get(e.stressor, 0.0)
@@ -57,7 +59,7 @@ def _pulses(model: TwinModel, events: Sequence[Event]) -> list[Pulse]:
                 event_levels(e.stressor, e.params, e.duration_s),  # the drive follows a shape
             )
         )
-    return with_transients(out, model.fill_mb_s, model.n_cpus)
+    return with_session(with_transients(out, model.fill, model.n_cpus), end_s)
 
 
 def _capped(pulse: Pulse, caps: Mapping[str, float]) -> Pulse:
@@ -79,7 +81,7 @@ def predict_demand(
 ) -> dict[str, Array]:
     """Unbounded predictions per metric (what the plan asks for, before saturation)."""
     times = sample_clock(schedule) if t is None else t
-    pulses = _pulses(model, schedule.events)
+    pulses = _pulses(model, schedule.events, schedule.total_s)
     out: dict[str, Array] = {"elapsed_s": times}
     for name, m in model.metrics.items():
         y = np.full(len(times), _base(model, name, baseline))

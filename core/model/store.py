@@ -6,6 +6,8 @@ Format (`"format": "server-twin-model"`, `"version": 1`):
 - `n_cpus`, `ram_bytes`, `swap_bytes`: the machine's size, used for drives and warnings;
 - `training_runs`: one entry per run (id, path, profile, samples, events);
 - `start_lag_s`: per stressor kind, the mean delay between planned and actual event starts;
+- `fill_mb_s`, `fill_knee_mb`, `fill_slow_mb_s`: how fast memory becomes resident (null when
+  not learnt; no knee: one rate);
 - `kinds`: per stressor kind, its drive features, their largest training values
   (`feature_max`) and how many training events it had;
 - `metrics`: per metric, `baseline`, `average` (interval-averaged or a level), `lower`/`upper`
@@ -22,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import BadInput
+from core.model.transients import FillProfile
 from core.rundir.atomic import write_json_atomic
 from core.rundir.layout import DEFAULT_MODELS_DIR as DEFAULT_MODELS_DIR  # re-exported
 
@@ -65,7 +68,17 @@ class TwinModel:
     swap_bytes: float = 0.0
     created_at: str = ""
     fill_mb_s: float | None = None
-    """MiB/s this machine made memory resident in training (None: not learnt)."""
+    """MiB/s this machine made memory resident in training (None: not learnt); with a knee,
+    the rate of its first `fill_knee_mb` MiB, the rest at `fill_slow_mb_s` (per whole core)."""
+    fill_knee_mb: float | None = None
+    fill_slow_mb_s: float | None = None
+
+    @property
+    def fill(self) -> FillProfile | None:
+        """The learnt fill (`core.model.transients`), or None."""
+        if not self.fill_mb_s or self.fill_mb_s <= 0:
+            return None
+        return FillProfile(self.fill_mb_s, self.fill_knee_mb, self.fill_slow_mb_s)
 
     @property
     def host_id(self) -> str:
@@ -84,6 +97,8 @@ class TwinModel:
             "training_runs": self.training_runs,
             "start_lag_s": self.start_lag_s,
             "fill_mb_s": self.fill_mb_s,
+            "fill_knee_mb": self.fill_knee_mb,
+            "fill_slow_mb_s": self.fill_slow_mb_s,
             "kinds": self.kinds,
             "metrics": {name: asdict(m) for name, m in self.metrics.items()},
         }
@@ -120,12 +135,20 @@ class TwinModel:
             training_runs=list(data.get("training_runs", [])),
             interval_s=float(data.get("interval_s", 1.0)),
             created_at=str(data.get("created_at", "")),
-            fill_mb_s=None if data.get("fill_mb_s") is None else float(data["fill_mb_s"]),
+            fill_mb_s=_optional(data, "fill_mb_s"),
+            fill_knee_mb=_optional(data, "fill_knee_mb"),
+            fill_slow_mb_s=_optional(data, "fill_slow_mb_s"),
         )
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         write_json_atomic(path, self.to_json())
+
+
+def _optional(data: dict[str, Any], key: str) -> float | None:
+    """A number the model file may lack (files from before it was learnt): None then."""
+    value = data.get(key)
+    return None if value is None else float(value)
 
 
 def load_model(path: Path) -> TwinModel:

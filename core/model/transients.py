@@ -1,10 +1,12 @@
 """Transient effects: what an event costs only while it builds up, at the rate this machine fills.
 
 A memory event makes its pages resident first (the CPU and I/O of faulting them in), then only
-holds them. The fill takes `size_mb / rate` seconds, where `rate` is what the training runs'
-memory rise showed (`learn_fill_rate`) times the share of a CPU the filler gets next to the
-CPU events running at the same time (max-min fair sharing, as the scheduler does). So the
-memory term rises over the fill, and a `memory_fill` pulse (feature `fill`: the cores the
+holds them. How fast is learnt from the training runs' memory rise (`learn_fill_profile`): a
+machine may fill its first `knee_mb` fast (a VM's already-backed pages, free huge pages) and the
+rest at a slower `slow_mb_s`, the rate at which the filler's core can fault pages in; that
+slow part is scaled by the share of a CPU the filler gets next to the CPU events running at the
+same time (max-min fair sharing, as the scheduler does). So the memory term rises along that
+fill curve (the pulse's `levels`), and a `memory_fill` pulse (feature `fill`: the cores the
 filler uses) lasts exactly the fill: its CPU is a transient, not a constant of the event.
 Fit and predict both call `with_transients`, so they see events alike.
 """
@@ -12,17 +14,56 @@ Fit and predict both call `with_transients`, so they see events alike.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 
-from core.model.response import Array, Pulse
+from core.model.response import SHAPE_POINTS, Array, Pulse
 
 MEMORY_FILL = "memory_fill"
 TRANSIENT_KINDS = (MEMORY_FILL,)
 MIN_FILL_EVENT_MB = 128.0  # smaller events fill within a sample: their rise says nothing
+DONE = 0.97  # a fill is over once this share of the event's size is resident
+SLOWER = 0.6  # a knee: the rate after it is under 60 % of the rate before
+MIN_AFTER_KNEE = 3  # samples the slow rate is read from
+KNEE_GAIN = 0.5  # ...and two rates cut the squared error of one by half
+SAME_START_S = 0.5  # CPU events starting this soon after the filler compete with it
+FILL_STEP_S = 0.1  # the fill curve's resolution...
+MAX_FILL_POINTS = 20000  # ...up to this many steps per event
 MIB = 1024.0**2
+
+
+@dataclass(frozen=True)
+class FillProfile:
+    """How fast this machine makes memory resident: `fast_mb_s` for the first `knee_mb` MiB,
+    then `slow_mb_s` (with a whole core; scaled by the filler's share). No knee (`knee_mb`
+    None, as model files from before it): one rate, all of it scaled by the share."""
+
+    fast_mb_s: float
+    knee_mb: float | None = None
+    slow_mb_s: float | None = None
+
+    def _parts(self, size_mb: float, share: float) -> tuple[float, float, float]:
+        """(MiB filled fast, its rate, the slow rate) for one event at a CPU `share`."""
+        share = max(share, 0.05)
+        if self.knee_mb is None or not self.slow_mb_s:
+            rate = self.fast_mb_s * share
+            return size_mb, rate, rate
+        return min(size_mb, self.knee_mb), self.fast_mb_s, self.slow_mb_s * share
+
+    def seconds(self, size_mb: float, share: float = 1.0) -> float:
+        """How long `size_mb` takes to become resident."""
+        fast, fast_rate, slow_rate = self._parts(size_mb, share)
+        return fast / fast_rate + max(size_mb - fast, 0.0) / slow_rate
+
+    def filled(self, x: Array, size_mb: float, share: float = 1.0) -> Array:
+        """MiB resident `x` s after the fill started."""
+        fast, fast_rate, slow_rate = self._parts(size_mb, share)
+        x = np.maximum(x, 0.0)
+        knee_s = fast / fast_rate
+        out: Array = np.where(x <= knee_s, x * fast_rate, fast + (x - knee_s) * slow_rate)
+        return np.minimum(out, size_mb)
 
 
 def _at(t: Array, y: Array, when: float) -> float:
@@ -31,45 +72,85 @@ def _at(t: Array, y: Array, when: float) -> float:
     return float(np.median(before)) if len(before) else float("nan")
 
 
-def event_fill_rate(t: Array, mem_used: Array, pulse: Pulse) -> float | None:
-    """MiB/s one memory event filled at: twice the time to half its rise (a linear fill
-    crosses half way at half its length), or None when the rise cannot be read."""
+def event_fill_curve(t: Array, mem_used: Array, pulse: Pulse) -> tuple[Array, Array] | None:
+    """(seconds since the start, MiB resident) of one memory event's samples while it filled,
+    read from the memory rise scaled to the event's size (what was already counted as used and
+    is reused first is spread over the fill); None when the rise cannot be read."""
     size = pulse.features.get("size_mb", 0.0)
-    if size < MIN_FILL_EVENT_MB or pulse.ramp_s > 0.0:
+    if size < MIN_FILL_EVENT_MB or pulse.ramp_s > 0.0 or pulse.levels:
         return None
     base = _at(t, mem_used, pulse.start_s)
-    inside = (t >= pulse.start_s) & (t <= pulse.end_s) & np.isfinite(mem_used)
+    inside = (t > pulse.start_s) & (t <= pulse.end_s) & np.isfinite(mem_used)
     if not np.isfinite(base) or inside.sum() < 4:
         return None
-    ti, rise = t[inside], (mem_used[inside] - base) / MIB
+    x, rise = t[inside] - pulse.start_s, (mem_used[inside] - base) / MIB
     final = float(np.median(rise[len(rise) // 2 :]))
     if final < 0.5 * size:
         return None
-    above = np.nonzero(rise >= final / 2)[0]
-    if not len(above):
-        return None
-    k = int(above[0])
-    prev_t, prev_r = (pulse.start_s, 0.0) if k == 0 else (float(ti[k - 1]), float(rise[k - 1]))
-    span = float(rise[k]) - prev_r
-    half_t = float(ti[k]) if span <= 0 else prev_t + (final / 2 - prev_r) / span * (ti[k] - prev_t)
-    fill_s = 2.0 * max(half_t - pulse.start_s, 0.05)
-    return final / fill_s
+    filled = np.clip(rise / final, 0.0, 1.0) * size
+    done = np.nonzero(filled >= DONE * size)[0]
+    if not len(done) or done[0] == 0:
+        return None  # never settled, or filled within a sample: no curve to read
+    return x[: done[0]], filled[: done[0]]
 
 
-def learn_fill_rate(runs: Iterable[tuple[pd.DataFrame, Sequence[Pulse]]]) -> float | None:
-    """The median fill rate (MiB/s) over the training runs' unramped memory events."""
-    rates: list[float] = []
-    for data, pulses in runs:
+def fit_fill_curve(
+    x: Array, filled: Array, size_mb: float
+) -> tuple[float, float | None, float | None]:
+    """(fast rate, knee MiB or None, slow rate or None) of one fill: one straight line from the
+    start, or two with a knee at a sample when that explains the curve far better. One rate is
+    read where the curve crosses half way (a linear fill does at half its length)."""
+    xs, ms = np.concatenate([[0.0], x]), np.concatenate([[0.0], filled])
+    rising = bool(np.all(np.diff(ms) > 0)) and filled[-1] >= size_mb / 2.0
+    half = float(np.interp(size_mb / 2.0, ms, xs)) if rising else float(x[0]) / 2.0
+    one = size_mb / (2.0 * max(half, 0.05))
+    straight = float((x * filled).sum() / (x * x).sum())
+    sse_one = float(((filled - straight * x) ** 2).sum())
+    best: tuple[float, float, float, float] | None = None  # sse, fast, knee, slow
+    for j in range(len(x) - MIN_AFTER_KNEE):
+        fast = float(filled[j] / x[j])
+        dx, dm = x[j + 1 :] - x[j], filled[j + 1 :] - filled[j]
+        slow = float((dx * dm).sum() / (dx * dx).sum())
+        sse = float(
+            ((filled[: j + 1] - fast * x[: j + 1]) ** 2).sum() + ((dm - slow * dx) ** 2).sum()
+        )
+        if slow > 0 and slow < SLOWER * fast and (best is None or sse < best[0]):
+            best = (sse, fast, float(filled[j]), slow)
+    if best is not None and best[0] < KNEE_GAIN * sse_one:
+        return best[1], best[2], best[3]
+    return one, None, None
+
+
+def learn_fill_profile(
+    runs: Iterable[tuple[pd.DataFrame, Sequence[Pulse], int]],
+) -> FillProfile | None:
+    """The fill over the training runs' unramped memory events: median rates and knee (the slow
+    rate per whole core: each event's divided by its filler's share)."""
+    fast: list[float] = []
+    knees: list[float] = []
+    slow: list[float] = []
+    for data, pulses, n_cpus in runs:
         if "mem_used_bytes" not in data.columns:
             continue
         t = data["elapsed_s"].to_numpy(dtype=float)
         used = pd.to_numeric(data["mem_used_bytes"], errors="coerce").to_numpy(dtype=float)
         for pulse in pulses:
-            if pulse.kind == "memory":
-                rate = event_fill_rate(t, used, pulse)
-                if rate is not None:
-                    rates.append(rate)
-    return float(np.median(rates)) if rates else None
+            curve = event_fill_curve(t, used, pulse) if pulse.kind == "memory" else None
+            if curve is None:
+                continue
+            share = max(_filler_share(pulse, pulses, n_cpus), 0.05)
+            rate, knee, after = fit_fill_curve(*curve, pulse.features["size_mb"])
+            if knee is None or after is None:
+                fast.append(rate / share)
+            else:
+                fast.append(rate)
+                knees.append(knee)
+                slow.append(after / share)
+    if not fast:
+        return None
+    if knees:
+        return FillProfile(float(np.median(fast)), float(np.median(knees)), float(np.median(slow)))
+    return FillProfile(float(np.median(fast)))
 
 
 def fair_share(demands: Sequence[float], capacity: float) -> list[float]:
@@ -91,20 +172,41 @@ def fair_share(demands: Sequence[float], capacity: float) -> list[float]:
 
 
 def _filler_share(pulse: Pulse, others: Sequence[Pulse], n_cpus: int) -> float:
-    """The cores a memory filler gets next to the CPU events running when it starts."""
+    """The cores a memory filler gets next to the CPU events running when it starts (or
+    starting with it: events planned together start milliseconds apart)."""
     threads: list[float] = []
     for other in others:
-        if other.kind == "cpu" and other.start_s <= pulse.start_s < other.end_s:
+        starts = other.start_s <= pulse.start_s + SAME_START_S
+        if other.kind == "cpu" and starts and pulse.start_s < other.end_s:
             cores = other.features.get("drive", 0.0) * n_cpus
             whole = int(np.ceil(cores - 1e-9))
             threads += [cores / whole] * whole if whole else []
     return fair_share([*threads, 1.0], float(n_cpus))[-1]
 
 
-def with_transients(pulses: Sequence[Pulse], fill_mb_s: float | None, n_cpus: int) -> list[Pulse]:
-    """`pulses` with each memory event's rise lasting its fill, plus one `memory_fill` pulse
-    per memory event for the fill's own cost. Unchanged when no fill rate was learnt."""
-    if not fill_mb_s or fill_mb_s <= 0:
+def _fill_levels(pulse: Pulse, fill: FillProfile, share: float) -> tuple[tuple[float, ...], float]:
+    """The memory input over the event (shares of its size, equal steps of at most
+    `FILL_STEP_S`, each at its middle) and the seconds the fill lasts: the fill curve, no
+    faster than the event's own ramp."""
+    size = pulse.features.get("size_mb", 0.0)
+    duration = pulse.end_s - pulse.start_s
+    fill_s = fill.seconds(size, share)
+    if size <= 0 or duration <= 0:
+        return (), fill_s
+    points = int(min(max(SHAPE_POINTS, np.ceil(duration / FILL_STEP_S)), MAX_FILL_POINTS))
+    x = (np.arange(points) + 0.5) * duration / points
+    resident = fill.filled(x, size, share)
+    if pulse.ramp_s > 0:
+        resident = np.minimum(resident, size * x / pulse.ramp_s)
+        fill_s = max(fill_s, pulse.ramp_s)
+    return tuple(float(v) for v in np.minimum(resident / size, 1.0)), fill_s
+
+
+def with_transients(pulses: Sequence[Pulse], fill: FillProfile | None, n_cpus: int) -> list[Pulse]:
+    """`pulses` with each memory event's rise following its fill, plus one `memory_fill` pulse
+    per memory event for the fill's own cost. Unchanged when no fill was learnt; a shaped
+    memory event keeps its shape (its level, not the fill, sets the pace)."""
+    if fill is None or fill.fast_mb_s <= 0:
         return list(pulses)
     out: list[Pulse] = []
     for pulse in pulses:
@@ -112,10 +214,14 @@ def with_transients(pulses: Sequence[Pulse], fill_mb_s: float | None, n_cpus: in
             out.append(pulse)
             continue
         share = max(_filler_share(pulse, pulses, n_cpus), 0.05)
-        fill_s = pulse.features.get("size_mb", 0.0) / (fill_mb_s * share)
-        ramp = max(pulse.ramp_s, fill_s)
-        out.append(replace(pulse, ramp_s=ramp))
-        end = min(pulse.end_s, pulse.start_s + ramp)
-        cores = min(share, 1.0) * fill_s / ramp if ramp > 0 else min(share, 1.0)
-        out.append(Pulse(MEMORY_FILL, pulse.start_s, end, {"fill": cores}))
+        size = pulse.features.get("size_mb", 0.0)
+        if pulse.levels:
+            fill_s = fill.seconds(size, share)
+            out.append(pulse)
+        else:
+            levels, fill_s = _fill_levels(pulse, fill, share)
+            out.append(replace(pulse, levels=levels) if levels else pulse)
+        end = min(pulse.end_s, pulse.start_s + fill_s)
+        busy = fill.seconds(size, share) / fill_s if fill_s > 0 else 1.0
+        out.append(Pulse(MEMORY_FILL, pulse.start_s, end, {"fill": min(share, 1.0) * busy}))
     return out
