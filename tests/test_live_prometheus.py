@@ -158,6 +158,8 @@ def test_endpoint_serves_the_latest_values_in_prometheus_format() -> None:
         endpoint.publish({"cpu_percent": 3.0}, [], when)
         families = {f.name: f for f in text_string_to_metric_families(requests.get(url).text)}
         assert families["server_twin_event_active"].samples[0].value == 0.0
+        only = requests.get(url, params={"name[]": "server_twin_cpu_percent"}, timeout=5).text
+        assert [f.name for f in text_string_to_metric_families(only)] == ["server_twin_cpu_percent"]
     finally:
         endpoint.close()
 

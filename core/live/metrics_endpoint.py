@@ -151,8 +151,8 @@ class MetricsEndpoint(RunListener):
         view = self.view()
         encoder, content_type = _encoder_for(accept)
         names = parse_qs(query).get("name[]") if query else None
-        if names:  # prometheus-client's filter: a rare request, not cached
-            restricted = CollectorRegistry(auto_describe=False)
+        if names:  # `?name[]=`, prometheus-client's filter: rare, not cached; it finds the
+            restricted = CollectorRegistry(auto_describe=True)  # names by describing the view
             restricted.register(_ViewCollector(view, self._names))
             return encoder(restricted.restricted_registry(names)), content_type
         cached = self._rendered
