@@ -8,15 +8,18 @@ the last bit, for every column, on the real machine's files and on awkward ones.
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psutil
 import pytest
 
 from core.telemetry import columns as C
+from core.telemetry.logger import iso_ms
 from core.telemetry.procfs import (
     STAT_COUNTERS,
     parse_diskstats,
@@ -26,7 +29,8 @@ from core.telemetry.procfs import (
     parse_stat,
     psi_totals,
 )
-from core.telemetry.sampler import PAGE_SIZE, SystemSampler
+from core.telemetry.sampler import PAGE_SIZE, Sample, SystemSampler
+from core.telemetry.writer import DatasetWriter
 
 FILES = ("stat", "meminfo", "vmstat", "diskstats", "net/dev", "loadavg")
 
@@ -294,3 +298,34 @@ def test_sampler_agrees_with_psutil_on_what_does_not_move(tmp_path: Path) -> Non
         psutil.disk_usage(str(tmp_path)).free, abs=64 << 20
     )
     sampler.close()
+
+
+def test_row_is_what_formatting_each_cell_gives(tmp_path: Path) -> None:
+    """The one-template row against each cell formatted on its own (and strftime's clock)."""
+    sampler = SystemSampler(output_dir=tmp_path)
+    probe = C.probe_columns("web")
+    writer = DatasetWriter(tmp_path / "d.csv", sampler.columns + C.QUALITY + probe)
+    sampler._prev = sampler._counters(time.monotonic())
+    values = sampler.read(time.monotonic() + 0.25) | {
+        "sample_interval_s": 0.25,
+        "sample_lateness_ms": 1e-4,
+        "logger_cpu_percent": 12.3456,
+        "probe_web_count": 3,
+        "probe_web_p50_ms": 0.0625,
+        "probe_web_p99_ms": math.nan,
+    }
+    when = datetime(2026, 1, 2, 3, 4, 5, 987654, tzinfo=UTC)
+    row = writer.format_row(Sample(when, 7.0005, values, ("e01", "e02")))
+    plain = [when.strftime("%Y-%m-%dT%H:%M:%S.") + "987Z", format(7.0005, ".3f")]
+    for column in writer.columns[2:]:
+        value = values.get(column.name, math.nan if column.optional else 0.0)
+        if column.name == "active_events":
+            plain.append("e01;e02")
+        elif math.isnan(value) and column.optional:
+            plain.append("")
+        else:
+            plain.append(format(value, f".{column.decimals}f"))
+    assert row == ",".join(plain) + "\n"
+    assert row.count(",") == len(writer.columns) - 1
+    for moment in (when, datetime(1999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)):
+        assert iso_ms(moment) == moment.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"

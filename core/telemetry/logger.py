@@ -10,6 +10,7 @@ deadlines skipped; the gap then shows in `elapsed_s` and `sample_interval_s`.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import threading
 import time
@@ -43,7 +44,17 @@ class RunClock:
 
 
 def iso_ms(when: datetime) -> str:
-    return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
+    """ISO 8601 to the millisecond with `Z` (the time is UTC). One %-format of the fields, as
+    strftime would print them: strftime's path is a third of a cold 1 Hz tick's row."""
+    return "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ" % (  # noqa: UP031 (cheaper than a format)
+        when.year,
+        when.month,
+        when.day,
+        when.hour,
+        when.minute,
+        when.second,
+        when.microsecond // 1000,
+    )
 
 
 def now_utc() -> datetime:
@@ -80,10 +91,16 @@ class TelemetryLoop:
         self.decorate = decorate
         self.columns = sampler.columns + QUALITY + (extra_columns or [])
         self._stop = threading.Event()
+        # Held while the loop runs; stop() releases it, so the loop's one timed wait per tick
+        # is a single C-level acquire (Event.wait is a Condition and a new lock every time).
+        self._wake = threading.Lock()
+        self._wake.acquire()
         self.samples = 0
 
     def stop(self) -> None:
         self._stop.set()
+        with contextlib.suppress(RuntimeError):  # already released by an earlier stop()
+            self._wake.release()
 
     def run(self, until_s: float | None = None) -> None:
         """Sample until `until_s` on the run clock (inclusive) or until `stop()`."""
@@ -96,7 +113,7 @@ class TelemetryLoop:
             deadline = self.clock.mono0 + k * self.interval_s
             wake = max(deadline, prev_mono + MIN_SPACING * self.interval_s)
             wait = wake - time.monotonic()
-            if wait > 0 and self._stop.wait(wait):
+            if wait > 0 and self._wake.acquire(timeout=wait):
                 return
             if self._stop.is_set():
                 return
