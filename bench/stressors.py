@@ -7,7 +7,10 @@ Prints one table per part:
   /proc/PID/schedstat over wall × cores) and the machine's total (/proc/stat, psutil's
   definition) against the target, for `twin` and `stress-ng --cpu N --cpu-load P`, alternating,
   in 1 s windows. On a shared machine other work skews both: "clean" figures keep only the
-  windows where the rest of the machine used under 3%.
+  windows where the rest of the machine used under 3%. An "(idle)" row measures the machine
+  with no load between rounds: its system figure is the floor under either tool's system
+  error (kernel threads, the VM's agent, steal, and this script's own reads, which touch only
+  the few /proc files of the measured group).
 - system: `target = "system"` at 75% while another process loads one core (stress-ng cannot do
   this: it only controls its own share; shown for contrast).
 - memory: 2 GiB, time from process start until resident, and resident / 2 GiB, vs
@@ -52,38 +55,76 @@ def ensure_tools() -> None:
 
 
 def group_pids(pgid: int) -> list[int]:
+    """Live members of a process group: one scan of /proc (costly: ~3 ms for 150 processes,
+    so the measuring loops below scan only when a member they know of is gone)."""
     out = []
-    for p in psutil.process_iter(["status"]):
-        try:
-            if os.getpgid(p.pid) == pgid and p.info["status"] != psutil.STATUS_ZOMBIE:
-                out.append(p.pid)
-        except (ProcessLookupError, psutil.NoSuchProcess):
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
             continue
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+            if fields[0] != "Z" and int(fields[2]) == pgid:
+                out.append(int(entry))
     return out
 
 
-def group_cpu(pgid: int, seen: dict[int, float]) -> float:
-    """CPU seconds of a process group, from /proc/PID/schedstat (ns precision), remembering
-    members that already exited."""
-    for pid in group_pids(pgid):
-        with contextlib.suppress(OSError, ValueError):
-            seen[pid] = int(Path(f"/proc/{pid}/schedstat").read_text().split()[0]) / 1e9
-    return sum(seen.values())
+class Group:
+    """A process group's CPU seconds and RSS, read from the few /proc files of its members:
+    the bench must not be a load of its own (a /proc scan per reading, as before, cost the
+    machine ~0.16 points of 2 cores per 1 s window, counted against both tools' system figure).
+    Members are listed once and again only when one of them is gone or `relist_s` passed."""
+
+    def __init__(self, pgid: int, relist_s: float = 1.0) -> None:
+        self.pgid = pgid
+        self.relist_s = relist_s
+        self.pids: list[int] = []
+        self.listed = -1e9
+        self.cpu_seen: dict[int, float] = {}  # members that exited still count
+
+    def _members(self) -> list[int]:
+        if time.monotonic() - self.listed >= self.relist_s or not self.pids:
+            self.pids = group_pids(self.pgid)
+            self.listed = time.monotonic()
+        return self.pids
+
+    def cpu(self) -> float:
+        """CPU seconds of the group, from /proc/PID/schedstat (ns precision)."""
+        for pid in self._members():
+            try:
+                self.cpu_seen[pid] = (
+                    int(Path(f"/proc/{pid}/schedstat").read_text().split()[0]) / 1e9
+                )
+            except (OSError, ValueError):
+                self.listed = -1e9  # a member is gone: list again next time
+        return sum(self.cpu_seen.values())
+
+    def rss(self, largest: bool = False) -> int:
+        """Resident bytes of the group (or of its largest member), from /proc/PID/statm."""
+        sizes = []
+        for pid in self._members():
+            try:
+                sizes.append(int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE)
+            except (OSError, ValueError, IndexError):
+                self.listed = -1e9
+        return (max(sizes) if largest else sum(sizes)) if sizes else 0
 
 
+PAGE = os.sysconf("SC_PAGE_SIZE")
 Window = tuple[float, float, float]  # own %, system %, steal %
-CLEAN = 3.0  # a window is clean when the rest of the machine used under 3% of it
+CLEAN = 3.0  # a window is clean when the rest of the machine used under 3%
 
 
-def measure(pgid: int, warmup: float, seconds: float) -> list[Window]:
-    """Per-second (own share %, system %, steal %) windows for `seconds` after `warmup`."""
-    seen: dict[int, float] = {}
+def measure(pgid: int | None, warmup: float, seconds: float) -> list[Window]:
+    """Per-second (own share %, system %, steal %) windows for `seconds` after `warmup`;
+    `pgid` None measures the machine with no load of ours (own share 0)."""
+    group = Group(pgid, relist_s=5.0) if pgid is not None else None
     time.sleep(warmup)
-    c0, (b0, t0, s0), w0 = group_cpu(pgid, seen), cpu_times(), time.monotonic()
+    own = group.cpu if group is not None else (lambda: 0.0)
+    c0, (b0, t0, s0), w0 = own(), cpu_times(), time.monotonic()
     out: list[Window] = []
     for _ in range(int(seconds)):
         time.sleep(1.0)
-        c1, (b1, t1, s1), w1 = group_cpu(pgid, seen), cpu_times(), time.monotonic()
+        c1, (b1, t1, s1), w1 = own(), cpu_times(), time.monotonic()
         out.append(
             (
                 100 * (c1 - c0) / ((w1 - w0) * NCPU),
@@ -144,11 +185,13 @@ def bench_cpu(seconds: float, rounds: int) -> None:
         f"{'target':>6} {'tool':<10} {'own err all':>11} {'own err clean':>13} "
         f"{'sys err clean':>13} {'clean/all':>9} {'steal %':>8}"
     )
+    idle: list[Window] = []
     for load in (25, 50, 75):
         results: dict[str, list[Window]] = {"twin": [], "stress-ng": []}
         for _ in range(rounds):
             results["twin"] += run_twin_cpu(load, seconds)
             results["stress-ng"] += run_stress_ng_cpu(load, seconds)
+            idle.extend(measure(None, 1.0, min(seconds, 5.0)))
         for tool, windows in results.items():
             good = [w for w in windows if w[1] - w[0] < CLEAN]
             print(
@@ -158,6 +201,13 @@ def bench_cpu(seconds: float, rounds: int) -> None:
                 f"{len(good):>4}/{len(windows):<4} {mean([w[2] for w in windows]):>8.2f}",
                 flush=True,
             )
+    quiet = [w for w in idle if w[1] < CLEAN]
+    print(
+        f"{'none':>6} {'(idle)':<10} {'':>11} {'':>13} {mean([w[1] for w in quiet]):>+13.2f} "
+        f"{len(quiet):>4}/{len(idle):<4} {mean([w[2] for w in idle]):>8.2f}   <- the machine with "
+        "no load: the floor under any tool's system error (the bench's own reads included)",
+        flush=True,
+    )
 
 
 def bench_system(seconds: float) -> None:
@@ -182,18 +232,15 @@ def bench_system(seconds: float) -> None:
         stop_group(hog)
 
 
-def wait_resident(pids: list[int], target: int, timeout: float) -> tuple[float, int]:
+def wait_resident(group: Group, target: int, timeout: float, largest: bool = False) -> float:
+    """Seconds until the group (or its largest member) holds `target` bytes resident, polled
+    every 5 ms the same cheap way for both tools; NaN on timeout."""
     t0 = time.monotonic()
-    rss = 0
     while time.monotonic() - t0 < timeout:
-        rss = 0
-        for pid in pids:
-            with contextlib.suppress(psutil.NoSuchProcess):
-                rss += psutil.Process(pid).memory_info().rss
-        if rss >= target:
-            return time.monotonic() - t0, rss
+        if group.rss(largest) >= target:
+            return time.monotonic() - t0
         time.sleep(0.005)
-    return float("nan"), rss
+    return float("nan")
 
 
 def twin_memory_run() -> tuple[float, str]:
@@ -201,8 +248,7 @@ def twin_memory_run() -> tuple[float, str]:
     t0 = time.monotonic()
     h = start_stressor("memory", {"size_mb": 2048}, 14, Path("."), "bench")
     started = time.monotonic() - t0
-    took, _ = wait_resident([h.pid], 2 * GIB, 12)
-    took += started
+    took = started + wait_resident(Group(h.pid, relist_s=1e9), 2 * GIB, 12)
     time.sleep(1.2)
     rss = psutil.Process(h.pid).memory_info().rss
     status = h.status()
@@ -222,17 +268,10 @@ def stress_ng_memory_run() -> tuple[float, str]:
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )  # fmt: skip
-    t0 = time.monotonic()
-    took = float("nan")
-    while time.monotonic() - t0 < 12:
-        pids = group_pids(proc.pid)
-        rss = sum(psutil.Process(p).memory_info().rss for p in pids if psutil.pid_exists(p))
-        if rss >= 2 * GIB:
-            took = time.monotonic() - t0
-            break
-        time.sleep(0.005)
+    group = Group(proc.pid, relist_s=0.1)  # its workers fork after start: look again
+    took = wait_resident(group, 2 * GIB, 12)
     time.sleep(1.2)
-    worker = max(psutil.Process(p).memory_info().rss for p in group_pids(proc.pid))
+    worker = group.rss(largest=True)
     stop_group(proc)
     return took, f"largest worker RSS {worker / (2 * GIB):.4f}"
 
