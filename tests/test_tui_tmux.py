@@ -91,3 +91,53 @@ def test_real_app_records_a_cpu_event_in_tmux(tmp_path: Path) -> None:
         [sys.executable, str(CHECKER), str(run_dir)], capture_output=True, text=True, timeout=60
     )
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def wakeups(pid: int, thread_name: str) -> int:
+    """How many times the thread named `thread_name` (as the kernel names it) went to sleep
+    and woke since it started: its voluntary context switches."""
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        if (task / "comm").read_text().strip() == thread_name:
+            for line in (task / "status").read_text().splitlines():
+                if line.startswith("voluntary_ctxt_switches:"):
+                    return int(line.split()[1])
+    raise AssertionError(f"no thread {thread_name!r} in process {pid}")
+
+
+def twin_pid(session: str) -> int:
+    """The twin process in the tmux pane (the shell's child)."""
+    pane = int(tmux("display", "-p", "-t", session, "#{pane_pid}").strip())
+    children = Path(f"/proc/{pane}/task/{pane}/children").read_text().split()
+    return int(children[0])
+
+
+def test_idle_input_thread_sleeps_until_a_key(tmp_path: Path) -> None:
+    """Textual's input thread polls ten times a second; twin's sleeps until a key arrives, yet
+    a lone `esc` still closes the help screen (the parser's timeout) and `q` still quits (the
+    stop wakes the thread)."""
+    session = f"twin-test-{uuid.uuid4().hex[:8]}"
+    command = f"cd {ROOT} && {TWIN} --out {tmp_path / 'runs'}; echo EXITED $?; sleep 30"
+    tmux("new", "-d", "-s", session, "-x", "80", "-y", "24", command)
+    try:
+        wait_for(session, "LIVE", 20)
+        pid = twin_pid(session)
+        before = wakeups(pid, "textual-input")
+        time.sleep(2.0)  # nobody types: polling would wake it ~20 times
+        assert wakeups(pid, "textual-input") - before <= 2
+        tmux("send-keys", "-t", session, "?")
+        wait_for(session, "Key bindings", 10)
+        tmux("send-keys", "-t", session, "Escape")
+        wait_gone(session, "Key bindings", 10)
+        tmux("send-keys", "-t", session, "q")
+        wait_for(session, "EXITED 0", 20)
+    finally:
+        tmux("kill-session", "-t", session)
+
+
+def wait_gone(session: str, text: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if text not in screen(session):
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"{text!r} is still on the screen:\n{screen(session)}")

@@ -16,6 +16,7 @@ before its end.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -23,6 +24,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import work
 from textual.binding import Binding, BindingType
+from textual.driver import Driver
 
 from core.errors import ProfileError, TwinError
 from tui.data.draft import Draft
@@ -84,6 +86,16 @@ class TwinApp(RunControlApp):
         self.add_mode("editor", lambda: EditorScreen(self.session))
         if profile_path is not None:
             self.set_reactive(TwinApp.draft, Draft.load(profile_path))
+
+    def get_driver_class(self) -> type[Driver]:
+        """Textual's driver, but on Linux one whose input thread sleeps until a key."""
+        driver = super().get_driver_class()
+        named = os.environ.get("TEXTUAL_DRIVER")  # a driver asked for by name is used as is
+        if driver.__module__ == "textual.drivers.linux_driver" and not named:
+            from tui.driver import QuietLinuxDriver
+
+            return QuietLinuxDriver
+        return driver
 
     def on_mount(self) -> None:
         self.ui_priority = raise_ui_thread()  # keys first under load (nice -10 if permitted)

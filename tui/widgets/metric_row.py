@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from rich.cells import cell_len, set_cell_size
 from rich.color import Color as RichColor
@@ -20,7 +21,13 @@ from textual.renderables._blend_colors import blend_colors
 from textual.strip import Strip
 
 from tui.data.metrics import MetricSpec, limit_text
-from tui.widgets.metric_sparkline import BARS, bar_rows, scale_levels, with_cursor
+from tui.widgets.metric_sparkline import (
+    BARS,
+    bar_rows,
+    bar_segments,
+    scale_levels,
+    with_cursor,
+)
 
 LABEL_WIDTH = 7
 """The label column (`Disk R `, `PSI cpu`)."""
@@ -65,42 +72,51 @@ class GraphStyles:
 
 def text_cell(text: str, width: int, style: Style, pad: Style | None = None) -> Strip:
     """`text` in a cell `width` wide: cut, or padded with `pad` (the bare background)."""
+    return Strip(text_segments(text, width, style, pad), max(0, width))
+
+
+@lru_cache(maxsize=1024)
+def text_segments(
+    text: str, width: int, style: Style, pad: Style | None = None
+) -> tuple[Segment, ...]:
+    """The segments of `text_cell` (cached: labels and units repeat every frame)."""
     if width <= 0:
-        return Strip([])
+        return ()
     text = set_cell_size(text, min(width, cell_len(text)))
     segments = [Segment(text, style)] if text else []
     room = width - cell_len(text)
     if room:
         segments.append(Segment(" " * room, style if pad is None else pad))
-    return Strip(segments, width)
+    return tuple(segments)
 
 
-def value_cell(text: str, width: int, style: Style, pad: Style) -> Strip:
+@lru_cache(maxsize=1024)
+def value_segments(text: str, width: int, style: Style, pad: Style) -> tuple[Segment, ...]:
     """A value column line: one cell of padding, then `text`, an ellipsis where it is cut."""
     room = width - 1
     if room <= 0:
-        return text_cell("", width, pad)
+        return text_segments("", width, pad)
     if cell_len(text) > room:
         text = set_cell_size(text, room - 1) + "…"
-    return Strip.join([text_cell("", 1, pad), text_cell(text, room, style, pad)])
+    return text_segments("", 1, pad) + text_segments(text, room, style, pad)
 
 
-def label_lines(label: str, rows: int, style: Style, blank: Style) -> list[Strip]:
-    return [text_cell(label if y == 0 else "", LABEL_WIDTH, style, blank) for y in range(rows)]
+def value_cell(text: str, width: int, style: Style, pad: Style) -> Strip:
+    """`value_segments` as a strip `width` wide."""
+    return Strip(value_segments(text, width, style, pad), max(0, width))
 
 
-def value_lines(text: str, rows: int, width: int, style: Style, pad: Style) -> list[Strip]:
+def value_lines(
+    text: str, rows: int, width: int, style: Style, pad: Style
+) -> list[Sequence[Segment]]:
     """The value column, a line per row; rows below the text are the column's own blank (its
     style, as a widget's empty lines are)."""
     lines = text.split("\n")
-    empty = Strip.join([text_cell("", 1, pad), text_cell("", width - 1, style)])
+    empty = text_segments("", 1, pad) + text_segments("", width - 1, style)
     return [
-        value_cell(lines[y], width, style, pad) if y < len(lines) else empty for y in range(rows)
+        value_segments(lines[y], width, style, pad) if y < len(lines) else empty
+        for y in range(rows)
     ]
-
-
-def join_columns(*columns: Sequence[Strip]) -> list[Strip]:
-    return [Strip.join(parts) for parts in zip(*columns, strict=True)]
 
 
 class MetricRow:
@@ -166,15 +182,22 @@ class MetricRow:
             label_style = {"cpu": styles.label_bold, "core": styles.label_muted}.get(
                 self.group, styles.label
             )
-            bars = bar_rows(self.levels, rows, styles.bars(self.group, rows), styles.blank)
-            if self.cursor is not None:
-                bars = [with_cursor(strip, self.cursor) for strip in bars]
+            bar_styles = styles.bars(self.group, rows)
+            bars: list[Sequence[Segment]]
+            if self.cursor is None:
+                bars = bar_segments(self.levels, rows, bar_styles, styles.blank)
+            else:
+                strips = bar_rows(self.levels, rows, bar_styles, styles.blank)
+                bars = [list(with_cursor(strip, self.cursor)) for strip in strips]
             value_style = styles.beyond if self.beyond else styles.value
-            lines = join_columns(
-                label_lines(self.spec.label, rows, label_style, styles.pad),
-                bars,
-                value_lines(self.value_text, rows, styles.value_width, value_style, styles.pad),
-            )
+            values = value_lines(self.value_text, rows, styles.value_width, value_style, styles.pad)
+            label = text_segments(self.spec.label, LABEL_WIDTH, label_style, styles.pad)
+            blank_label = text_segments("", LABEL_WIDTH, label_style, styles.pad)
+            width = LABEL_WIDTH + len(self.levels) + styles.value_width
+            lines = [  # one strip a line, its width known: no joins, no measuring
+                Strip([*(label if y == 0 else blank_label), *bars[y], *values[y]], width)
+                for y in range(rows)
+            ]
             self._drawn = (key, lines)
         return self._drawn[1]
 

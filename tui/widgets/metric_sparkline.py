@@ -28,10 +28,11 @@ def bar_levels(columns: Sequence[float | None], top: float, height: int) -> tupl
     )
 
 
-def bar_rows(
+def bar_segments(
     levels: Sequence[int], height: int, styles: Sequence[Style], blank: Style
-) -> list[Strip]:
-    """One strip per row, top first; `styles[level]` colours a bar, runs share a segment."""
+) -> list[list[Segment]]:
+    """The segments of each row, top first; `styles[level]` colours a bar, runs share a
+    segment. Each row is `len(levels)` cells wide."""
     height = max(1, height)
     rows = []
     for row in reversed(range(height)):
@@ -51,8 +52,15 @@ def bar_rows(
             run_text.append(char)
         if run_text:
             segments.append(Segment("".join(run_text), run_style))
-        rows.append(Strip(segments, len(levels)))
+        rows.append(segments)
     return rows
+
+
+def bar_rows(
+    levels: Sequence[int], height: int, styles: Sequence[Style], blank: Style
+) -> list[Strip]:
+    """`bar_segments` as one strip per row, top first."""
+    return [Strip(row, len(levels)) for row in bar_segments(levels, height, styles, blank)]
 
 
 def bucket_top(values: Sequence[float]) -> float | None:
