@@ -73,7 +73,7 @@ def describe(model: TwinModel) -> str:
     lines = [
         f"host {host.get('hostname', '?')} (id {model.host_id or '?'}): "
         f"{model.n_cpus} CPUs, {model.ram_bytes / 1024**3:.1f} GiB RAM; memory fills at "
-        + (f"{model.fill_mb_s:.0f} MiB/s" if model.fill_mb_s else "? (no memory event)"),
+        + (str(model.fill) if model.fill else "? (no memory event)"),
         f"trained on {len(model.training_runs)} run(s): "
         + ", ".join(str(r.get("run_id")) for r in model.training_runs),
         "stressor kinds: "

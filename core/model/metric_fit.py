@@ -30,6 +30,8 @@ ROBUST_ITERATIONS = 4
 HUBER_K = 1.345
 RIDGE = 1e-4
 MIN_IDLE_SAMPLES = 3
+RELEASE_S = 30.0
+FIXED_TAUS = {"session": (0.0, 0.0)}  # the runner's step is a step: no lag to learn
 
 
 class SampledRun(Protocol):
@@ -151,6 +153,25 @@ def solve_ridge(intercepts: Array, cols: Array, y: Array) -> tuple[Array, float]
     return beta, float(resid @ resid)
 
 
+def after_release(design: Design) -> BoolArray:
+    """The samples soon after a memory event's release (from its second sample after the end,
+    which shows the drop, until the next memory event starts, at most `RELEASE_S`): some of
+    what it freed stays counted as used for a while, drained at the kernel's own pace (0-330
+    MiB on the VM of the bench, whatever the size). The plan cannot tell how much, so memory
+    levels are fitted without them; they still count in the interval's spread."""
+    parts = []
+    for run in design.runs:
+        flags = np.zeros(len(run.t), dtype=bool)
+        memory = [p for p in run.pulses if p.kind == "memory"]
+        for pulse in memory:
+            later = [p.start_s for p in memory if p.start_s >= pulse.end_s]
+            until = min([pulse.end_s + RELEASE_S, *later])
+            flags |= (run.t > pulse.end_s + run.interval_s) & (run.t <= until)
+        parts.append(flags)
+    released: BoolArray = np.concatenate(parts) if parts else np.zeros(0, dtype=bool)
+    return released
+
+
 def idle_levels(
     design: Design, y: Array, mask: BoolArray, runs_present: Sequence[int]
 ) -> Array | None:
@@ -192,7 +213,7 @@ def fit_metric(
         intercepts = np.zeros((design.n, 0))
         y_all = y_abs - offset
     kinds = [k for k in design.features if _possible(metric, k)]
-    taus = {k: (1.0, 1.0) for k in kinds}
+    taus = {k: FIXED_TAUS.get(k, (1.0, 1.0)) for k in kinds}
 
     def cols_for(current: dict[str, tuple[float, float]]) -> Array:
         blocks = [design.columns(k, *current[k], average) for k in kinds]
@@ -206,7 +227,7 @@ def fit_metric(
 
     def search(rows: BoolArray, sweeps: int) -> None:
         for _ in range(sweeps):
-            for kind in kinds:
+            for kind in (k for k in kinds if k not in FIXED_TAUS):
                 trials = [
                     (solve({**taus, kind: (rise, fall)}, rows)[1], rise, fall)
                     for rise in grid
@@ -233,6 +254,9 @@ def fit_metric(
 
     grid = TAU_GRID if metric == "load_1m" or metric.startswith("temp_") else FAST_TAU_GRID
     rows: BoolArray = mask
+    if _primary(metric, "memory") and not average:
+        settled = mask & ~after_release(design)
+        rows = settled if settled.sum() >= 3 else mask
     lower, upper = bounds
     searchable = bool(kinds) and float(np.nanstd(y_all[mask])) > 0.0
     if searchable:
@@ -240,9 +264,9 @@ def fit_metric(
     beta = solve(taus, rows)[0]
     if upper is not None:  # leave out saturated samples the model would push past the bound
         fitted = offset + np.hstack([intercepts, cols_for(taus)]) @ beta
-        saturated = mask & (y_abs >= upper - 0.5) & (fitted >= y_abs - 0.5)
-        if saturated.any() and (mask & ~saturated).sum() >= 3:
-            rows = mask & ~saturated
+        saturated = rows & (y_abs >= upper - 0.5) & (fitted >= y_abs - 0.5)
+        if saturated.any() and (rows & ~saturated).sum() >= 3:
+            rows = rows & ~saturated
     beta = reweight(rows)
     if searchable:
         search(rows, 1)

@@ -44,6 +44,14 @@ class FillProfile:
     knee_mb: float | None = None
     slow_mb_s: float | None = None
 
+    def __str__(self) -> str:
+        if self.knee_mb is None or not self.slow_mb_s:
+            return f"{self.fast_mb_s:.0f} MiB/s"
+        return (
+            f"{self.fast_mb_s:.0f} MiB/s up to {self.knee_mb:.0f} MiB, "
+            f"then {self.slow_mb_s:.0f} MiB/s per core"
+        )
+
     def _parts(self, size_mb: float, share: float) -> tuple[float, float, float]:
         """(MiB filled fast, its rate, the slow rate) for one event at a CPU `share`."""
         share = max(share, 0.05)
