@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -109,27 +110,41 @@ def test_slices_cover_the_chunk_on_huge_page_boundaries() -> None:
     assert len(slices(64 * MIB, 2)) == 2
 
 
-@pytest.mark.skipif(not hasattr(mmap, "MADV_HUGEPAGE"), reason="no transparent huge pages")
-def test_one_slow_chunk_does_not_switch_the_page_kind() -> None:
+def pace(seconds_per_64mib: Callable[[int, bool], float], chunks: int = 32) -> str:
+    """The kinds a pacer picks over a fill where chunk i of a kind takes the given time
+    (scaled to its size): H huge, s small, * a try of PROBE_BYTES."""
     pacer = _Pacer()
-    chosen = []
-    for seconds in (0.02, 0.05, 0.02, 0.30, 0.02, 0.02):  # huge, small, then a huge outlier
-        kind = pacer.huge()
-        chosen.append(kind)
-        pacer.record(kind, 64 * MIB, seconds if kind else 0.05)
-    assert chosen[:2] == [True, False]
-    assert chosen[3:].count(True) >= 2, chosen  # the 0.30 s chunk did not make it small for good
+    picked = ""
+    for i in range(chunks):
+        huge = pacer.huge()
+        size = pacer.PROBE_BYTES if pacer.probing else 64 * MIB
+        picked += ("H" if huge else "s") + ("*" if pacer.probing else "")
+        pacer.record(huge, size, seconds_per_64mib(i, huge) * size / (64 * MIB))
+    return picked
 
 
-@pytest.mark.skipif(not hasattr(mmap, "MADV_HUGEPAGE"), reason="no transparent huge pages")
-def test_a_clear_loser_is_not_tried_again() -> None:
-    pacer = _Pacer()
-    chosen = []
-    for _ in range(20):  # huge pages 5x slower: a host backing each fresh 2 MiB page lazily
-        kind = pacer.huge()
-        chosen.append(kind)
-        pacer.record(kind, 64 * MIB, 0.25 if kind else 0.05)
-    assert chosen[0] is True and chosen[1:].count(True) == 0, chosen
+needs_thp = pytest.mark.skipif(not hasattr(mmap, "MADV_HUGEPAGE"), reason="no huge pages")
+
+
+@needs_thp
+def test_one_slow_huge_chunk_does_not_make_the_rest_small() -> None:
+    picked = pace(lambda i, huge: (0.30 if i == 3 else 0.005) if huge else 0.02)
+    assert picked.startswith("H*s*"), picked  # each kind is tried on a small chunk first
+    assert picked.count("H") >= 26, picked  # back to huge pages after the outlier
+
+
+@needs_thp
+def test_a_clear_loser_costs_a_few_small_tries() -> None:
+    # huge pages 6x slower: a host backing each fresh 2 MiB page lazily
+    picked = pace(lambda i, huge: 0.12 if huge else 0.02)
+    assert picked.count("H") <= 4 and picked.count("H") == picked.count("H*"), picked
+
+
+@needs_thp
+def test_the_pacer_follows_a_fill_reaching_memory_the_host_took_back() -> None:
+    picked = pace(lambda i, huge: (0.005 if i < 8 else 0.12) if huge else 0.02)
+    kinds = picked.replace("*", "")
+    assert kinds[2:8].count("H") >= 4 and kinds[-12:] == "s" * 12, picked
 
 
 def test_the_fill_threads_follow_the_cores_this_process_may_use() -> None:
