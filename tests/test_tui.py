@@ -35,7 +35,7 @@ from tui.dialogs.open_profile import OpenProfileDialog, SaveAsDialog
 from tui.dialogs.prediction import PredictionDialog
 from tui.screens.dashboard import DashboardScreen
 from tui.screens.editor import EditorScreen
-from tui.screens.help import HelpScreen
+from tui.screens.help import BindingsView, HelpScreen
 from tui.widgets.graph_panel import GraphPanel
 from tui.widgets.status_bar import StatusBar
 from tui.widgets.stressor_panel import StressorPanel
@@ -411,9 +411,8 @@ async def test_question_mark_lists_every_binding(runs: Path, tmp_path: Path) -> 
         await pilot.press("question_mark")
         await pilot.pause()
         assert isinstance(app.screen, HelpScreen)
-        table = app.screen.query_one(DataTable)
-        rows = [table.get_row_at(i) for i in range(table.row_count)]
-        actions = {str(row[2]) for row in rows}
+        lines = app.screen.query_one(BindingsView).lines  # as drawn: where, keys, does
+        actions = {line.split("  ")[-1].strip() for line in lines}
         for needed in (
             "Record the profile, or stop the recording",
             "Quit",

@@ -93,15 +93,25 @@ def test_real_app_records_a_cpu_event_in_tmux(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-def wakeups(pid: int, thread_name: str) -> int:
-    """How many times the thread named `thread_name` (as the kernel names it) went to sleep
-    and woke since it started: its voluntary context switches."""
+def task_of(pid: int, thread_name: str) -> Path:
+    """The /proc entry of the thread of `pid` named `thread_name` (as the kernel names it)."""
     for task in Path(f"/proc/{pid}/task").iterdir():
         if (task / "comm").read_text().strip() == thread_name:
-            for line in (task / "status").read_text().splitlines():
-                if line.startswith("voluntary_ctxt_switches:"):
-                    return int(line.split()[1])
+            return task
     raise AssertionError(f"no thread {thread_name!r} in process {pid}")
+
+
+def wakeups(pid: int, thread_name: str) -> int:
+    """How many times the thread went to sleep and woke since it started: its voluntary
+    context switches."""
+    for line in (task_of(pid, thread_name) / "status").read_text().splitlines():
+        if line.startswith("voluntary_ctxt_switches:"):
+            return int(line.split()[1])
+    raise AssertionError("no voluntary_ctxt_switches in /proc status")
+
+
+def nice_of(task: Path) -> int:
+    return int((task / "stat").read_text().rsplit(")", 1)[1].split()[16])
 
 
 def twin_pid(session: str) -> int:
@@ -124,6 +134,9 @@ def test_idle_input_thread_sleeps_until_a_key(tmp_path: Path) -> None:
         before = wakeups(pid, "textual-input")
         time.sleep(2.0)  # nobody types: polling would wake it ~20 times
         assert wakeups(pid, "textual-input") - before <= 2
+        ui_nice = nice_of(Path(f"/proc/{pid}/task/{pid}"))
+        for name in ("textual-input", "textual-output"):  # a key in, a frame out: the UI's path
+            assert nice_of(task_of(pid, name)) == ui_nice
         tmux("send-keys", "-t", session, "?")
         wait_for(session, "Key bindings", 10)
         tmux("send-keys", "-t", session, "Escape")

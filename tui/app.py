@@ -16,6 +16,7 @@ before its end.
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from collections.abc import Iterable
@@ -101,6 +102,9 @@ class TwinApp(RunControlApp):
         self.ui_priority = raise_ui_thread()  # keys first under load (nice -10 if permitted)
         self.switch_mode("dashboard")
         self.start_engine()
+        # the objects of start-up (Textual's, the screens') live as long as the app: out of the
+        # collector's full passes, which took 30-90 ms of the UI thread each (worst key latency)
+        self.call_after_refresh(gc.freeze)
         if self.replay is not None:
             self.push_screen(ReplayScreen(self.replay))
 

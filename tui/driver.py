@@ -6,18 +6,18 @@ until input arrives, or until the escape-sequence parser's own timeout (a lone `
 from the start of a sequence by waiting a little), or until it is told to stop: its stop flag
 also writes to a pipe the thread listens on. Everything else is Textual's driver.
 
-The thread is named `textual-input` for the operating system too (`ps -L`, `top -H`).
+Its two threads (`textual-input`, `textual-output`, named for `ps -L` too) run at the UI
+thread's priority: a key in and a frame out are the UI's path (issue 13).
 """
 
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import ctypes.util
 import os
 import selectors
 import threading
 from codecs import getincrementaldecoder
+from pathlib import Path
 from typing import Any
 
 from textual._parser import ParseError
@@ -25,8 +25,8 @@ from textual._time import get_time
 from textual._xterm_parser import XTermParser
 from textual.drivers.linux_driver import LinuxDriver
 
-INPUT_THREAD_NAME = b"textual-input"
-PR_SET_NAME = 15
+from tui.priority import raise_thread
+
 IDLE_WAIT_S = 60.0
 """The longest the input thread sleeps with nothing to wait for (a safety net, not a poll)."""
 
@@ -45,13 +45,10 @@ class WakingEvent(threading.Event):
                 os.write(self.wake_fd, b"x")
 
 
-def name_os_thread(name: bytes) -> None:
-    """Give the calling thread `name` as the kernel sees it (15 bytes at most); best effort."""
-    libc_name = ctypes.util.find_library("c")
-    if libc_name is None:
-        return
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(libc_name, use_errno=True).prctl(PR_SET_NAME, name[:15], 0, 0, 0)
+def name_thread(native_id: int, name: str) -> None:
+    """Give a thread of this process `name` as the kernel shows it (`ps -L`); best effort."""
+    with contextlib.suppress(OSError):
+        Path(f"/proc/self/task/{native_id}/comm").write_text(name[:15])
 
 
 def wait_for_parser(parser: XTermParser) -> float:
@@ -74,6 +71,15 @@ class QuietLinuxDriver(LinuxDriver):
         os.set_blocking(self._wake_write, False)
         self.exit_event: WakingEvent = WakingEvent(self._wake_write)
 
+    def start_application_mode(self) -> None:
+        """Textual's start; then its terminal threads get names and the UI thread's priority
+        (keys in and frames out are the UI's path: under load they must not wait at nice 0)."""
+        super().start_application_mode()
+        for thread in (self._key_thread, self._writer_thread):
+            if thread is not None and thread.native_id is not None:
+                name_thread(thread.native_id, thread.name)
+                raise_thread(thread.native_id)
+
     def _drain_wake(self) -> None:
         with contextlib.suppress(OSError):
             while os.read(self._wake_read, 512):
@@ -81,7 +87,6 @@ class QuietLinuxDriver(LinuxDriver):
 
     def run_input_thread(self) -> None:
         """Textual's input loop, waiting on the terminal and the wake pipe instead of polling."""
-        name_os_thread(INPUT_THREAD_NAME)
         selector = selectors.DefaultSelector()
         selector.register(self.fileno, selectors.EVENT_READ)
         selector.register(self._wake_read, selectors.EVENT_READ)

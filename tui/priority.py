@@ -12,7 +12,7 @@ import contextlib
 import os
 import threading
 
-from core.telemetry.sampler import raise_thread_priority
+from core.telemetry.sampler import SAMPLER_NICE, raise_thread_priority
 
 
 def raise_ui_thread() -> str:
@@ -24,3 +24,10 @@ def normal_priority() -> None:
     """Nice 0 for the calling thread (a worker the UI thread started); never raises."""
     with contextlib.suppress(OSError):
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 0)
+
+
+def raise_thread(native_id: int) -> None:
+    """The UI thread's nice for another thread of this process that serves the UI (the
+    terminal's reader and writer), where permitted; never raises."""
+    with contextlib.suppress(OSError):
+        os.setpriority(os.PRIO_PROCESS, native_id, SAMPLER_NICE)
