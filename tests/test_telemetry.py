@@ -16,7 +16,7 @@ from core.recovery import repair_dataset
 from core.telemetry import columns as C
 from core.telemetry.logger import RunClock, TelemetryLoop
 from core.telemetry.procfs import parse_diskstats, parse_net_dev, parse_psi, parse_stat
-from core.telemetry.sampler import Sample, SystemSampler, _cpu_breakdown
+from core.telemetry.sampler import Sample, SystemSampler, _cpu_breakdown, in_root_pid_namespace
 from core.telemetry.writer import DatasetWriter
 
 STAT = b"""cpu  100 0 50 800 50 0 0 0 0 0
@@ -169,11 +169,20 @@ def test_a_stall_is_caught_up_without_bursts_or_lost_rows() -> None:
     assert max(s.values["sample_lateness_ms"] for s in samples) > 200
 
 
-def test_proc_is_listed_again_only_when_a_task_came_or_went(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """Listing /proc is a quarter of a 1 Hz tick: skipped while forks and task count stand."""
-    sampler = SystemSampler()
+class ProcLinks:
+    """os.stat with /proc's link count set by the test (every other path: the real stat)."""
+
+    def __init__(self, links: int) -> None:
+        self.links = links
+        self.real = os.stat
+
+    def __call__(self, path: str, *args: object, **kwargs: object) -> object:
+        if path == "/proc":
+            return os.stat_result((0o40555, 1, 1, self.links, 0, 0, 0, 0, 0, 0))
+        return self.real(path, *args, **kwargs)  # type: ignore[arg-type]
+
+
+def counted_listings(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     calls: list[str] = []
     real_listdir = os.listdir
 
@@ -182,6 +191,43 @@ def test_proc_is_listed_again_only_when_a_task_came_or_went(
         return real_listdir(path)
 
     monkeypatch.setattr(os, "listdir", counting_listdir)
+    return calls
+
+
+def test_proc_is_listed_again_only_when_a_process_came_or_went(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Listing /proc is a quarter of a 1 Hz tick: in the root pid namespace it is redone only
+    when /proc's link count (its subdirectories plus every process) moves; threads starting
+    elsewhere (forks counter and task count up) do not make it list again."""
+    sampler = SystemSampler()
+    sampler._root_pid_namespace = True
+    links = ProcLinks(200)
+    monkeypatch.setattr(os, "stat", links)
+    calls = counted_listings(monkeypatch)
+    first = sampler._process_count(10.0, (500, b"120"))
+    assert calls == ["/proc"] and first > 0
+    assert sampler._process_count(12.0, (530, b"150")) == first  # threads only
+    assert len(calls) == 1
+    links.links = 201  # a process came
+    sampler._process_count(12.5, (531, b"151"))
+    assert len(calls) == 2
+    links.links = 200  # and went, within a second of the last listing: not yet
+    sampler._process_count(13.0, (531, b"150"))
+    assert len(calls) == 2
+    sampler._process_count(13.5, (531, b"150"))
+    assert len(calls) == 3
+
+
+def test_in_a_child_pid_namespace_any_task_coming_or_going_lists_proc_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A container's /proc lists fewer processes than the kernel counts in /proc's link count,
+    so there the forks counter and the task count join in."""
+    sampler = SystemSampler()
+    sampler._root_pid_namespace = False
+    monkeypatch.setattr(os, "stat", ProcLinks(200))
+    calls = counted_listings(monkeypatch)
     first = sampler._process_count(10.0, (500, b"120"))
     assert calls == ["/proc"] and first > 0
     sampler._process_count(10.5, (501, b"121"))  # a fork, but within a second of the last list
@@ -191,6 +237,27 @@ def test_proc_is_listed_again_only_when_a_task_came_or_went(
     assert sampler._process_count(14.0, (501, b"121")) == sampler._procs and len(calls) == 2
     sampler._process_count(14.5, (501, b"120"))  # a task exited: listed again
     assert len(calls) == 3
+
+
+def test_proc_link_count_is_its_directories_plus_every_process() -> None:
+    """The kernel fact the root-namespace check stands on, on this machine."""
+    if not in_root_pid_namespace():
+        pytest.skip("not in the root pid namespace: the sampler does not rely on it here")
+    for _ in range(50):  # other work forks meanwhile: retry until one listing stands still
+        before = os.stat("/proc").st_nlink
+        names = os.listdir("/proc")
+        if os.stat("/proc").st_nlink != before:
+            continue
+        processes = sum(1 for name in names if name.isdigit())
+        directories = sum(
+            1
+            for name in names
+            if not name.isdigit() and os.path.isdir(f"/proc/{name}")
+            if not os.path.islink(f"/proc/{name}")
+        )
+        if before == 2 + directories + processes:
+            return
+    pytest.fail(f"/proc links {before} != 2 + {directories} directories + {processes} processes")
 
 
 def test_process_count_follows_a_real_fork(monkeypatch: pytest.MonkeyPatch) -> None:

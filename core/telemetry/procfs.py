@@ -46,15 +46,17 @@ def open_optional(path: str | Path) -> ProcFile | None:
 
 
 def parse_stat(data: bytes) -> tuple[list[list[int]], dict[bytes, int]]:
-    """/proc/stat -> (cpu time rows: total first then each core, other counters).
-
-    The cpu rows come first in the file, so only the lines before `intr` are split; the
-    counters are found by key (the `intr` line holds one number per interrupt: thousands of
-    them on a large server, never split here)."""
-    end = data.find(b"\nintr ")
-    head = data[: end + 1] if end >= 0 else data
-    cpus = [list(map(int, line.split()[1:])) for line in head.splitlines() if line[:3] == b"cpu"]
-    return cpus, parse_keyed(data, STAT_COUNTERS)
+    """/proc/stat -> (cpu time rows: total first then each core, other counters)."""
+    cpus: list[list[int]] = []
+    other: dict[bytes, int] = {}
+    for line in data.splitlines():
+        if line.startswith(b"cpu"):
+            cpus.append(list(map(int, line.split()[1:])))
+        else:
+            parts = line.split(None, 2)  # the intr line's thousands of numbers stay in one
+            if len(parts) >= 2 and parts[0] in STAT_COUNTERS:
+                other[parts[0]] = int(parts[1])
+    return cpus, other
 
 
 def parse_keyed(data: bytes, fields: frozenset[bytes]) -> dict[bytes, int]:

@@ -50,6 +50,19 @@ SAMPLER_FIFO_PRIORITY = 1
 SAMPLER_NICE = -10
 
 
+def in_root_pid_namespace() -> bool:
+    """Whether this process sees the kernel's own pid namespace: /proc/self/status's NSpid holds
+    one pid per namespace level, so exactly one (kernels before 4.1 have no NSpid: no)."""
+    try:
+        status = Path("/proc/self/status").read_bytes()
+    except OSError:
+        return False
+    for line in status.splitlines():
+        if line.startswith(b"NSpid:"):
+            return len(line.split()) == 2
+    return False
+
+
 def raise_thread_priority(real_time: bool = True) -> str:
     """Give the calling thread the best priority allowed; returns what it got (for run.json).
 
@@ -137,7 +150,8 @@ class SystemSampler:
         self._prev: _Counters | None = None
         self.priority = ""  # what `prime()` got for the sampling thread
         self._procs, self._procs_at = 0, -math.inf
-        self._procs_tasks: tuple[int, bytes] = (-1, b"")
+        self._procs_key: tuple[int, tuple[int, bytes]] = (-1, (-1, b""))
+        self._root_pid_namespace = in_root_pid_namespace()
         self._columns = self._build_columns()
         self._core_rows = range(1, self.n_cpus + 1)  # /proc/stat rows of the cores
         # Pressure totals are read in file order (some, full); the columns list kinds sorted.
@@ -190,14 +204,20 @@ class SystemSampler:
         )
 
     def _process_count(self, now: float, tasks: tuple[int, bytes]) -> int:
-        """Entries in /proc. Listing /proc is the priciest read of a tick (~0.25 ms, a quarter
-        of a 1 Hz tick), so it is redone at most once a second and only when a task came or
-        went: `tasks` is (forks and clones since boot, tasks that exist now); both unchanged
-        means the same processes."""
-        changed = tasks[0] < 0 or tasks != self._procs_tasks  # < 0: no fork counter here
+        """Entries in /proc. Listing /proc is the priciest read of a tick (~0.25 ms cold, a
+        quarter of a 1 Hz tick), so it is redone at most once a second and only when the count
+        may have moved. /proc's link count is its own subdirectories plus every process the
+        kernel has (`nr_processes()`): in the root pid namespace it moves exactly when a process
+        comes or goes, and threads starting and ending elsewhere leave it alone. In a child
+        namespace (a container's /proc lists fewer processes than the kernel has) `tasks` joins
+        in: (forks and clones since boot, tasks that exist now); unchanged, no task came or
+        went."""
+        links = os.stat("/proc").st_nlink
+        key = (links, (0, b"")) if self._root_pid_namespace else (links, tasks)
+        changed = key[1][0] < 0 or key != self._procs_key  # < 0: no fork counter here
         if changed and now - self._procs_at >= PROCESS_COUNT_EVERY_S:
             self._procs = sum(1 for name in os.listdir("/proc") if name[0] in "0123456789")
-            self._procs_at, self._procs_tasks = now, tasks
+            self._procs_at, self._procs_key = now, key
         return self._procs
 
     def prime(self, now: float) -> None:
