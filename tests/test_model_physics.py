@@ -29,11 +29,14 @@ def _filled(x: np.ndarray, size: float) -> np.ndarray:
     return np.clip(np.minimum(out, size), 0.0, None)
 
 
-def _memory_run(parent: Path, name: str, sizes: tuple[int, ...], seed: int) -> Path:
+def _memory_run(
+    parent: Path, name: str, sizes: tuple[int, ...], seed: int, fill_cores: float = 0.0
+) -> Path:
     """Memory events (sizes in MiB; 0: a CPU event instead) on the known machine: the fill
     above; the runner's SESSION_MB from a second before the first event to the end; and
     RESIDUE_MB still counted as used after each release, draining at 8 MiB/s until the next
-    event reuses it (as the VM this was recorded on does)."""
+    event reuses it (as the VM this was recorded on does). A filler on `fill_cores` keeps that
+    many cores busy while it fills."""
     events = [
         _ev(f"m{i}", "memory", 5 + 25 * i, 15, size_mb=s)
         if s
@@ -53,6 +56,8 @@ def _memory_run(parent: Path, name: str, sizes: tuple[int, ...], seed: int) -> P
         x = t - e.start_s
         inside = (x > 0) & (x <= e.duration_s)
         mem += np.where(inside, _filled(x, e.params["size_mb"]) * MIB, 0.0)
+        filling = inside & (_filled(x, e.params["size_mb"]) < e.params["size_mb"])
+        data.loc[filling, "cpu_percent"] += fill_cores / N_CPUS * 100.0
         until = events[i + 1].start_s if i + 1 < len(events) else total
         after = (t > e.end_s) & (t <= until)
         left = RESIDUE_MB - RESIDUE_DECAY_MB_S * (t - e.end_s)
@@ -144,3 +149,27 @@ def test_a_ramped_fill_is_no_faster_than_its_ramp_nor_than_the_machine() -> None
     assert np.all(resident <= 3200.0 * x / 4.0 + 1e-6)  # the ramp's pace at most
     assert np.all(resident <= fill.filled(x, 3200.0) + 1e-6)  # the machine's at most
     assert cost.kind == "memory_fill" and cost.end_s == pytest.approx(fill.seconds(3200.0))
+
+
+def test_a_filler_on_several_cores_shares_them_all_with_cpu_events(tmp_path: Path) -> None:
+    """Training fills kept two cores busy: the filler has two threads, and four busy CPU
+    workers on four cores leave it 4/6 of each (the slow part two thirds as fast)."""
+    runs = [
+        _memory_run(tmp_path, "cpu-only", (0, 0), 4, fill_cores=2.0),
+        _memory_run(tmp_path, "mem-a", (512, 3200), 5, fill_cores=2.0),
+        _memory_run(tmp_path, "mem-b", (1024, 2400), 6, fill_cores=2.0),
+    ]
+    model = fit_runs(runs)[0]
+    assert model.fill_threads == 2
+    assert model.fill_slow_mb_s == pytest.approx(SLOW, rel=0.15)  # alone, on both threads
+    plan = whatif_schedule(model, cpu_percent=100, workers=N_CPUS, memory_mb=3200)
+    alone = predict_schedule(model, whatif_schedule(model, memory_mb=3200)).set_index("elapsed_s")
+    busy = predict_schedule(model, plan).set_index("elapsed_s")
+    at = plan.events[0].start_s + 6.0
+    base = MEM_BASE + SESSION_MB * MIB
+    assert float(alone.loc[at, "mem_used_bytes"] - base) / MIB == pytest.approx(
+        KNEE + 4.0 * SLOW, rel=0.08
+    )
+    assert float(busy.loc[at, "mem_used_bytes"] - base) / MIB == pytest.approx(
+        KNEE + 4.0 * SLOW * 2 / 3, rel=0.08
+    )

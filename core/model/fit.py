@@ -216,6 +216,7 @@ def fit_runs(paths: Sequence[Path]) -> tuple[TwinModel, list[str]]:
         fill_mb_s=fill.fast_mb_s if fill else None,
         fill_knee_mb=fill.knee_mb if fill else None,
         fill_slow_mb_s=fill.slow_mb_s if fill else None,
+        fill_threads=fill.threads if fill else 1,
         created_at=now_utc().isoformat(timespec="seconds").replace("+00:00", "Z"),
     )
     return model, notes

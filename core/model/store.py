@@ -7,7 +7,7 @@ Format (`"format": "server-twin-model"`, `"version": 1`):
 - `training_runs`: one entry per run (id, path, profile, samples, events);
 - `start_lag_s`: per stressor kind, the mean delay between planned and actual event starts;
 - `fill_mb_s`, `fill_knee_mb`, `fill_slow_mb_s`: how fast memory becomes resident (null when
-  not learnt; no knee: one rate);
+  not learnt; no knee: one rate), `fill_threads`: with how many threads (1 when absent);
 - `kinds`: per stressor kind, its drive features, their largest training values
   (`feature_max`) and how many training events it had;
 - `metrics`: per metric, `baseline`, `average` (interval-averaged or a level), `lower`/`upper`
@@ -72,13 +72,16 @@ class TwinModel:
     the rate of its first `fill_knee_mb` MiB, the rest at `fill_slow_mb_s` (per whole core)."""
     fill_knee_mb: float | None = None
     fill_slow_mb_s: float | None = None
+    fill_threads: int = 1
 
     @property
     def fill(self) -> FillProfile | None:
         """The learnt fill (`core.model.transients`), or None."""
         if not self.fill_mb_s or self.fill_mb_s <= 0:
             return None
-        return FillProfile(self.fill_mb_s, self.fill_knee_mb, self.fill_slow_mb_s)
+        return FillProfile(
+            self.fill_mb_s, self.fill_knee_mb, self.fill_slow_mb_s, max(1, self.fill_threads)
+        )
 
     @property
     def host_id(self) -> str:
@@ -99,6 +102,7 @@ class TwinModel:
             "fill_mb_s": self.fill_mb_s,
             "fill_knee_mb": self.fill_knee_mb,
             "fill_slow_mb_s": self.fill_slow_mb_s,
+            "fill_threads": self.fill_threads,
             "kinds": self.kinds,
             "metrics": {name: asdict(m) for name, m in self.metrics.items()},
         }
@@ -138,6 +142,7 @@ class TwinModel:
             fill_mb_s=_optional(data, "fill_mb_s"),
             fill_knee_mb=_optional(data, "fill_knee_mb"),
             fill_slow_mb_s=_optional(data, "fill_slow_mb_s"),
+            fill_threads=int(data.get("fill_threads") or 1),
         )
 
     def save(self, path: Path) -> None:

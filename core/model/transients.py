@@ -3,11 +3,12 @@
 A memory event makes its pages resident first (the CPU and I/O of faulting them in), then only
 holds them. How fast is learnt from the training runs' memory rise (`learn_fill_profile`): a
 machine may fill its first `knee_mb` fast (a VM's already-backed pages, free huge pages) and the
-rest at a slower `slow_mb_s`, the rate at which the filler's core can fault pages in; that
-slow part is scaled by the share of a CPU the filler gets next to the CPU events running at the
-same time (max-min fair sharing, as the scheduler does). So the memory term rises along that
-fill curve (the pulse's `levels`), and a `memory_fill` pulse (feature `fill`: the cores the
-filler uses) lasts exactly the fill: its CPU is a transient, not a constant of the event.
+rest at a slower `slow_mb_s`, the rate at which the filler's threads (`threads`: the cores a
+training fill kept busy) can fault pages in; that slow part is scaled by the share of the
+cores those threads get next to the CPU events running at the same time (max-min fair
+sharing, as the scheduler does). So the memory term rises along that fill curve (the pulse's
+`levels`), and a `memory_fill` pulse (feature `fill`: the cores the filler uses) lasts
+exactly the fill: its CPU is a transient, not a constant of the event.
 Fit and predict both call `with_transients`, so they see events alike.
 """
 
@@ -36,29 +37,33 @@ MIB = 1024.0**2
 
 @dataclass(frozen=True)
 class FillProfile:
-    """How fast this machine makes memory resident: `fast_mb_s` for the first `knee_mb` MiB,
-    then `slow_mb_s` (with a whole core; scaled by the filler's share). No knee (`knee_mb`
-    None, as model files from before it): one rate, all of it scaled by the share."""
+    """How fast this machine makes memory resident, filling alone: `fast_mb_s` for the first
+    `knee_mb` MiB, then `slow_mb_s`; the slow part scaled by the share of cores the filler's
+    `threads` get next to CPU events. No knee (`knee_mb` None, as model files from before
+    it): one rate, all of it scaled by that share."""
 
     fast_mb_s: float
     knee_mb: float | None = None
     slow_mb_s: float | None = None
+    threads: int = 1
+    """How many threads the filler faults pages in with (the CPU a training fill kept busy)."""
 
     def __str__(self) -> str:
         if self.knee_mb is None or not self.slow_mb_s:
             return f"{self.fast_mb_s:.0f} MiB/s"
+        threads = f" ({self.threads} threads)" if self.threads > 1 else ""
         return (
             f"{self.fast_mb_s:.0f} MiB/s up to {self.knee_mb:.0f} MiB, "
-            f"then {self.slow_mb_s:.0f} MiB/s per core"
+            f"then {self.slow_mb_s:.0f} MiB/s{threads}"
         )
 
     def _parts(self, size_mb: float, share: float) -> tuple[float, float, float]:
         """(MiB filled fast, its rate, the slow rate) for one event at a CPU `share`."""
-        share = max(share, 0.05)
+        part = max(share, 0.05) / self.threads  # of the cores its threads would have alone
         if self.knee_mb is None or not self.slow_mb_s:
-            rate = self.fast_mb_s * share
+            rate = self.fast_mb_s * part
             return size_mb, rate, rate
-        return min(size_mb, self.knee_mb), self.fast_mb_s, self.slow_mb_s * share
+        return min(size_mb, self.knee_mb), self.fast_mb_s, self.slow_mb_s * part
 
     def seconds(self, size_mb: float, share: float = 1.0) -> float:
         """How long `size_mb` takes to become resident."""
@@ -129,14 +134,34 @@ def fit_fill_curve(
     return one, None, None
 
 
+def _busy_cores(data: pd.DataFrame, pulse: Pulse, x: Array, n_cpus: int) -> float | None:
+    """The cores a fill kept busy beyond the idle just before it (its samples at `x` s after the
+    start; each CPU sample averages the interval before it, all inside the fill)."""
+    if "cpu_percent" not in data.columns:
+        return None
+    t = data["elapsed_s"].to_numpy(dtype=float)
+    cpu = pd.to_numeric(data["cpu_percent"], errors="coerce").to_numpy(dtype=float)
+    idle = _at(t, cpu, pulse.start_s)
+    inside = np.isin(np.round(t - pulse.start_s, 6), np.round(x, 6)) & np.isfinite(cpu)
+    if not np.isfinite(idle) or not inside.any():
+        return None
+    return float(np.median(cpu[inside] - idle)) / 100.0 * n_cpus
+
+
+def _alone(pulse: Pulse, pulses: Sequence[Pulse]) -> bool:
+    return not any(
+        p is not pulse and p.start_s < pulse.end_s and pulse.start_s < p.end_s for p in pulses
+    )
+
+
 def learn_fill_profile(
     runs: Iterable[tuple[pd.DataFrame, Sequence[Pulse], int]],
 ) -> FillProfile | None:
-    """The fill over the training runs' unramped memory events: median rates and knee (the slow
-    rate per whole core: each event's divided by its filler's share)."""
-    fast: list[float] = []
-    knees: list[float] = []
-    slow: list[float] = []
+    """The fill over the training runs' unramped memory events: the filler's threads (the cores
+    a fill running alone kept busy), then median rates and knee (each event's slow rate scaled
+    to a filler alone: by its threads over the share they had)."""
+    fills: list[tuple[Pulse, Sequence[Pulse], int, tuple[Array, Array]]] = []
+    cores: list[float] = []
     for data, pulses, n_cpus in runs:
         if "mem_used_bytes" not in data.columns:
             continue
@@ -146,19 +171,30 @@ def learn_fill_profile(
             curve = event_fill_curve(t, used, pulse) if pulse.kind == "memory" else None
             if curve is None:
                 continue
-            share = max(_filler_share(pulse, pulses, n_cpus), 0.05)
-            rate, knee, after = fit_fill_curve(*curve, pulse.features["size_mb"])
-            if knee is None or after is None:
-                fast.append(rate / share)
-            else:
-                fast.append(rate)
-                knees.append(knee)
-                slow.append(after / share)
+            fills.append((pulse, pulses, n_cpus, curve))
+            busy = _busy_cores(data, pulse, curve[0], n_cpus) if _alone(pulse, pulses) else None
+            if busy is not None:
+                cores.append(busy)
+    threads = max(1, round(float(np.median(cores)))) if cores else 1
+    fast: list[float] = []
+    knees: list[float] = []
+    slow: list[float] = []
+    for pulse, pulses, n_cpus, curve in fills:
+        share = max(_filler_share(pulse, pulses, n_cpus, min(threads, n_cpus)), 0.05)
+        rate, knee, after = fit_fill_curve(*curve, pulse.features["size_mb"])
+        alone = min(threads, n_cpus) / share  # what the same fill runs at on its own
+        if knee is None or after is None:
+            fast.append(rate * alone)
+        else:
+            fast.append(rate)
+            knees.append(knee)
+            slow.append(after * alone)
     if not fast:
         return None
     if knees:
-        return FillProfile(float(np.median(fast)), float(np.median(knees)), float(np.median(slow)))
-    return FillProfile(float(np.median(fast)))
+        median = (float(np.median(v)) for v in (fast, knees, slow))
+        return FillProfile(next(median), next(median), next(median), threads)
+    return FillProfile(float(np.median(fast)), threads=threads)
 
 
 def fair_share(demands: Sequence[float], capacity: float) -> list[float]:
@@ -179,17 +215,18 @@ def fair_share(demands: Sequence[float], capacity: float) -> list[float]:
     return out
 
 
-def _filler_share(pulse: Pulse, others: Sequence[Pulse], n_cpus: int) -> float:
-    """The cores a memory filler gets next to the CPU events running when it starts (or
-    starting with it: events planned together start milliseconds apart)."""
-    threads: list[float] = []
+def _filler_share(pulse: Pulse, others: Sequence[Pulse], n_cpus: int, threads: int = 1) -> float:
+    """The cores a memory filler's `threads` get next to the CPU events running when it starts
+    (or starting with it: events planned together start milliseconds apart)."""
+    demands: list[float] = []
     for other in others:
         starts = other.start_s <= pulse.start_s + SAME_START_S
         if other.kind == "cpu" and starts and pulse.start_s < other.end_s:
             cores = other.features.get("drive", 0.0) * n_cpus
             whole = int(np.ceil(cores - 1e-9))
-            threads += [cores / whole] * whole if whole else []
-    return fair_share([*threads, 1.0], float(n_cpus))[-1]
+            demands += [cores / whole] * whole if whole else []
+    shares = fair_share([*demands, *[1.0] * threads], float(n_cpus))
+    return float(sum(shares[len(demands) :]))
 
 
 def _fill_levels(pulse: Pulse, fill: FillProfile, share: float) -> tuple[tuple[float, ...], float]:
@@ -221,7 +258,7 @@ def with_transients(pulses: Sequence[Pulse], fill: FillProfile | None, n_cpus: i
         if pulse.kind != "memory":
             out.append(pulse)
             continue
-        share = max(_filler_share(pulse, pulses, n_cpus), 0.05)
+        share = max(_filler_share(pulse, pulses, n_cpus, min(fill.threads, n_cpus)), 0.05)
         size = pulse.features.get("size_mb", 0.0)
         if pulse.levels:
             fill_s = fill.seconds(size, share)
@@ -231,5 +268,6 @@ def with_transients(pulses: Sequence[Pulse], fill: FillProfile | None, n_cpus: i
             out.append(replace(pulse, levels=levels) if levels else pulse)
         end = min(pulse.end_s, pulse.start_s + fill_s)
         busy = fill.seconds(size, share) / fill_s if fill_s > 0 else 1.0
-        out.append(Pulse(MEMORY_FILL, pulse.start_s, end, {"fill": min(share, 1.0) * busy}))
+        cores = min(share, float(fill.threads)) * busy
+        out.append(Pulse(MEMORY_FILL, pulse.start_s, end, {"fill": cores}))
     return out
