@@ -150,7 +150,8 @@ class SystemSampler:
         self._prev: _Counters | None = None
         self.priority = ""  # what `prime()` got for the sampling thread
         self._procs, self._procs_at = 0, -math.inf
-        self._procs_key: tuple[int, tuple[int, bytes]] = (-1, (-1, b""))
+        self._procs_tasks: tuple[int, bytes] = (-1, b"")
+        self._procs_links = -1  # /proc's link count at the last listing
         self._root_pid_namespace = in_root_pid_namespace()
         self._columns = self._build_columns()
         self._core_rows = range(1, self.n_cpus + 1)  # /proc/stat rows of the cores
@@ -205,19 +206,22 @@ class SystemSampler:
 
     def _process_count(self, now: float, tasks: tuple[int, bytes]) -> int:
         """Entries in /proc. Listing /proc is the priciest read of a tick (~0.25 ms cold, a
-        quarter of a 1 Hz tick), so it is redone at most once a second and only when the count
-        may have moved. /proc's link count is its own subdirectories plus every process the
-        kernel has (`nr_processes()`): in the root pid namespace it moves exactly when a process
-        comes or goes, and threads starting and ending elsewhere leave it alone. In a child
-        namespace (a container's /proc lists fewer processes than the kernel has) `tasks` joins
-        in: (forks and clones since boot, tasks that exist now); unchanged, no task came or
-        went."""
-        links = os.stat("/proc").st_nlink
-        key = (links, (0, b"")) if self._root_pid_namespace else (links, tasks)
-        changed = key[1][0] < 0 or key != self._procs_key  # < 0: no fork counter here
-        if changed and now - self._procs_at >= PROCESS_COUNT_EVERY_S:
+        quarter of a 1 Hz tick), so it is redone at most once a second and only when a process
+        may have come or gone. `tasks` is (forks and clones since boot, tasks that exist now):
+        both unchanged, no task came or went. Threads come and go far more often than
+        processes, so in the root pid namespace /proc's link count decides: it is /proc's own
+        subdirectories plus every process the kernel has (`nr_processes()`), and moves exactly
+        when a process comes or goes. (A container's /proc lists fewer processes than the kernel
+        counts there, so in a child namespace any task coming or going lists it again.)"""
+        if tasks[0] >= 0 and tasks == self._procs_tasks:  # < 0: no fork counter here
+            return self._procs
+        if now - self._procs_at < PROCESS_COUNT_EVERY_S:
+            return self._procs
+        links = os.stat("/proc").st_nlink if self._root_pid_namespace else -1
+        self._procs_tasks = tasks
+        if links < 0 or links != self._procs_links:
             self._procs = sum(1 for name in os.listdir("/proc") if name[0] in "0123456789")
-            self._procs_at, self._procs_key = now, key
+            self._procs_at, self._procs_links = now, links
         return self._procs
 
     def prime(self, now: float) -> None:
