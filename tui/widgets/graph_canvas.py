@@ -28,6 +28,17 @@ MIN_BARS = 4
 BAR_GROUPS = ("cpu", "core", "mem", "disk", "net", "probe", "extra")
 
 
+def runs(ys: Sequence[int]) -> list[tuple[int, int]]:
+    """`ys` (ascending) as runs of consecutive numbers: (first, last) each."""
+    out: list[tuple[int, int]] = []
+    for y in ys:
+        if out and out[-1][1] == y - 1:
+            out[-1] = (out[-1][0], y)
+        else:
+            out.append((y, y))
+    return out
+
+
 class GraphCanvas(Widget):
     """The graphs stacked, each `rows` tall: label, bars, value and (taller) scale."""
 
@@ -160,9 +171,13 @@ class GraphCanvas(Widget):
         if len(old) != len(lines):
             self.refresh()
             return
-        for y, (before, after) in enumerate(zip(old, lines, strict=True)):
-            if before is not after and list(before) != list(after):
-                self.refresh(Region(0, y, width, 1))
+        changed = [
+            y
+            for y, (before, after) in enumerate(zip(old, lines, strict=True))
+            if before is not after and list(before) != list(after)
+        ]
+        for first, last in runs(changed):  # one region per run of changed lines
+            self.refresh(Region(0, first, width, last - first + 1))
 
     def render_line(self, y: int) -> Strip:
         if 0 <= y < len(self._lines):

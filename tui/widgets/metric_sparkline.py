@@ -34,9 +34,13 @@ def bar_segments(
     """The segments of each row, top first; `styles[level]` colours a bar, runs share a
     segment. Each row is `len(levels)` cells wide."""
     height = max(1, height)
+    top = max(levels, default=-1)
     rows = []
     for row in reversed(range(height)):
         low = row * len(BARS)
+        if top < low:  # nothing reaches this row: one blank run
+            rows.append([Segment(" " * len(levels), blank)] if levels else [])
+            continue
         segments: list[Segment] = []
         run_text: list[str] = []
         run_style: Style | None = None
