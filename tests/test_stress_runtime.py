@@ -176,3 +176,24 @@ def test_the_system_loop_holds_the_machine_within_half_a_point_after_its_start(
         load = loop.need(target, busy, own)  # 2 workers on 2 cores: a worker's load = need
     mean_error = 100 * sum(errors) / len(errors)
     assert abs(mean_error) < 0.5, f"{mean_error:+.2f} points"  # the old loop: -0.9 to -1.2
+
+
+def test_twin_stress_sleeps_between_its_lines_and_still_stops_on_sigterm() -> None:
+    cli = subprocess.Popen(
+        [sys.executable, "-m", "cli", "stress", "cpu", "--load-percent", "5", "--duration", "20"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert cli.stdout is not None and "pid" in cli.stdout.readline()
+        time.sleep(0.5)
+        wakes = switches(cli.pid)
+        time.sleep(2.0)
+        assert switches(cli.pid) - wakes <= 8  # a line a second (it polled every 50 ms: 40)
+        cli.send_signal(signal.SIGTERM)
+        _, err = cli.communicate(timeout=10)
+    finally:
+        cli.kill()
+    assert cli.returncode == 1 and "stopped by SIGTERM" in err, err

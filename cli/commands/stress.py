@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import os
 import shutil
 import signal
 import sys
@@ -198,6 +199,8 @@ def main(argv: list[str]) -> int:
             made_dir = Path(tempfile.mkdtemp(prefix=".twin-stress-", dir=Path.cwd()))
             scratch = made_dir
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    wake_read, wake_write = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)  # a signal ends a wait
+    previous_wake = signal.set_wakeup_fd(wake_write)
     try:
         handle = start_stressor(kind, params, args.duration, scratch, contention=args.contention)
         shown = ", ".join(f"{k}={v}" for k, v in handle.params.items() if v is not None)
@@ -209,8 +212,7 @@ def main(argv: list[str]) -> int:
             if stop_signal:
                 result = handle.stop()
                 break
-            time.sleep(0.05)
-            result = handle.poll()
+            result = handle.wait(next_line - time.monotonic(), wake_read)  # no 50 ms polling
             now = time.monotonic()
             if now >= next_line and result is None:
                 work = handle.work()
@@ -228,6 +230,9 @@ def main(argv: list[str]) -> int:
             endpoint.close()
         for s, h in previous.items():
             signal.signal(s, h)
+        signal.set_wakeup_fd(previous_wake)
+        os.close(wake_read)
+        os.close(wake_write)
         if made_dir is not None:
             shutil.rmtree(made_dir, ignore_errors=True)
     elapsed = time.monotonic() - start

@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -96,12 +97,32 @@ class StressorHandle:
         self._grace = 0.0
         self._exit: StressorExit | None = None
         self._last: dict[str, Any] = {}
+        self._pidfd = -1  # opened by wait(): readable once the process has exited
 
     def poll(self) -> StressorExit | None:
         """Non-blocking: None while the stressor runs, else how it ended."""
         if self._exit is None and self._proc.poll() is not None:
             self._finish()
         return self._exit
+
+    def wait(self, timeout_s: float, wake_fd: int = -1) -> StressorExit | None:
+        """`poll()` after the stressor ends, `timeout_s` passes or `wake_fd` (a signal wake-up
+        pipe: the caller then checks its own flag) is readable: one select(2) on a pidfd, so a
+        foreground owner sleeps between its once-a-second reports instead of polling."""
+        if self.poll() is not None:
+            return self._exit
+        if self._pidfd < 0:
+            with contextlib.suppress(OSError):  # pidfd_open: Linux 5.3+
+                self._pidfd = os.pidfd_open(self.pid)
+        fds = [fd for fd in (self._pidfd, wake_fd) if fd >= 0]
+        if self._pidfd < 0:
+            time.sleep(min(max(timeout_s, 0.0), 0.05))
+        else:
+            ready, _, _ = select.select(fds, [], [], max(timeout_s, 0.0))
+            if wake_fd in ready:
+                with contextlib.suppress(BlockingIOError):
+                    os.read(wake_fd, 512)
+        return self.poll()
 
     def stop(self, grace_s: float = 2.0) -> StressorExit:
         """SIGTERM the whole process group, SIGKILL it after `grace_s`; idempotent."""
@@ -155,6 +176,9 @@ class StressorHandle:
         self._block.close()
         self._block.fd = -1
         self._stderr.close()
+        if self._pidfd >= 0:
+            os.close(self._pidfd)
+            self._pidfd = -1
 
     def _classify(self, code: int) -> StressorExit:
         if code == 0:
