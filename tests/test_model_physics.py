@@ -80,9 +80,11 @@ def knee_model(tmp_path_factory: pytest.TempPathFactory) -> TwinModel:
 
 
 def test_the_fill_knee_and_both_rates_are_learnt(knee_model: TwinModel) -> None:
-    assert knee_model.fill_knee_mb == pytest.approx(KNEE, rel=0.15)
-    assert knee_model.fill_mb_s == pytest.approx(FAST, rel=0.15)
-    assert knee_model.fill_slow_mb_s == pytest.approx(SLOW, rel=0.15)
+    """The large events start while the previous release still counts 120 MiB as used, which
+    they reuse first: the fill is read as the rise plus that, not the rise stretched."""
+    assert knee_model.fill_knee_mb == pytest.approx(KNEE, rel=0.02)
+    assert knee_model.fill_mb_s == pytest.approx(FAST, rel=0.05)
+    assert knee_model.fill_slow_mb_s == pytest.approx(SLOW, rel=0.05)
 
 
 def test_a_large_fill_follows_the_knee_and_cpu_events_slow_only_its_slow_part(

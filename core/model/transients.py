@@ -87,8 +87,9 @@ def _at(t: Array, y: Array, when: float) -> float:
 
 def event_fill_curve(t: Array, mem_used: Array, pulse: Pulse) -> tuple[Array, Array] | None:
     """(seconds since the start, MiB resident) of one memory event's samples while it filled,
-    read from the memory rise scaled to the event's size (what was already counted as used and
-    is reused first is spread over the fill); None when the rise cannot be read."""
+    read from the memory rise plus what was already counted as used before it (a previous
+    release not yet drained: the event's size less its final rise), which the fill reuses
+    first; None when the rise cannot be read."""
     size = pulse.features.get("size_mb", 0.0)
     if size < MIN_FILL_EVENT_MB or pulse.ramp_s > 0.0 or pulse.levels:
         return None
@@ -100,7 +101,8 @@ def event_fill_curve(t: Array, mem_used: Array, pulse: Pulse) -> tuple[Array, Ar
     final = float(np.median(rise[len(rise) // 2 :]))
     if final < 0.5 * size:
         return None
-    filled = np.clip(rise / final, 0.0, 1.0) * size
+    reused = float(np.clip(size - final, 0.0, size))  # counted as used before: filled first
+    filled = np.clip(np.where(rise > 0.0, rise + reused, 0.0), 0.0, size)
     done = np.nonzero(filled >= DONE * size)[0]
     if not len(done) or done[0] == 0:
         return None  # never settled, or filled within a sample: no curve to read
