@@ -2,8 +2,10 @@
 
 1. Idle CPU, in one run: `twin` live at 1 s sampling, `s-tui` at `-r 1` (a refresh a second,
    like twin) and at its default, `btop` at 1 s (`update_ms = 1000` in a scratch config) and at
-   its default, all at the same terminal size, side by side over the same window, nobody
-   touching them: CPU time of each process tree as a share of one core.
+   its default, all at the same terminal size, side by side over the same windows (`--reps`
+   of them, `--idle-s` each), nobody touching them: CPU time of each process tree as a share
+   of one core, the range over the windows, and twin's ratio to `s-tui -r 1` in each window
+   (the kernel counts CPU time in 10 ms ticks: 0.05 % of a core over 20 s).
 2. Key latency with every core busy: `twin stress cpu --load-percent 100 --workers 4` started
    here (shared contention, as a co-located workload), then `?` is pressed in twin and the time
    until the help screen is on the terminal is measured (tmux `capture-pane` polled every 5 ms,
@@ -12,7 +14,7 @@
 s-tui comes from a venv of its own (`--s-tui PATH`, or `pip install s-tui` into a scratch venv
 under /tmp the first time); a peer that cannot be found is left out with a word.
 
-Usage: .venv/bin/python bench/tui.py [--idle-s 20] [--presses 10] [--size 80x24]
+Usage: .venv/bin/python bench/tui.py [--idle-s 20] [--reps 3] [--presses 10] [--size 80x24]
 """
 
 from __future__ import annotations
@@ -124,6 +126,21 @@ def idle_figures(names: dict[str, str], seconds: float) -> dict[str, float]:
     }
 
 
+def print_idle(windows: list[dict[str, float]], size: str, seconds: float) -> None:
+    """Each app's range over the windows, and twin's ratio to s-tui -r 1 in each window."""
+    print(f"idle CPU at {size}, {len(windows)} windows of {seconds:.0f} s (the same for all):")
+    for label in windows[0]:
+        cpus = [window[label] for window in windows]
+        median = statistics.median(cpus)
+        print(f"  {label:16} {min(cpus):5.2f}-{max(cpus):5.2f} % of one core (median {median:.2f})")
+    peer = "s-tui -r 1"
+    if peer in windows[0]:
+        ratios = [w["twin"] / w[peer] for w in windows if w[peer] > 0]
+        if ratios:
+            each = " ".join(f"{r:.2f}" for r in ratios)
+            print(f"  twin / {peer}: {min(ratios):.2f}-{max(ratios):.2f} (each window: {each})")
+
+
 def key_latency(session: str, presses: int) -> list[float]:
     times = []
     for _ in range(presses):
@@ -155,7 +172,8 @@ def cpu_stress(seconds: float) -> Iterator[subprocess.Popen[bytes]]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--idle-s", type=float, default=20.0)
+    parser.add_argument("--idle-s", type=float, default=20.0, help="one idle window (s)")
+    parser.add_argument("--reps", type=int, default=3, help="idle windows, one after another")
     parser.add_argument("--presses", type=int, default=10)
     parser.add_argument("--size", default="80x24", help="terminal COLSxROWS (default 80x24)")
     parser.add_argument("--s-tui", help="the s-tui executable (default: PATH, or a scratch venv)")
@@ -186,10 +204,8 @@ def main() -> int:
         with sessions(commands, (width, height)) as names:
             wait_for(names["twin"], "LIVE", 30)
             time.sleep(5)  # let every app settle
-            idle = idle_figures(names, args.idle_s)
-            print(f"idle CPU at {width}x{height} over the same {args.idle_s:.0f} s:")
-            for label, cpu in idle.items():
-                print(f"  {label:16} {cpu:5.2f} % of one core")
+            windows = [idle_figures(names, args.idle_s) for _ in range(max(1, args.reps))]
+            print_idle(windows, f"{width}x{height}", args.idle_s)
             for label in list(names)[1:]:  # the peers stop: the latency is twin's alone
                 tmux("kill-session", "-t", names.pop(label))
             with cpu_stress(args.presses * 2.0 + 30):
