@@ -175,3 +175,16 @@ def test_a_filler_on_several_cores_shares_them_all_with_cpu_events(tmp_path: Pat
     assert float(busy.loc[at, "mem_used_bytes"] - base) / MIB == pytest.approx(
         KNEE + 4.0 * SLOW * 2 / 3, rel=0.08
     )
+
+
+def test_capacity_counts_what_the_node_holds_not_what_fills_within_the_plan(
+    knee_model: TwinModel,
+) -> None:
+    """13 GiB more takes a minute to fill at 200 MiB/s: longer than the idle plan capacity
+    probes, yet the limit is where the held memory leaves 5 % of RAM available."""
+    from core.model.capacity import capacity_of
+
+    cap = capacity_of(knee_model, "memory")
+    assert cap.limit == "memory"
+    held = RAM * 0.95 - MEM_BASE - SESSION_MB * MIB
+    assert cap.value * MIB == pytest.approx(held, rel=0.02)

@@ -34,6 +34,7 @@ BISECT_STEPS = 30
 MIB = 1024**2
 NO_LIMIT = "none"
 MEMORY_RESERVE = "memory_reserve"
+FILL_SETTLE_S = 1.0  # after its fill, extra memory settles this long before the plan starts
 
 
 @dataclass(frozen=True)
@@ -94,11 +95,18 @@ def background_schedule(model: TwinModel, background: Schedule | None) -> Schedu
 
 
 def with_probe(model: TwinModel, base: Schedule, kind: str, value: float) -> Schedule:
-    """`base` plus one `kind` event of `value`, through its whole plan (after its baseline)."""
+    """`base` plus one `kind` event of `value`, through its whole plan (after its baseline).
+    Extra memory is made resident first (the plan starts once its fill is done): the question
+    is what the node holds on top of its load, not how much fills within the plan's length."""
     start = base.baseline_s if not base.events else 0.0
     end = max((e.end_s for e in base.events), default=base.total_s - base.baseline_s)
-    event = Event("capacity", kind, probe_params(model, kind, value), start, max(end - start, 1.0))
-    return replace(base, events=(*base.events, event))
+    fill = model.fill
+    lead = fill.seconds(value) + FILL_SETTLE_S if kind == "memory" and fill else 0.0
+    events = tuple(replace(e, start_s=e.start_s + lead) for e in base.events)
+    probe = Event(
+        "capacity", kind, probe_params(model, kind, value), start, max(end + lead - start, 1.0)
+    )
+    return replace(base, events=(*events, probe), total_s=base.total_s + lead)
 
 
 def _shifted(
