@@ -411,6 +411,7 @@ async def test_question_mark_lists_every_binding(runs: Path, tmp_path: Path) -> 
         await pilot.press("question_mark")
         await pilot.pause()
         assert isinstance(app.screen, HelpScreen)
+        assert app.screen.styles.background.a == 1  # opaque: the dashboard is not blended under it
         lines = app.screen.query_one(BindingsView).lines  # as drawn: where, keys, does
         actions = {line.split("  ")[-1].strip() for line in lines}
         for needed in (
