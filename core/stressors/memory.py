@@ -38,6 +38,7 @@ class _Pacer:
 
     PROBE_EVERY = 4
     PROBE_BYTES = 16 << 20  # two 8 MiB slices: filled in parallel like a whole chunk
+    HUGE_CHUNK = 16 << 20  # huge pages turn slow mid-fill: notice it within 16 MiB
 
     def __init__(self) -> None:
         self.seconds_per_byte: dict[bool, float] = {}
@@ -111,8 +112,8 @@ def run_memory(params: dict[str, Any], stop: Stop, reporter: Reporter) -> None:
         else:
             step = CHUNK
         huge = pacer.huge()
-        if pacer.probing:
-            step = min(step, pacer.PROBE_BYTES)
+        if pacer.probing or huge:
+            step = min(step, pacer.PROBE_BYTES if pacer.probing else pacer.HUGE_CHUNK)
         step = min(max(step - step % PAGE, PAGE), target - held)
         info = meminfo()
         avail = info.get("MemAvailable", info["MemFree"])
