@@ -39,6 +39,8 @@ from core.telemetry.sampler import Sample, Sampler, SystemSampler
 
 WriteEvent = Callable[[RunDirectoryWriter, EventState], None]
 POLL_S = 0.1
+IDLE_POLL_S = 1.0
+"""The control thread's longest sleep with nothing planned or running: every change wakes it."""
 DEFAULT_GRACE_S = 2.0
 MAX_RUN_S = 366 * 86400.0  # the longest run accepted (a year): a guard against absurd numbers
 
@@ -316,7 +318,8 @@ class ExperimentRun:
             if not pending and not events.busy and not telemetry.is_alive():
                 return
             due = [pending[0].event.start_s - events.prelaunch_s] if pending else []
-            wait = min([POLL_S, *(d - self.elapsed_s for d in due + events.due_times())])
+            poll = POLL_S if pending or events.busy else IDLE_POLL_S  # idle: 1 wake-up a second
+            wait = min([poll, *(d - self.elapsed_s for d in due + events.due_times())])
             if wait > 0:
                 self._wake.wait(wait)
             self._wake.clear()
