@@ -2,10 +2,11 @@
 
 Memory comes in private anonymous mappings (64 MiB, 16 MiB as huge pages), faulted in by the
 kernel (MADV_POPULATE_WRITE) in parallel slices, one per core (`memory_pages.populate`). Each
-chunk is asked for as transparent huge pages (MADV_HUGEPAGE) or as small pages, whichever filled
-faster last (`_Pacer`): huge pages are ~4x faster where memory is already backed, but on a VM whose host
-takes freed guest memory back (free page reporting) each fresh 2 MiB page costs the host 512
-faults, and small pages, served from memory the host still backs, are ~4x faster there.
+chunk is asked for as transparent huge pages (MADV_HUGEPAGE) or as small pages, whichever
+filled faster last (`_Pacer`): huge pages are ~4x faster where memory is already backed, but on
+a VM whose host takes freed guest memory back (free page reporting) each fresh 2 MiB page costs
+the host 512 faults, and small pages, served from memory the host still backs, are ~4x faster
+there.
 Before each chunk it re-reads /proc/meminfo and stops growing (and says so in its status) when
 the chunk would leave less than the reserve available or when memory is shrinking fast, the
 rule of stress-ng's `--oom-avoid`, rather than push the machine into swap or the OOM killer.
