@@ -22,11 +22,15 @@ from core.telemetry import columns as C
 from core.telemetry.logger import iso_ms
 from core.telemetry.procfs import (
     STAT_COUNTERS,
+    PrefixFile,
+    block_stat_file,
+    parse_block_stat,
     parse_diskstats,
     parse_keyed,
     parse_net_dev,
     parse_psi,
     parse_stat,
+    physical_disks,
     psi_totals,
 )
 from core.telemetry.sampler import PAGE_SIZE, Sample, SystemSampler
@@ -180,6 +184,7 @@ def scripted_sampler(first: dict[str, bytes]) -> tuple[SystemSampler, dict[str, 
     ):
         setattr(sampler, attr, ScriptedFile(name, lambda: current))
     sampler._psi = {res: ScriptedFile(f"pressure/{res}", lambda: current) for res in sampler._psi}
+    sampler._block_stat = None  # /proc/diskstats (the one-disk file: its own test below)
     return sampler, current
 
 
@@ -329,3 +334,42 @@ def test_row_is_what_formatting_each_cell_gives(tmp_path: Path) -> None:
     assert row.count(",") == len(writer.columns) - 1
     for moment in (when, datetime(1999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)):
         assert iso_ms(moment) == moment.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def test_one_disk_file_has_the_counters_of_its_diskstats_line() -> None:
+    """/sys/block/DISK/stat stands in for /proc/diskstats on a one-disk machine: the same
+    counters at the same instant (read between two diskstats reads that agree)."""
+    disks = physical_disks()
+    block = block_stat_file(disks)
+    if block is None:
+        pytest.skip(f"{len(disks)} physical disks here: the sampler reads /proc/diskstats")
+    for _ in range(100):
+        before = parse_diskstats(Path("/proc/diskstats").read_bytes(), disks)
+        one = parse_block_stat(block.read())
+        if parse_diskstats(Path("/proc/diskstats").read_bytes(), disks) == before:
+            assert one == before
+            return
+    pytest.fail("the disk never stood still for three reads")
+
+
+def test_vmstat_prefix_holds_every_wanted_line_as_the_file_changes(tmp_path: Path) -> None:
+    """The prefix read stops after the last wanted line; when numbers grow past its slack (or
+    lines move), it reads the whole file again rather than lose a key."""
+    path = tmp_path / "vmstat"
+    lines = [b"nr_free_pages 1", b"pswpin 7", b"pswpout 8"] + [b"filler%d 0" % i for i in range(50)]
+    lines.insert(20, b"pgmajfault 9")
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    fields = frozenset({b"pswpin", b"pswpout", b"pgmajfault"})
+    f = PrefixFile(path, fields)
+    assert len(f.read()) < path.stat().st_size
+    assert parse_keyed(f.read(), fields) == {b"pswpin": 7, b"pswpout": 8, b"pgmajfault": 9}
+    lines[1] = b"pswpin " + b"1" * 400  # the lines before the last key grow past the slack
+    with path.open("r+b") as out:  # rewritten in place: the descriptor stays the same file
+        out.write(b"\n".join(lines) + b"\n")
+    assert parse_keyed(f.read(), fields) == {
+        b"pswpin": int(b"1" * 400),
+        b"pswpout": 8,
+        b"pgmajfault": 9,
+    }
+    assert parse_keyed(f.read(), fields)[b"pgmajfault"] == 9  # and the learnt length holds it
+    f.close()

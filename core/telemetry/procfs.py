@@ -35,6 +35,39 @@ class ProcFile:
         os.close(self.fd)
 
 
+class PrefixFile(ProcFile):
+    """A /proc file read only as far as the lines holding `keys` (plus some slack for digits to
+    grow): /proc/vmstat formats each line as it is read, so the ~100 lines after the last key
+    we want cost nothing. A read that misses a key's line reads the whole file again and
+    learns the new length."""
+
+    SLACK = 256
+
+    def __init__(self, path: str | Path, keys: frozenset[bytes]) -> None:
+        super().__init__(path)
+        self.keys = [b"\n" + key + b" " for key in keys]
+        self._fit(super().read())
+
+    def _fit(self, data: bytes) -> None:
+        ends = [data.find(b"\n", data.find(key) + 1) for key in self.keys if key in data]
+        if len(ends) < len(self.keys) or min(ends) < 0:
+            self.last = b""  # a key is absent: the whole file, every time
+            return
+        self.last = self.keys[ends.index(max(ends))]  # the key whose line ends last
+        self.size = max(ends) + 1 + self.SLACK
+
+    def read(self) -> bytes:
+        if not self.last:
+            return super().read()
+        data = os.pread(self.fd, self.size, 0)
+        at = data.find(self.last)
+        if at < 0 or data.find(b"\n", at + 1) < 0:  # the last key's line got cut off
+            self.size = max(self.size, 65536)
+            data = super().read()
+            self._fit(data)
+        return data
+
+
 def open_optional(path: str | Path) -> ProcFile | None:
     """Open a file the machine may not have (PSI, sensors); None when absent or unreadable."""
     try:
@@ -107,6 +140,21 @@ def parse_diskstats(data: bytes, disks: frozenset[bytes]) -> tuple[int, int, int
             wops += int(f[5])
             wbytes += int(f[7]) * SECTOR_BYTES
     return rops, rbytes, wops, wbytes
+
+
+def block_stat_file(disks: frozenset[bytes]) -> ProcFile | None:
+    """/sys/block/DISK/stat when the machine has exactly one physical disk: the counters
+    /proc/diskstats has on its line, in one short file (about half /proc/diskstats' cost)."""
+    if len(disks) != 1:
+        return None
+    return open_optional(f"/sys/block/{next(iter(disks)).decode()}/stat")
+
+
+def parse_block_stat(data: bytes) -> tuple[int, int, int, int]:
+    """/sys/block/DISK/stat -> (read ops, read bytes, write ops, write bytes), as
+    `parse_diskstats` has them (the same fields, without major, minor and name)."""
+    f = data.split(None, 7)
+    return int(f[0]), int(f[2]) * SECTOR_BYTES, int(f[4]), int(f[6]) * SECTOR_BYTES
 
 
 def parse_net_dev(data: bytes) -> tuple[int, int, int, int]:

@@ -25,10 +25,13 @@ from typing import Protocol
 
 from core.telemetry import columns as C
 from core.telemetry.procfs import (
+    PrefixFile,
     ProcFile,
+    block_stat_file,
     find_cpufreq_files,
     find_temperature_sensors,
     open_optional,
+    parse_block_stat,
     parse_diskstats,
     parse_keyed,
     parse_net_dev,
@@ -130,11 +133,12 @@ class SystemSampler:
     def __init__(self, output_dir: Path | None = None) -> None:
         self._stat = ProcFile("/proc/stat")
         self._meminfo = ProcFile("/proc/meminfo")
-        self._vmstat = ProcFile("/proc/vmstat")
+        self._vmstat = PrefixFile("/proc/vmstat", VMSTAT_FIELDS)
         self._diskstats = ProcFile("/proc/diskstats")
         self._netdev = ProcFile("/proc/net/dev")
         self._loadavg = ProcFile("/proc/loadavg")
         self._disks = physical_disks()
+        self._block_stat = block_stat_file(self._disks)
         self._psi = {
             res: f
             for res in C.PSI_RESOURCES
@@ -198,7 +202,11 @@ class SystemSampler:
                 vm.get(b"pswpin", 0) * PAGE_SIZE,
                 vm.get(b"pswpout", 0) * PAGE_SIZE,
                 vm.get(b"pgmajfault", 0),
-                *parse_diskstats(self._diskstats.read(), self._disks),
+                *(
+                    parse_block_stat(self._block_stat.read())
+                    if self._block_stat is not None
+                    else parse_diskstats(self._diskstats.read(), self._disks)
+                ),
                 *parse_net_dev(self._netdev.read()),
             ],
             psi=[psi[i] for i in self._psi_order],
@@ -322,6 +330,7 @@ class SystemSampler:
             self._netdev,
             self._loadavg,
             *self._psi.values(),
+            *([self._block_stat] if self._block_stat is not None else []),
             *self._freq,
             *self._temps.values(),
         ]:
