@@ -471,6 +471,18 @@ def test_capacity_memory_stops_at_five_percent_of_ram(model: TwinModel, tmp_path
     assert text.returncode == 0 and len(text.stdout.strip().splitlines()) == 4
 
 
+def test_a_fill_saturating_a_busy_cpu_does_not_bound_memory_capacity(
+    fill_model: TwinModel,
+) -> None:
+    """Filling burns 40 points while it lasts: on a node already 70 % busy that saturates the
+    CPU during the fill, whatever the size. What binds is still memory held."""
+    from core.model.capacity import capacity_of
+
+    cap = capacity_of(fill_model, "memory", baseline={"cpu_percent": 70.0})
+    assert cap.limit == "memory"
+    assert cap.value == pytest.approx((RAM * 0.95 - MEM_BASE) / MIB, rel=0.02)
+
+
 def test_capacity_on_a_profile_background(model: TwinModel) -> None:
     from core.model.capacity import capacity_of
 

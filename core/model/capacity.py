@@ -94,14 +94,19 @@ def background_schedule(model: TwinModel, background: Schedule | None) -> Schedu
     return background if background is not None else whatif_schedule(model, duration_s=60.0)
 
 
+def probe_lead(model: TwinModel, kind: str, value: float) -> float:
+    """Seconds the probe needs before the plan starts: extra memory's fill and settling."""
+    fill = model.fill
+    return fill.seconds(value) + FILL_SETTLE_S if kind == "memory" and fill else 0.0
+
+
 def with_probe(model: TwinModel, base: Schedule, kind: str, value: float) -> Schedule:
     """`base` plus one `kind` event of `value`, through its whole plan (after its baseline).
     Extra memory is made resident first (the plan starts once its fill is done): the question
     is what the node holds on top of its load, not how much fills within the plan's length."""
     start = base.baseline_s if not base.events else 0.0
     end = max((e.end_s for e in base.events), default=base.total_s - base.baseline_s)
-    fill = model.fill
-    lead = fill.seconds(value) + FILL_SETTLE_S if kind == "memory" and fill else 0.0
+    lead = probe_lead(model, kind, value)
     events = tuple(replace(e, start_s=e.start_s + lead) for e in base.events)
     probe = Event(
         "capacity", kind, probe_params(model, kind, value), start, max(end + lead - start, 1.0)
@@ -131,20 +136,25 @@ def limits_crossed(
     tolerances: Sequence[Tolerance] = (),
     side: int = 0,
     level: float = DEFAULT_INTERVAL,
+    after_s: float = 0.0,
 ) -> list[str]:
-    """The limits `schedule` crosses, first crossed first."""
+    """The limits `schedule` crosses from `after_s` on (before it, extra memory is still
+    filling: the fill's own CPU is no limit of what the node holds), first crossed first."""
     demand = _shifted(model, predict_demand(model, schedule, baseline), side, level)
-    crossed = [(o.start_s, o.what) for o in overload_warnings(model, schedule, demand=demand)]
+    overloads = overload_warnings(model, schedule, demand=demand)
+    crossed = [(max(o.start_s, after_s), o.what) for o in overloads if o.end_s >= after_s]
     t = demand["elapsed_s"]
+    late = t >= after_s
     avail = memory_available(model, demand)
     reserve = runtime_reserve("memory", memory_reserve_bytes(int(model.ram_bytes)))
     if avail is not None and any(e.stressor == "memory" for e in schedule.events):
-        low = np.nonzero(avail < reserve)[0]
+        low = np.nonzero(late & (avail < reserve))[0]
         if len(low):
             crossed.append((float(t[low[0]]), MEMORY_RESERVE))
     for tol in tolerances:
         if tol.column in demand:
-            bad = [i for i, v in enumerate(demand[tol.column].tolist()) if tol.broken_by(v)]
+            values = demand[tol.column].tolist()
+            bad = [i for i, v in enumerate(values) if late[i] and tol.broken_by(v)]
             if bad:
                 crossed.append((float(t[bad[0]]), f"steady_state {tol.column}"))
     return [what for _, what in sorted(crossed)]
@@ -165,8 +175,15 @@ def capacity_of(
 
     def first(value: float, side: int) -> str | None:
         plan = with_probe(model, base, kind, value)
+        lead = plan.events[-1].start_s + probe_lead(model, kind, value)  # the probe is last
         hits = limits_crossed(
-            model, plan, baseline=baseline, tolerances=tolerances, side=side, level=level
+            model,
+            plan,
+            baseline=baseline,
+            tolerances=tolerances,
+            side=side,
+            level=level,
+            after_s=lead,
         )
         return hits[0] if hits else None
 
