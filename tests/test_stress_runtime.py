@@ -144,7 +144,7 @@ def test_a_clear_loser_costs_a_few_small_tries() -> None:
 def test_the_pacer_follows_a_fill_reaching_memory_the_host_took_back() -> None:
     picked = pace(lambda i, huge: (0.005 if i < 8 else 0.12) if huge else 0.02)
     kinds = picked.replace("*", "")
-    assert kinds[2:8].count("H") >= 4 and kinds[-12:] == "s" * 12, picked
+    assert kinds[2:8].count("H") >= 4 and kinds[-12:].count("H") <= 1, picked  # a try at most
 
 
 def test_the_fill_threads_follow_the_cores_this_process_may_use() -> None:

@@ -27,23 +27,28 @@ from core.stressors.safety import memory_reserve_bytes, runtime_reserve
 
 
 class _Pacer:
-    """Chooses huge or small pages for the next chunk: the one whose last chunk filled faster.
+    """Chooses huge or small pages for the next chunk.
 
-    On this VM the winner changes within a fill: huge pages are ~4x faster where memory is
-    still backed, then cost 90-175 ms per 64 MiB (against ~20 ms for small pages) once the
-    fill reaches memory the host took back. So the last chunk decides at once, and the loser
-    is tried again after PROBE_EVERY chunks, then after twice as many each time it loses
-    again (a one-off slow chunk is undone; a clear loser costs a few tries per fill). A try
-    (`probing`) is a PROBE_BYTES chunk, so a losing one costs little.
+    On this VM the faster kind changes within a fill: huge pages are 2-4x faster where memory
+    is still backed, then cost 5-10x more once the fill reaches memory the host took back, and
+    single 16 MiB chunks vary 2x either way. So a kind's cost follows a jump of 3x at once
+    and otherwise averages its last chunks; the kind in use is kept until it costs 1.5x the
+    other's. The other is tried again after PROBE_EVERY chunks, then after twice as many each
+    time it loses, four times if by 3x (a one-off slow chunk is undone; a clear loser costs
+    one or two tries per fill).
+    A try (`probing`) is a PROBE_BYTES chunk, so a losing one costs little.
     """
 
     PROBE_EVERY = 4
     PROBE_BYTES = 16 << 20  # two 8 MiB slices: filled in parallel like a whole chunk
     HUGE_CHUNK = 16 << 20  # huge pages turn slow mid-fill: notice it within 16 MiB
+    JUMP = 3.0
+    SWITCH = 1.5
 
     def __init__(self) -> None:
-        self.seconds_per_byte: dict[bool, float] = {}
+        self.cost: dict[bool, float] = {}  # seconds per byte
         self.last_try: dict[bool, int] = {}
+        self.current = True
         self.gap = self.PROBE_EVERY
         self.chunks = 0
         self.probing = False
@@ -53,23 +58,36 @@ class _Pacer:
         if not hasattr(mmap, "MADV_HUGEPAGE"):
             return False
         for kind in (True, False):
-            if kind not in self.seconds_per_byte:
+            if kind not in self.cost:
                 self.probing = True
                 return kind
-        best = self.seconds_per_byte[True] <= self.seconds_per_byte[False]
-        if self.chunks - self.last_try[not best] >= self.gap:
+        if self.chunks - self.last_try[not self.current] >= self.gap:
             self.probing = True
-            return not best
-        return best
+            return not self.current
+        return self.current
 
     def record(self, huge: bool, size: int, seconds: float) -> None:
-        retry = self.probing and huge in self.seconds_per_byte
-        self.seconds_per_byte[huge] = max(seconds, 1e-6) / size
-        if retry:
-            won = self.seconds_per_byte[huge] < self.seconds_per_byte[not huge]
-            self.gap = self.PROBE_EVERY if won else 2 * self.gap
+        sample = max(seconds, 1e-6) / size
+        known = self.cost.get(huge)
+        if known is None or not known / self.JUMP < sample < known * self.JUMP:
+            self.cost[huge] = sample  # first, or the regime changed: follow at once
+        else:
+            self.cost[huge] = (known + sample) / 2
         self.last_try[huge] = self.chunks
         self.chunks += 1
+        if len(self.cost) < 2:
+            return
+        if self.probing and known is None:  # the first pair of tries: the cheaper one starts
+            self.current = min(self.cost, key=lambda kind: self.cost[kind])
+        elif self.probing and huge != self.current:
+            ratio = self.cost[huge] / self.cost[self.current]
+            won = ratio < 1.0
+            # a clear loser (3x) waits 4x longer: a cold huge try costs as much as 2 chunks
+            self.gap = self.PROBE_EVERY if won else self.gap * (4 if ratio > self.JUMP else 2)
+            if won:
+                self.current = huge
+        elif self.cost[self.current] > self.SWITCH * self.cost[not self.current]:
+            self.current = not self.current
 
 
 def run_memory(params: dict[str, Any], stop: Stop, reporter: Reporter) -> None:
