@@ -93,8 +93,10 @@ class TwinApp(RunControlApp):
         driver = super().get_driver_class()
         named = os.environ.get("TEXTUAL_DRIVER")  # a driver asked for by name is used as is
         if driver.__module__ == "textual.drivers.linux_driver" and not named:
-            from tui.driver import QuietLinuxDriver
-
+            try:  # it reads Textual's input parser, not a public API: a Textual that moved it
+                from tui.driver import QuietLinuxDriver  # gets its own driver back
+            except ImportError:
+                return driver
             return QuietLinuxDriver
         return driver
 
