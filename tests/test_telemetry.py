@@ -15,7 +15,13 @@ import pytest
 from core.recovery import repair_dataset
 from core.telemetry import columns as C
 from core.telemetry.logger import RunClock, TelemetryLoop
-from core.telemetry.procfs import parse_diskstats, parse_net_dev, parse_psi, parse_stat
+from core.telemetry.procfs import (
+    ProcessCounter,
+    parse_diskstats,
+    parse_net_dev,
+    parse_psi,
+    parse_stat,
+)
 from core.telemetry.sampler import Sample, SystemSampler, _cpu_breakdown, in_root_pid_namespace
 from core.telemetry.writer import DatasetWriter
 
@@ -194,53 +200,49 @@ def counted_listings(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return calls
 
 
-def test_proc_is_listed_again_only_when_a_process_came_or_went(
+def test_in_the_root_namespace_the_count_follows_the_link_count_without_listing(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Listing /proc is a quarter of a 1 Hz tick: in the root pid namespace it is redone only
-    when /proc's link count (its subdirectories plus every process) moves; threads starting
-    elsewhere (forks counter and task count up) do not make it list again."""
-    sampler = SystemSampler()
-    sampler._root_pid_namespace = True
-    links = ProcLinks(200)
+    """Listing /proc is a quarter of a 1 Hz tick: once anchored, the count is /proc's link
+    count minus the anchor (one stat), and only the minutely check lists /proc again."""
+    counter = ProcessCounter(root_pid_namespace=True)
+    if counter._anchor is None:
+        pytest.skip("/proc's link count does not count its processes here (hidepid?)")
+    links = ProcLinks(counter._anchor + 120)
     monkeypatch.setattr(os, "stat", links)
     calls = counted_listings(monkeypatch)
-    first = sampler._process_count(10.0, (500, b"120"))
-    assert calls == ["/proc"] and first > 0
-    assert sampler._process_count(12.0, (530, b"150")) == first  # threads only
-    assert len(calls) == 1
-    links.links = 201  # a process came
-    sampler._process_count(12.5, (531, b"151"))
-    assert len(calls) == 2
-    links.links = 200  # and went, within a second of the last listing: not yet
-    sampler._process_count(13.0, (531, b"150"))
-    assert len(calls) == 2
-    sampler._process_count(13.5, (531, b"150"))
-    assert len(calls) == 3
+    listed_at = counter._listed_at
+    assert counter(listed_at + 1, (500, b"130")) == 120 and calls == []
+    assert counter(listed_at + 2, (500, b"130")) == 120  # nothing came or went: no stat
+    links.links += 3  # three processes came
+    assert counter(listed_at + 2.1, (503, b"140")) == 123 and calls == []
+    links.links -= 1
+    assert counter(listed_at + 30, (504, b"130")) == 122 and calls == []
+    counter(listed_at + 61, (505, b"131"))  # a minute on: the anchor is checked by a listing
+    assert calls == ["/proc"] * len(calls) and calls
 
 
 def test_in_a_child_pid_namespace_any_task_coming_or_going_lists_proc_again(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A container's /proc lists fewer processes than the kernel counts in /proc's link count,
-    so there the forks counter and the task count join in."""
-    sampler = SystemSampler()
-    sampler._root_pid_namespace = False
-    monkeypatch.setattr(os, "stat", ProcLinks(200))
+    so there /proc is listed when the forks counter or the task count moved, once a second
+    at most."""
+    counter = ProcessCounter(root_pid_namespace=False)
     calls = counted_listings(monkeypatch)
-    first = sampler._process_count(10.0, (500, b"120"))
+    first = counter(10.0, (500, b"120"))
     assert calls == ["/proc"] and first > 0
-    sampler._process_count(10.5, (501, b"121"))  # a fork, but within a second of the last list
+    counter(10.5, (501, b"121"))  # a fork, but within a second of the last list
     assert len(calls) == 1
-    sampler._process_count(11.0, (501, b"121"))
+    counter(11.0, (501, b"121"))
     assert len(calls) == 2
-    assert sampler._process_count(14.0, (501, b"121")) == sampler._procs and len(calls) == 2
-    sampler._process_count(14.5, (501, b"120"))  # a task exited: listed again
+    assert counter(14.0, (501, b"121")) == counter.count and len(calls) == 2
+    counter(14.5, (501, b"120"))  # a task exited: listed again
     assert len(calls) == 3
 
 
 def test_proc_link_count_is_its_directories_plus_every_process() -> None:
-    """The kernel fact the root-namespace check stands on, on this machine."""
+    """The kernel fact the root-namespace count stands on, on this machine."""
     if not in_root_pid_namespace():
         pytest.skip("not in the root pid namespace: the sampler does not rely on it here")
     for _ in range(50):  # other work forks meanwhile: retry until one listing stands still
@@ -256,32 +258,30 @@ def test_proc_link_count_is_its_directories_plus_every_process() -> None:
             if not os.path.islink(f"/proc/{name}")
         )
         if before == 2 + directories + processes:
+            assert ProcessCounter(root_pid_namespace=True)._anchor == 2 + directories
             return
     pytest.fail(f"/proc links {before} != 2 + {directories} directories + {processes} processes")
 
 
-def test_process_count_follows_a_real_fork(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A real fork between two reads makes the sampler list /proc again, and it reports what
-    that listing held (other work on the machine may come and go meanwhile)."""
+@pytest.mark.parametrize("root_namespace", [True, False], ids=["link-count", "listing"])
+def test_process_count_follows_real_forks(root_namespace: bool) -> None:
+    """Five real children between two reads: the sampler's count is what a listing of /proc
+    shows at that moment (retried until nothing else on the machine came or went meanwhile)."""
     sampler = SystemSampler()
-    sampler.prime(time.monotonic())
-    time.sleep(1.05)
-    sampler.read(time.monotonic())
-    seen: list[int] = []
-    real_listdir = os.listdir
-
-    def counting_listdir(path: str) -> list[str]:
-        names = real_listdir(path)
-        seen.append(sum(1 for name in names if name[0] in "0123456789"))
-        return names
-
-    monkeypatch.setattr(os, "listdir", counting_listdir)
+    sampler._process_count = counter = ProcessCounter(root_namespace)
+    counter.LIST_EVERY_S = 0.0  # a listing at every read that follows a fork (no 1 s wait)
+    sampler._prev = sampler._counters(time.monotonic())
     children = [subprocess.Popen(["sleep", "30"]) for _ in range(5)]
     try:
-        time.sleep(1.05)
-        after = sampler.read(time.monotonic())["process_count"]
+        for _ in range(50):
+            before = os.listdir("/proc")
+            count = sampler.read(time.monotonic())["process_count"]
+            if os.listdir("/proc") == before:
+                break
+        listed = sum(1 for name in before if name.isdigit())
+        assert count == listed
+        assert all(str(child.pid) in before for child in children)
     finally:
         for child in children:
             child.kill()
             child.wait()
-    assert seen and after == seen[-1]

@@ -7,10 +7,15 @@ which is what lets the logger run at 100 Hz for a few percent of one core.
 
 from __future__ import annotations
 
+import contextlib
+import math
 import os
+import stat
+import time
 from pathlib import Path
 
 SECTOR_BYTES = 512
+DIGITS = "0123456789"
 # /proc/stat counters kept; `processes` (every fork and clone since boot) tells the sampler
 # whether a task was created since it last listed /proc.
 STAT_COUNTERS = frozenset({b"ctxt", b"intr", b"procs_running", b"procs_blocked", b"processes"})
@@ -213,3 +218,67 @@ def _read_text(path: Path) -> str:
 def _safe(name: str) -> str:
     out = "".join(c.lower() if c.isalnum() else "_" for c in name)
     return "_".join(filter(None, out.split("_")))
+
+
+class ProcessCounter:
+    """Entries in /proc (its processes) at each sample, without listing /proc at every one.
+
+    Listing /proc is the priciest read of a tick (~0.25 ms cold, a quarter of a 1 Hz tick).
+    `tasks` is (forks and clones since boot, tasks that exist now): both unchanged, no task
+    came or went and the count stands. In the root pid namespace /proc's link count is 2 plus
+    its own subdirectories plus every process the kernel has (`nr_processes()`): once a listing
+    between two equal link counts shows that (no `hidepid`, no `subset=pid`), the count is the
+    link count minus that anchor, one stat, and a listing re-checks the anchor every minute.
+    Otherwise (a container's /proc lists fewer processes than the kernel has) /proc is listed
+    again when a task came or went, at most once a second.
+    """
+
+    LIST_EVERY_S = 1.0
+    ANCHOR_EVERY_S = 60.0
+
+    def __init__(self, root_pid_namespace: bool) -> None:
+        self.count = 0
+        self.listings = 0
+        self._tasks: tuple[int, bytes] = (-1, b"")
+        self._listed_at = -math.inf
+        self._anchor: int | None = None
+        if root_pid_namespace:
+            self._anchor = self._find_anchor(time.monotonic())
+
+    def _list(self, now: float) -> list[str]:
+        self.listings += 1
+        self._listed_at = now
+        names = os.listdir("/proc")
+        self.count = sum(1 for name in names if name[0] in DIGITS)
+        return names
+
+    def _find_anchor(self, now: float) -> int | None:
+        """/proc's link count minus its processes, if that is 2 + its subdirectories."""
+        for _ in range(20):  # a process may come or go mid-listing: take a still one
+            links = os.stat("/proc").st_nlink
+            names = self._list(now)
+            if os.stat("/proc").st_nlink == links:
+                break
+        else:
+            return None
+        dirs = 0
+        for name in names:
+            if name[0] not in DIGITS:
+                with contextlib.suppress(OSError):
+                    dirs += stat.S_ISDIR(os.lstat(f"/proc/{name}").st_mode)
+        return links - self.count if links - self.count == 2 + dirs else None
+
+    def __call__(self, now: float, tasks: tuple[int, bytes]) -> int:
+        if tasks[0] >= 0 and tasks == self._tasks:  # < 0: no fork counter here
+            return self.count
+        if self._anchor is not None:
+            self._tasks = tasks
+            if now - self._listed_at >= self.ANCHOR_EVERY_S:
+                self._anchor = self._find_anchor(now)
+            if self._anchor is not None:
+                self.count = os.stat("/proc").st_nlink - self._anchor
+            return self.count
+        if now - self._listed_at >= self.LIST_EVERY_S:
+            self._tasks = tasks
+            self._list(now)
+        return self.count

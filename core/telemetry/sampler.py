@@ -13,7 +13,6 @@ time under load that competes with it as equals, rather than by weakening the lo
 from __future__ import annotations
 
 import contextlib
-import math
 import operator
 import os
 import threading
@@ -26,6 +25,7 @@ from typing import Protocol
 from core.telemetry import columns as C
 from core.telemetry.procfs import (
     PrefixFile,
+    ProcessCounter,
     ProcFile,
     block_stat_file,
     find_cpufreq_files,
@@ -46,7 +46,6 @@ MEMINFO_FIELDS = frozenset(
 )
 VMSTAT_FIELDS = frozenset({b"pswpin", b"pswpout", b"pgmajfault"})
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
-PROCESS_COUNT_EVERY_S = 1.0
 # A sampling thread sleeps almost all the time: the lowest real-time priority lets it preempt
 # busy nice-0 work the moment it wakes, and RT throttling still bounds it if it ever spun.
 SAMPLER_FIFO_PRIORITY = 1
@@ -153,10 +152,7 @@ class SystemSampler:
         self.n_cpus = len(parse_stat(self._stat.read())[0]) - 1
         self._prev: _Counters | None = None
         self.priority = ""  # what `prime()` got for the sampling thread
-        self._procs, self._procs_at = 0, -math.inf
-        self._procs_tasks: tuple[int, bytes] = (-1, b"")
-        self._procs_links = -1  # /proc's link count at the last listing
-        self._root_pid_namespace = in_root_pid_namespace()
+        self._process_count = ProcessCounter(in_root_pid_namespace())
         self._columns = self._build_columns()
         self._core_rows = range(1, self.n_cpus + 1)  # /proc/stat rows of the cores
         # Pressure totals are read in file order (some, full); the columns list kinds sorted.
@@ -211,26 +207,6 @@ class SystemSampler:
             ],
             psi=[psi[i] for i in self._psi_order],
         )
-
-    def _process_count(self, now: float, tasks: tuple[int, bytes]) -> int:
-        """Entries in /proc. Listing /proc is the priciest read of a tick (~0.25 ms cold, a
-        quarter of a 1 Hz tick), so it is redone at most once a second and only when a process
-        may have come or gone. `tasks` is (forks and clones since boot, tasks that exist now):
-        both unchanged, no task came or went. Threads come and go far more often than
-        processes, so in the root pid namespace /proc's link count decides: it is /proc's own
-        subdirectories plus every process the kernel has (`nr_processes()`), and moves exactly
-        when a process comes or goes. (A container's /proc lists fewer processes than the kernel
-        counts there, so in a child namespace any task coming or going lists it again.)"""
-        if tasks[0] >= 0 and tasks == self._procs_tasks:  # < 0: no fork counter here
-            return self._procs
-        if now - self._procs_at < PROCESS_COUNT_EVERY_S:
-            return self._procs
-        links = os.stat("/proc").st_nlink if self._root_pid_namespace else -1
-        self._procs_tasks = tasks
-        if links < 0 or links != self._procs_links:
-            self._procs = sum(1 for name in os.listdir("/proc") if name[0] in "0123456789")
-            self._procs_at, self._procs_links = now, links
-        return self._procs
 
     def prime(self, now: float) -> None:
         """First read of every counter, from the thread that will sample (its priority rises)."""
