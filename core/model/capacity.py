@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
+import psutil
 
 from core.model.intervals import DEFAULT_INTERVAL, half_width
 from core.model.overload import CPU_SATURATED_PERCENT, memory_available, overload_warnings
@@ -26,7 +27,7 @@ from core.model.store import TwinModel
 from core.probes.spec import Tolerance
 from core.schedule import Event, Schedule
 from core.stressors.params import PARAMS as STRESSOR_PARAMS
-from core.stressors.safety import memory_reserve_bytes, runtime_reserve
+from core.stressors.safety import PROCESS_OVERHEAD, memory_reserve_bytes, runtime_reserve
 
 PARAMS = {"cpu": "load_percent", "memory": "size_mb", "disk": "rate_mb_s", "network": "rate_mbit_s"}
 UNITS = {"cpu": "%", "memory": "MiB", "disk": "MiB/s", "network": "Mbit/s"}
@@ -34,6 +35,7 @@ BISECT_STEPS = 30
 MIB = 1024**2
 NO_LIMIT = "none"
 MEMORY_RESERVE = "memory_reserve"
+SPARE_MARGIN_MB = 128.0  # the verify sweep's top memory step stays this far under the refusal
 FILL_SETTLE_S = 1.0  # after its fill, extra memory settles this long before the plan starts
 
 
@@ -226,9 +228,20 @@ STEP_S = 6.0
 GAP_S = 3.0
 
 
-def verify_schedule(model: TwinModel, kind: str, predicted: float, interval_s: float) -> Schedule:
-    """Sequential steps at 50-125 % of the predicted limit (capped at the stressor's maximum)."""
+def verify_schedule(
+    model: TwinModel,
+    kind: str,
+    predicted: float,
+    interval_s: float,
+    available_bytes: float | None = None,
+) -> Schedule:
+    """Sequential steps at 50-125 % of the predicted limit, capped at the stressor's maximum:
+    for memory what it can spare now (`available_bytes`, default MemAvailable, less its
+    reserve, a process and a margin), so the top step is held rather than refused and the
+    sweep crosses a limit that lies between the prediction and what the stressor allows."""
     top = ceiling(model, kind)
+    if kind == "memory":
+        top = min(top, memory_spare_mb(model, available_bytes))
     whole = STRESSOR_PARAMS[kind][PARAMS[kind]].type is int  # memory size_mb is whole MiB
     values = sorted({_step_value(min(top, max(f * predicted, 1.0)), whole) for f in SWEEP})
     events: list[Event] = []
@@ -238,6 +251,15 @@ def verify_schedule(model: TwinModel, kind: str, predicted: float, interval_s: f
         events.append(Event(f"v{i + 1:02d}", kind, probe_params(model, kind, v), start, length))
         start += length + GAP_S
     return Schedule(f"capacity-verify-{kind}", "sequential", tuple(events), start, interval_s, 3.0)
+
+
+def memory_spare_mb(model: TwinModel, available_bytes: float | None = None) -> float:
+    """The most MiB a memory stressor started now would hold (its own safety check), less
+    `SPARE_MARGIN_MB` for what the rest of the machine does meanwhile."""
+    available = psutil.virtual_memory().available if available_bytes is None else available_bytes
+    reserve = runtime_reserve("memory", memory_reserve_bytes(int(model.ram_bytes)))
+    spare = (available - reserve - PROCESS_OVERHEAD) / MIB - SPARE_MARGIN_MB
+    return max(float(spare), 1.0)
 
 
 def _step_length(model: TwinModel, kind: str, value: float) -> float:
