@@ -39,8 +39,7 @@ from core.telemetry.sampler import Sample, Sampler, SystemSampler
 
 WriteEvent = Callable[[RunDirectoryWriter, EventState], None]
 POLL_S = 0.1
-IDLE_POLL_S = 1.0
-"""The control thread's longest sleep with nothing planned or running: every change wakes it."""
+IDLE_POLL_S = 1.0  # the longest sleep with nothing planned or running: every change wakes it
 DEFAULT_GRACE_S = 2.0
 MAX_RUN_S = 366 * 86400.0  # the longest run accepted (a year): a guard against absurd numbers
 
@@ -301,8 +300,8 @@ class ExperimentRun:
             self._finish()
 
     def _control_loop(self) -> None:
-        assert self._events is not None
         events = self._events
+        assert events is not None
         pending = [s for s in self.states.values() if s.status == "planned"]
         telemetry = self._threads[0]
         while True:
@@ -318,7 +317,7 @@ class ExperimentRun:
             if not pending and not events.busy and not telemetry.is_alive():
                 return
             due = [pending[0].event.start_s - events.prelaunch_s] if pending else []
-            poll = POLL_S if pending or events.busy else IDLE_POLL_S  # idle: 1 wake-up a second
+            poll = POLL_S if pending or events.busy else IDLE_POLL_S
             wait = min([poll, *(d - self.elapsed_s for d in due + events.due_times())])
             if wait > 0:
                 self._wake.wait(wait)
@@ -326,11 +325,8 @@ class ExperimentRun:
 
     def _serve_requests(self) -> None:
         assert self._events is not None
-        while True:
-            try:
-                req = self._requests.get_nowait()
-            except queue.Empty:
-                return
+        while not self._requests.empty():
+            req = self._requests.get_nowait()  # the control thread is its only reader
             if req.action == "launch" and req.event is not None:
                 event = replace(req.event, start_s=self.elapsed_s)
                 state = EventState(event, adhoc=True)
@@ -391,9 +387,8 @@ class ExperimentRun:
         """The run's status and the one line that explains it."""
         failed = [s for s in self.states.values() if s.status == "failed"]
         if self._degraded:
-            return "degraded", (
-                f"{self._degraded}; the stressors were stopped; {rows} complete rows kept"
-            )
+            kept = f"the stressors were stopped; {rows} complete rows kept"
+            return "degraded", f"{self._degraded}; {kept}"
         if self._crashed:
             return "failed", self._crashed
         if self._stop_reason:
