@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -114,6 +115,10 @@ def run_guarded(func: Callable[[], int]) -> int:
         return exc.exit_code
     except KeyboardInterrupt:
         print("twin: interrupted", file=sys.stderr)
+        return 1
+    except BrokenPipeError:  # `twin columns | head`: the reader left; Python's own advice
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # (or the exit's flush fails again)
         return 1
 
 
