@@ -373,3 +373,20 @@ def test_vmstat_prefix_holds_every_wanted_line_as_the_file_changes(tmp_path: Pat
     }
     assert parse_keyed(f.read(), fields)[b"pgmajfault"] == 9  # and the learnt length holds it
     f.close()
+
+
+def test_samplers_dropped_without_close_give_their_descriptors_back(tmp_path: Path) -> None:
+    """A run, a plan and `twin columns` each build a sampler; a long TUI session many runs:
+    none may leak the /proc files and the run directory it keeps open."""
+    fds = Path("/proc/self/fd")
+    before = len(list(fds.iterdir()))
+    for _ in range(50):
+        sampler = SystemSampler(output_dir=tmp_path)
+        sampler.prime(time.monotonic())
+        sampler.read(time.monotonic())
+        del sampler
+    closed = SystemSampler(output_dir=tmp_path)
+    closed.close()
+    closed.close()  # twice is harmless
+    del closed
+    assert len(list(fds.iterdir())) <= before + 1

@@ -37,7 +37,12 @@ class ProcFile:
         return data
 
     def close(self) -> None:
-        os.close(self.fd)
+        """Idempotent: a second close never closes a number the system has given out again."""
+        if getattr(self, "fd", -1) >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+    __del__ = close  # one dropped unclosed (a run's sampler, a plan's) gives its descriptor back
 
 
 class PrefixFile(ProcFile):

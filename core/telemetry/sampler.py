@@ -311,9 +311,14 @@ class SystemSampler:
             *self._temps.values(),
         ]:
             f.close()
-        if self._out_fd >= 0:
+        self._close_out()
+
+    def _close_out(self) -> None:
+        if getattr(self, "_out_fd", -1) >= 0:
             os.close(self._out_fd)
             self._out_fd = -1
+
+    __del__ = _close_out  # the /proc files close themselves (ProcFile) when dropped
 
 
 def _cpu_busy(prev: list[int], cur: list[int]) -> float:
