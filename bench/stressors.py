@@ -141,7 +141,9 @@ def mean(values: list[float]) -> float:
 
 
 def stop_group(proc: subprocess.Popen[bytes], grace_s: float = 5.0) -> None:
-    """SIGTERM the load's process group, SIGKILL it after `grace_s`."""
+    """SIGTERM the load's process group, SIGKILL it after `grace_s`; return once every member
+    is gone, not just the leader: stress-ng's workers outlive its parent for a moment, and a
+    2 GiB worker still freeing its memory made the next tool's fill compete with it."""
     with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGTERM)
     try:
@@ -149,6 +151,9 @@ def stop_group(proc: subprocess.Popen[bytes], grace_s: float = 5.0) -> None:
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
+    end = time.monotonic() + grace_s
+    while group_pids(proc.pid) and time.monotonic() < end:
+        time.sleep(0.01)
 
 
 def run_twin_cpu(load: int, seconds: float, target: str = "self") -> list[Window]:
@@ -255,7 +260,8 @@ def twin_memory_run() -> tuple[float, str]:
     resident = h.work()["stress_mem_resident_bytes"]
     h.stop()
     return took, (
-        f"fill {status['fill_s']} s, stressor resident {resident / (2 * GIB):.5f}, "
+        f"fill {status['fill_s']} s, {status['huge_page_bytes'] >> 20} MiB as huge pages, "
+        f"stressor resident {resident / (2 * GIB):.5f}, "
         f"whole-process RSS {rss / (2 * GIB):.4f}"
     )
 

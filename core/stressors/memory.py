@@ -97,6 +97,7 @@ def run_memory(params: dict[str, Any], stop: Stop, reporter: Reporter) -> None:
     ramp_s = float(params["ramp_s"])
     chunks: list[mmap.mmap] = []
     held = 0
+    huge_held = 0
     limited = ""
     fill_s: float | None = None
     start = time.monotonic()
@@ -112,6 +113,7 @@ def run_memory(params: dict[str, Any], stop: Stop, reporter: Reporter) -> None:
             held_bytes=held,
             target_bytes=target,
             fill_s=fill_s,
+            huge_page_bytes=huge_held,  # how the pacer filled: the rest is small pages
             limited=limited,
         )
 
@@ -152,6 +154,7 @@ def run_memory(params: dict[str, Any], stop: Stop, reporter: Reporter) -> None:
         chunks.append(allocate(step, huge))
         pacer.record(huge, step, time.monotonic() - t0)
         held += step
+        huge_held += step if huge else 0
         if time.monotonic() - last_report >= 1.0:
             publish()
             last_report = time.monotonic()
