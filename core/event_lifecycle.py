@@ -66,9 +66,17 @@ def real_stressors() -> Callable[..., HandleLike]:
         eid: str,
         start_at: float | None = None,
         contention: str = "shared",
+        freeing_bytes: int = 0,
     ) -> HandleLike:
         handle: HandleLike = start_stressor(
-            kind, params, duration, scratch, event_id=eid, start_at=start_at, contention=contention
+            kind,
+            params,
+            duration,
+            scratch,
+            event_id=eid,
+            start_at=start_at,
+            contention=contention,
+            freeing_bytes=freeing_bytes,
         )
         return handle
 
@@ -199,11 +207,25 @@ class EventLifecycle:
         due = [armed.state.event.start_s for armed in self.armed.values()]
         return due + [live.state.due_end_s for live in self.live.values()]
 
+    def memory_freed_before(self, start_s: float) -> int:
+        """Bytes the live memory stressors hold and free before `start_s` (their due end): a
+        planned event boots ahead of its start, while the one before it may still hold its
+        memory; its own check must not count that twice (a sequential sweep near the limit
+        was refused). Each stressor still re-checks the reserve before every chunk it fills."""
+        from core.stressors.safety import memory_held_bytes
+
+        return sum(
+            memory_held_bytes(dict(live.state.event.params))
+            for live in self.live.values()
+            if live.state.event.stressor == "memory" and live.state.due_end_s <= start_s
+        )
+
     def begin(self, state: EventState, planned: bool = False) -> None:
         """Launch the event's stressor (armed if its planned start is still ahead)."""
         event = state.event
         if self._start_stressor is None:  # real: boots on its own thread (see the docstring)
             start_at = self.clock.mono0 + event.start_s if planned else None
+            freeing = self.memory_freed_before(event.start_s) if planned else 0
 
             def boot() -> HandleLike:
                 return real_stressors()(
@@ -214,6 +236,7 @@ class EventLifecycle:
                     event.id,
                     start_at=start_at,
                     contention=self.contention,
+                    freeing_bytes=freeing if event.stressor == "memory" else 0,
                 )
 
             self.launching[event.id] = Launch(state, planned, boot, self._wake)

@@ -215,16 +215,21 @@ def _bad(kind: str, problems: list[tuple[str, str]]) -> BadInput:
 
 
 def check_stressor(
-    kind: str, params: Mapping[str, Any], duration_s: float, scratch_dir: Path
+    kind: str,
+    params: Mapping[str, Any],
+    duration_s: float,
+    scratch_dir: Path,
+    freeing_bytes: int = 0,
 ) -> dict[str, Any]:
-    """Every check `start_stressor` makes, without starting anything; returns resolved params."""
+    """Every check `start_stressor` makes, without starting anything; returns resolved params.
+    `freeing_bytes`: memory running stressors free before this one starts (`safety_problems`)."""
     problems = param_problems(kind, params)
     if not duration_s > 0:
         problems.append(("duration_s", "must be more than 0 seconds"))
     if problems:
         raise _bad(kind, problems)
     event = Event("check", kind, dict(params), 0.0, duration_s)
-    unsafe = safety_problems([event], scratch_dir)
+    unsafe = safety_problems([event], scratch_dir, freeing_bytes)
     if unsafe:
         raise _bad(kind, [(name, reason) for _, name, reason in unsafe])
     resolved = resolve_params(kind, params)
@@ -250,6 +255,7 @@ def start_stressor(
     start_at: float | None = None,
     contention: str = "shared",
     nice: int | None = None,
+    freeing_bytes: int = 0,
 ) -> StressorHandle:
     """Start one stressor process; return once it runs (its first report is in).
 
@@ -261,11 +267,12 @@ def start_stressor(
     if the process dies while starting. Call it from a thread that outlives the stressor (see
     the module docstring: PR_SET_PDEATHSIG follows the forking thread). `contention` is one of
     CONTENTION_MODES (see the module docstring); `nice` is the one level every process of the
-    stressor runs at (default `stressor_nice()`: 0, or `TWIN_STRESS_NICE`).
+    stressor runs at (default `stressor_nice()`: 0, or `TWIN_STRESS_NICE`); `freeing_bytes`
+    is memory that running stressors free before `start_at` (checked as if already free).
     """
     if contention not in CONTENTION_MODES:
         raise BadInput(f"contention: must be one of {', '.join(CONTENTION_MODES)}")
-    resolved = check_stressor(kind, params, duration_s, scratch_dir)
+    resolved = check_stressor(kind, params, duration_s, scratch_dir, freeing_bytes)
     block = WorkBlock.create(f"twin-stress-{kind}-{event_id}")
     spec = {
         "kind": kind,

@@ -70,11 +70,20 @@ def _mib(n: int) -> str:
     return f"{n / MIB:.0f} MiB"
 
 
-def safety_problems(events: Sequence[Event], scratch_dir: Path) -> list[tuple[int, str, str]]:
+def memory_held_bytes(params: dict[str, Any]) -> int:
+    """What a memory stressor holds at its peak: its size (a shape's peak) and its process."""
+    return int(peak_level(resolve_params("memory", params)["size_mb"]) * MIB) + PROCESS_OVERHEAD
+
+
+def safety_problems(
+    events: Sequence[Event], scratch_dir: Path, freeing_bytes: int = 0
+) -> list[tuple[int, str, str]]:
     """`[(event index, param_name, reason)]` for memory or disk targets this machine cannot hold.
 
     Sums only rise when an event starts, so checking at every event's start finds every peak.
-    Events with invalid params are skipped (`param_problems` reports them).
+    Events with invalid params are skipped (`param_problems` reports them). `freeing_bytes`:
+    memory that stressors running now hold and free before these events start (a planned
+    event is checked as it boots, ahead of its start, while the one before it still runs).
     """
     resolved: dict[int, dict[str, Any]] = {}
     for i, e in enumerate(events):
@@ -84,7 +93,8 @@ def safety_problems(events: Sequence[Event], scratch_dir: Path) -> list[tuple[in
     info = meminfo()
     avail = info.get("MemAvailable", info["MemFree"])
     mem_reserve = memory_reserve_bytes(info["MemTotal"])
-    mem_budget = avail - mem_reserve
+    mem_budget = avail - mem_reserve + freeing_bytes
+    freed = f" plus {_mib(freeing_bytes)} that events ending first free" if freeing_bytes else ""
     need_disk = any(events[i].stressor == "disk" for i in resolved)
     free, size = disk_space(scratch_dir) if need_disk else (0, 0)
     disk_reserve = disk_reserve_bytes(size)
@@ -107,7 +117,8 @@ def safety_problems(events: Sequence[Event], scratch_dir: Path) -> list[tuple[in
                         "size_mb",
                         f"needs {_mib(need)}{what} (incl. {_mib(PROCESS_OVERHEAD)} per stressor "
                         f"process), more than the {_mib(max(mem_budget, 0))} this machine can "
-                        f"spare (MemAvailable {_mib(avail)} minus a {_mib(mem_reserve)} reserve)",
+                        f"spare (MemAvailable {_mib(avail)} minus a {_mib(mem_reserve)} reserve"
+                        f"{freed})",
                     )
                 )
         else:
