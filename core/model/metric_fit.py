@@ -30,6 +30,8 @@ ROBUST_ITERATIONS = 4
 HUBER_K = 1.345
 RIDGE = 1e-4
 MIN_IDLE_SAMPLES = 3
+DRAIN_MB = 16.0  # a run's memory falling more than this before its first event: still draining
+MIB = 1024.0**2
 RELEASE_S = 30.0
 FIXED_TAUS = {"session": (0.0, 0.0)}  # the runner's step is a step: no lag to learn
 
@@ -172,6 +174,26 @@ def after_release(design: Design) -> BoolArray:
     return released
 
 
+def draining_runs(design: Design) -> set[int]:
+    """Runs whose memory still fell before their first event (more than `DRAIN_MB` from the
+    first third of that idle to the last): memory freed before the run was still draining,
+    at the kernel's pace (0-300 MiB over seconds on the bench VM). Their idle is no level, and
+    fitting it would teach every event of the run a false memory drop (a CPU event "freeing"
+    140 MiB), so their memory is left out of the fit."""
+    draining: set[int] = set()
+    for i, run in enumerate(design.runs):
+        if "mem_used_bytes" not in run.data:
+            continue
+        used = pd.to_numeric(run.data["mem_used_bytes"], errors="coerce").to_numpy(dtype=float)
+        # before anything of the run moves memory: its events, and the runner's own step
+        first = min((p.start_s for p in run.pulses), default=float("inf"))
+        before = used[1:][(run.t[1:] < first) & np.isfinite(used[1:])]  # [0] primes counters
+        third = len(before) // 3
+        if third >= 2 and np.median(before[:third]) - np.median(before[-third:]) > DRAIN_MB * MIB:
+            draining.add(i)
+    return draining
+
+
 def idle_levels(
     design: Design, y: Array, mask: BoolArray, runs_present: Sequence[int]
 ) -> Array | None:
@@ -199,9 +221,13 @@ def fit_metric(
     )
     first = np.concatenate([np.arange(len(r.data)) == 0 for r in design.runs])
     mask = np.isfinite(y_all) & ~first  # the first sample of a run primes the counters
+    average = averaged(metric)
+    if _primary(metric, "memory") and not average:
+        draining = draining_runs(design)
+        if len(draining) < len(design.runs):
+            mask &= ~np.isin(design.run_index, sorted(draining))
     if mask.sum() < 3:
         return None
-    average = averaged(metric)
     runs_present = sorted(set(design.run_index[mask].tolist()))
     intercepts = np.stack([(design.run_index == i).astype(float) for i in runs_present], axis=1)
     y_abs = y_all
