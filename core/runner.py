@@ -153,7 +153,7 @@ class ExperimentRun:
 
         A prediction is a bonus: no model, or one that fails, never stops the run.
         """
-        if not DEFAULT_MODELS_DIR.is_dir():  # no model: don't pay for importing pandas
+        if not any(DEFAULT_MODELS_DIR.glob("*.json")):  # no model file: no pandas imported
             return
         try:
             from core.model import predict_into_run
