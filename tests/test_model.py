@@ -563,10 +563,10 @@ def test_a_memory_verify_sweep_lasts_the_fill_and_a_refused_step_bounds_the_limi
     for event, mib in zip(schedule.events, held, strict=False):
         used[(t > event.start_s) & (t <= event.end_s)] += mib * MIB
     # the top steps stop where the stressor would refuse, so they are held and cross
-    spare = 4.5 * 1024**3  # MemAvailable: 4608 MiB; the stressor keeps 256 + 32 of them
+    spare = 4.75 * 1024**3  # MemAvailable: 4864 MiB; the stressor keeps 256 + 32 of them
     capped = capacity.verify_schedule(model, "memory", 4000.0, 0.5, spare)  # type: ignore[arg-type]
     tops = [float(e.params["size_mb"]) for e in capped.events]
-    assert max(tops) == 4608 - 256 - 32 - capacity.SPARE_MARGIN_MB
+    assert max(tops) == 4864 - 256 - 32 - capacity.SPARE_MARGIN_MB
     assert tops[:4] == [2000.0, 3000.0, 3600.0, 4000.0]
     steps, limit = capacity.measured_limit(
         model,  # type: ignore[arg-type]
