@@ -743,8 +743,9 @@ async def test_dashboard_shows_the_prediction_beside_the_measure(
         return predict_into_run(run_dir, schedule, model=twin_model)
 
     monkeypatch.setattr(core.model, "predict_into_run", predict)
-    models = runs.parent / "models"  # the runner predicts only where a models dir exists
+    models = runs.parent / "models"  # the runner predicts only where a model file exists
     models.mkdir(exist_ok=True)
+    (models / "model-synthetic.json").write_text("{}")  # `predict` above brings the model
     monkeypatch.setattr(core.runner, "DEFAULT_MODELS_DIR", models)
     app = build(long_profile, runs)
     async with app.run_test(size=SIZE) as pilot:
