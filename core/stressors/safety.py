@@ -103,11 +103,12 @@ def safety_problems(
             continue
         group = [j for j in _overlapping(events, i) if j in resolved]
         if event.stressor == "memory":
-            need = sum(  # a shaped size_mb counts at its peak
-                int(peak_level(resolved[j]["size_mb"]) * MIB)
-                for j in group
+            need = sum(  # every overlapping stressor's process; a memory one's peak size too
+                memory_held_bytes(resolved[j])
                 if events[j].stressor == "memory"
-            ) + PROCESS_OVERHEAD * len(group)
+                else PROCESS_OVERHEAD
+                for j in group
+            )
             if need > mem_budget:
                 others = len(group) - 1
                 what = f" with {others} overlapping event(s)" if others else ""
