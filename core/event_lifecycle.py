@@ -225,7 +225,8 @@ class EventLifecycle:
         event = state.event
         if self._start_stressor is None:  # real: boots on its own thread (see the docstring)
             start_at = self.clock.mono0 + event.start_s if planned else None
-            freeing = self.memory_freed_before(event.start_s) if planned else 0
+            memory = planned and event.stressor == "memory"
+            freeing = self.memory_freed_before(event.start_s) if memory else 0
 
             def boot() -> HandleLike:
                 return real_stressors()(
@@ -236,7 +237,7 @@ class EventLifecycle:
                     event.id,
                     start_at=start_at,
                     contention=self.contention,
-                    freeing_bytes=freeing if event.stressor == "memory" else 0,
+                    freeing_bytes=freeing,
                 )
 
             self.launching[event.id] = Launch(state, planned, boot, self._wake)

@@ -19,6 +19,7 @@ import pandas as pd
 from core.model.intervals import spread_stats
 from core.model.response import KINDS, Array, BoolArray, Pulse, kind_columns
 from core.model.store import MetricModel, Term
+from core.model.transients import MIB
 from core.telemetry import metric_lists
 
 TAU_GRID = (0.0, 0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0, 60.0, 120.0)
@@ -31,7 +32,6 @@ HUBER_K = 1.345
 RIDGE = 1e-4
 MIN_IDLE_SAMPLES = 3
 DRAIN_MB = 16.0  # a run's memory falling more than this before its first event: still draining
-MIB = 1024.0**2
 RELEASE_S = 30.0
 FIXED_TAUS = {"session": (0.0, 0.0)}  # the runner's step is a step: no lag to learn
 
