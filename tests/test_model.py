@@ -354,10 +354,16 @@ def _fill_run(parent: Path, name: str, sizes: tuple[int, ...], seed: int) -> Pat
         busy = np.clip(np.minimum(x, fill_s) - np.maximum(x - 0.5, 0.0), 0.0, 0.5) / 0.5
         cpu += FILL_CPU * busy
     data["cpu_percent"] = np.clip(cpu, 0, 100)
-    data["mem_used_bytes"] = mem
-    data["mem_available_bytes"] = RAM - mem
-    data.to_csv(run / "system_metrics_dataset.csv", index=False)
+    _save_memory(run, data, mem)
     return run
+
+
+def _save_memory(run: Path, data: pd.DataFrame, used: np.ndarray | pd.Series) -> None:
+    """Write `data` as the run's dataset with `used` as its used memory (the rest of RAM
+    available)."""
+    data["mem_used_bytes"] = used
+    data["mem_available_bytes"] = RAM - data["mem_used_bytes"]
+    data.to_csv(run / "system_metrics_dataset.csv", index=False)
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ import pytest
 from core.model import TwinModel, fit_runs, load_model, predict_schedule, whatif_schedule
 from core.model.response import Pulse
 from core.model.transients import FillProfile, with_transients
-from tests.test_model import MEM_BASE, MIB, N_CPUS, RAM, _ev, _write_run
+from tests.test_model import MEM_BASE, MIB, N_CPUS, RAM, _ev, _save_memory, _write_run
 
 # the known machine's fill: 800 MiB/s up to 1600 MiB, then 200 MiB/s with a whole core
 FAST, KNEE, SLOW = 800.0, 1600.0, 200.0
@@ -62,9 +62,7 @@ def _memory_run(
         after = (t > e.end_s) & (t <= until)
         left = RESIDUE_MB - RESIDUE_DECAY_MB_S * (t - e.end_s)
         mem += np.where(after, np.maximum(left, 0.0) * MIB, 0.0)
-    data["mem_used_bytes"] = mem
-    data["mem_available_bytes"] = RAM - mem
-    data.to_csv(run / "system_metrics_dataset.csv", index=False)
+    _save_memory(run, data, mem)
     return run
 
 
@@ -200,9 +198,7 @@ def test_a_run_that_starts_while_memory_still_drains_teaches_no_false_drop(
     draining = _memory_run(tmp_path, "cpu-draining", (0, 0), 7)
     data = pd.read_csv(draining / "system_metrics_dataset.csv")
     left = np.maximum(150.0 - 10.0 * data["elapsed_s"].to_numpy(), 0.0) * MIB
-    data["mem_used_bytes"] += left
-    data["mem_available_bytes"] -= left
-    data.to_csv(draining / "system_metrics_dataset.csv", index=False)
+    _save_memory(draining, data, data["mem_used_bytes"] + left)
     memory_runs = [
         _memory_run(tmp_path, "mem-a", (512, 3200), 5),
         _memory_run(tmp_path, "mem-b", (1024, 2400), 6),
