@@ -426,8 +426,8 @@ def test_a_model_file_from_before_intervals_still_predicts(
     data = model.to_json()
     data.pop("fill_mb_s")
     for m in data["metrics"].values():
-        for key in ("noise_sd", "effect_sd", "baseline_sd", "abs_z"):
-            m["fit"].pop(key)
+        for key in ("noise_sd", "effect_sd", "baseline_sd", "z", "release_z"):
+            m["fit"].pop(key, None)
     for info in data["kinds"].values():
         info.pop("feature_min")
     path = tmp_path / "old.json"
@@ -435,6 +435,98 @@ def test_a_model_file_from_before_intervals_still_predicts(
     pred = predict_schedule(load_model(path), whatif_schedule(model, cpu_percent=50))
     width = pred["cpu_percent_hi"] - pred["cpu_percent_lo"]
     assert (width > 0).all()  # from the old rmse and baseline spread
+
+
+def test_a_model_file_with_symmetric_quantiles_still_predicts(
+    model: TwinModel, tmp_path: Path
+) -> None:
+    """Files written before signed quantiles hold `abs_z`: their bands stay symmetric."""
+    data = model.to_json()
+    for m in data["metrics"].values():
+        m["fit"].pop("z")
+        m["fit"].pop("release_z", None)
+        m["fit"]["abs_z"] = {"0.5": 0.7, "0.8": 1.3, "0.9": 1.7, "0.95": 2.0, "0.99": 2.6}
+    path = tmp_path / "symmetric.json"
+    path.write_text(json.dumps(data))
+    pred = predict_schedule(load_model(path), whatif_schedule(model, cpu_percent=50))
+    steady = pred.iloc[len(pred) // 2]
+    above = steady["cpu_percent_hi"] - steady["cpu_percent"]
+    below = steady["cpu_percent"] - steady["cpu_percent_lo"]
+    assert above == pytest.approx(below) and above > 0
+
+
+def test_band_spans_both_sides_of_a_step(model: TwinModel) -> None:
+    """A step may land a sample early or late: at its edge the band holds both levels."""
+    events = [_ev("s1", "cpu", 10, 10, load_percent=100)]
+    pred = predict_schedule(model, Schedule("step", "parallel", tuple(events), 30, 0.5, 5.0))
+    t = pred["elapsed_s"].to_numpy()
+    first = int(np.nonzero(pred["cpu_percent"].to_numpy() > 50)[0][0])
+    before, after = pred.iloc[first - 1], pred.iloc[first + 1]
+    edge = pred.iloc[first]
+    assert edge["cpu_percent_hi"] >= after["cpu_percent"]  # the step may come a sample early
+    assert pred.iloc[first - 1]["cpu_percent_hi"] >= edge["cpu_percent"]
+    assert edge["cpu_percent_lo"] <= before["cpu_percent"]  # ... or a sample late
+    steady = pred[(t > 14) & (t < 19)]
+    width = steady["cpu_percent_hi"] - steady["cpu_percent_lo"]
+    assert (width < 0.5 * (edge["cpu_percent_hi"] - edge["cpu_percent_lo"])).all()
+
+
+def test_band_covers_its_level_on_the_training_runs(
+    model: TwinModel, synthetic: tuple[Path, list[Path]]
+) -> None:
+    """In-sample, a band covers its level: the quantiles are the training misses' own."""
+    from core.rundir.layout import SCHEDULE
+
+    for level in (0.5, 0.9):
+        inside = []
+        for run in synthetic[1]:
+            truth = pd.read_csv(run / "system_metrics_dataset.csv").iloc[1:]  # [0] primes
+            schedule = Schedule.load(run / SCHEDULE)
+            idle = {"cpu_percent": float(truth["cpu_percent"][truth["elapsed_s"] < 5].median())}
+            pred = predict_schedule(model, schedule, baseline=idle, interval=level).iloc[1:]
+            y = truth["cpu_percent"].to_numpy()
+            inside += list((pred["cpu_percent_lo"] <= y) & (y <= pred["cpu_percent_hi"]))
+        assert abs(np.mean(inside) - level) < 0.05, (level, np.mean(inside))
+
+
+def test_release_regime_widens_only_above(tmp_path: Path) -> None:
+    """Memory freed by an event stays counted as used for a while (the kernel's pace): training
+    that shows it gives the samples after a release a band reaching up, not down."""
+    events = [_ev("m1", "memory", 5, 10, size_mb=1024), _ev("m2", "memory", 60, 10, size_mb=512)]
+    runs = []
+    for seed in (1, 2):
+        run = _write_run(tmp_path, f"residue{seed}", events, 110.0, seed)
+        data = pd.read_csv(run / "system_metrics_dataset.csv")
+        t = data["elapsed_s"]
+        residue = np.zeros(len(t))
+        for start, size in ((15.0, 300.0), (70.0, 150.0)):  # decays over ~10 s after each end
+            after = t > start + 0.5
+            residue[after] += size * MIB * np.exp(-(t[after] - start) / 4.0)
+        data["mem_used_bytes"] += residue
+        data["mem_available_bytes"] = RAM - data["mem_used_bytes"]
+        data.to_csv(run / "system_metrics_dataset.csv", index=False)
+        runs.append(run)
+    fitted, _ = fit_runs(runs)
+    fit = fitted.metrics["mem_used_bytes"].fit
+    assert "release_z" in fit
+    schedule = Schedule("residue", "parallel", tuple(events), 110.0, 0.5, 5.0)
+    pred = predict_schedule(fitted, schedule)
+    fit.pop("release_z")
+    plain = predict_schedule(fitted, schedule)  # the same model, one regime for all
+    truth = pd.read_csv(runs[0] / "system_metrics_dataset.csv")
+    t = pred["elapsed_s"].to_numpy()
+    after = (t > 16) & (t < 45)  # after the release, until RELEASE_S
+    y = truth["mem_used_bytes"].to_numpy()[after]
+
+    def inside(p: pd.DataFrame) -> float:
+        return float(
+            ((p["mem_used_bytes_lo"][after] <= y) & (y <= p["mem_used_bytes_hi"][after])).mean()
+        )
+
+    assert inside(pred) >= 0.8 > inside(plain)
+    up = pred["mem_used_bytes_hi"] - pred["mem_used_bytes"]
+    down = pred["mem_used_bytes"] - pred["mem_used_bytes_lo"]
+    assert (down[after] < up[after] / 3).all()  # freed memory lingers: it never undershoots
 
 
 def test_fidelity_scores_coverage_and_width() -> None:
@@ -584,3 +676,25 @@ def test_a_memory_verify_sweep_lasts_the_fill_and_a_refused_step_bounds_the_limi
     )
     assert [short for _, _, short in steps] == [False, False, True, True]
     assert limit == pytest.approx(sizes[1], abs=1.0)  # bounded below by the last full step
+
+
+def test_regimes_mark_the_fill_and_what_a_release_leaves() -> None:
+    """A memory event's fill and the stretch after its release get quantiles of their own."""
+    from core.model.intervals import FILLING, RELEASED, STEADY, regimes
+    from core.model.response import Pulse
+    from core.model.transients import MEMORY_FILL
+
+    t = np.arange(1, 121) * 0.5
+    pulses = [
+        Pulse("memory", 5.0, 15.0, {"size_mb": 1024.0}),
+        Pulse(MEMORY_FILL, 5.0, 6.5, {"fill": 1.0}),
+        Pulse("memory", 30.0, 40.0, {"size_mb": 256.0}),  # cuts the first release short
+        Pulse(MEMORY_FILL, 30.0, 30.4, {"fill": 1.0}),
+        Pulse("cpu", 45.0, 50.0, {"drive": 1.0}),
+    ]
+    codes = dict(zip(t.tolist(), regimes(t, pulses, 0.5).tolist(), strict=True))
+    assert codes[5.0] == STEADY and codes[5.5] == codes[7.0] == FILLING and codes[7.5] == STEADY
+    assert codes[15.5] == STEADY  # the sample that shows the drop
+    assert codes[16.0] == codes[30.0] == RELEASED
+    assert codes[30.5] == FILLING and codes[31.0] == STEADY
+    assert codes[40.5] == STEADY and codes[41.0] == codes[60.0] == RELEASED

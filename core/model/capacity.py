@@ -127,8 +127,8 @@ def _shifted(
         return demand
     out = dict(demand)
     for name, m in model.metrics.items():
-        width = half_width(m, demand[name] - m.baseline, level)
-        worse = -1.0 if name == "mem_available_bytes" else 1.0
+        worse = -1 if name == "mem_available_bytes" else 1
+        width = half_width(m, demand[name] - m.baseline, level, side * worse)
         out[name] = demand[name] + side * worse * width
     return out
 

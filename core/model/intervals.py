@@ -1,57 +1,131 @@
 """Prediction intervals: how far a run may land from the prediction, from what the fit learnt.
 
-Three sources of spread, per metric, stored in the model file's `fit` block:
-- `noise_sd`: the noise left after the fit where the model predicts (almost) no effect;
-- `effect_sd`: the model's own error, proportional to the size of the predicted effect
-  (a gain that is 5 % off is 5 % off at every level): what the residuals of samples under
-  load exceed the noise by, per unit of effect;
-- `baseline_sd`: how much the idle level drifted between training runs (a new run starts from
-  its own idle, which the model cannot know).
-The half width at level p is `q(p) x sqrt(noise² + baseline² + (effect_sd x effect)²)`, where
-`q(p)` is the p-quantile of the training residuals' |standardized| value (`abs_z`), so heavy
-tails widen the band as much as they did in training. Model files from before intervals have
-only `rmse` and `baseline_spread`: they are used as the noise and drift, with normal quantiles.
+A band has two parts:
+- **timing**: a step may land a sample early or late (a controller settles, a fill runs a bit
+  faster or slower), so the band first spans every predicted value within `REACH_S` of a
+  sample (its `envelope`): at an edge, both sides of the step;
+- **level**: around that envelope, `scale x q`, where the scale per sample is
+  `sqrt(noise² + drift² + (effect_sd x effect)²)` from three spreads the fit stores:
+  - `noise_sd`: what is left where the model predicts (almost) no effect;
+  - `effect_sd`: the model's own error, proportional to the predicted effect (a gain 5 % off
+    is 5 % off at every level): what the samples under load miss by beyond the noise;
+  - `baseline_sd`: how much the idle level drifted between training runs (left out when the
+    prediction starts from the run's own idle: calibrated);
+  and `q` the training samples' own quantiles of that standardized miss, signed (`z`), so a
+  band is as lopsided and heavy-tailed as training was.
+Two stretches of a run are regimes with quantiles of their own, as their misses are of
+another kind: while memory fills (`fill_z`: the host backs guest memory at its own speed), and
+soon after a memory event's release (`release_z`: the kernel drains what was freed at its own
+pace, so used memory stays up by an amount the plan cannot tell). In-sample, a band covers its
+level exactly.
+Model files from before the envelope have `abs_z` (symmetric); before intervals, only `rmse`
+and `baseline_spread`, used as the noise and drift with normal quantiles.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from statistics import NormalDist
 
 import numpy as np
 
-from core.model.response import Array
+from core.model.response import Array, BoolArray, Pulse
 from core.model.store import MetricModel
+from core.model.transients import MEMORY_FILL
 
 DEFAULT_INTERVAL = 0.9
-LEVELS = (0.5, 0.8, 0.9, 0.95, 0.99)
-NOISE_FLOOR = 0.01  # the noise is at least 10% of the residuals' RMS
+TAILS = (0.005, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.975, 0.995)
+NOISE_FLOOR = 0.01  # the noise is at least 10% of the misses' RMS
 QUIET_EFFECT = 0.05  # samples whose effect is under 5% of the largest: the noise alone
+REACH_S = 0.5  # a step may land this much (at least one sample) early or late
+RELEASE_S = 30.0  # memory freed by an event may stay counted as used this long
+MIN_REGIME = 10  # fewer samples of a regime than this: its quantiles are the steady ones
+
+
+def reach(interval_s: float) -> int:
+    """The envelope's half width in samples at `interval_s`."""
+    return max(1, round(REACH_S / interval_s)) if interval_s > 0 else 1
+
+
+def envelope(values: Array, k: int) -> tuple[Array, Array]:
+    """(min, max) of `values` within `k` samples either side of each (one run's series)."""
+    lo, hi = values.copy(), values.copy()
+    for shift in range(1, min(k, len(values) - 1) + 1):
+        lo[shift:] = np.minimum(lo[shift:], values[:-shift])
+        hi[shift:] = np.maximum(hi[shift:], values[:-shift])
+        lo[:-shift] = np.minimum(lo[:-shift], values[shift:])
+        hi[:-shift] = np.maximum(hi[:-shift], values[shift:])
+    return lo, hi
+
+
+STEADY, FILLING, RELEASED = 0, 1, 2
+REGIME_TABLES = {STEADY: "z", FILLING: "fill_z", RELEASED: "release_z"}
+
+
+def after_release(t: Array, pulses: Sequence[Pulse], interval_s: float) -> BoolArray:
+    """The samples soon after a memory event's release: from its second sample after the end
+    (the first shows the drop), until the next memory event starts, at most `RELEASE_S`. Some of
+    what it freed stays counted as used meanwhile (0-330 MiB on the bench VM, whatever the
+    size): the plan cannot tell how much."""
+    flags = np.zeros(len(t), dtype=bool)
+    memory = [p for p in pulses if p.kind == "memory"]
+    for pulse in memory:
+        later = [p.start_s for p in memory if p.start_s >= pulse.end_s]
+        until = min([pulse.end_s + RELEASE_S, *later])
+        flags |= (t > pulse.end_s + interval_s) & (t <= until)
+    return flags
+
+
+def regimes(t: Array, pulses: Sequence[Pulse], interval_s: float) -> Array:
+    """Each sample's regime: `FILLING` from a fill's start to the sample after its end,
+    `RELEASED` after a release (`after_release`), else `STEADY`."""
+    codes = np.where(after_release(t, pulses, interval_s), RELEASED, STEADY)
+    for pulse in (p for p in pulses if p.kind == MEMORY_FILL):
+        codes[(t > pulse.start_s) & (t <= pulse.end_s + interval_s)] = FILLING
+    return codes
+
+
+def _robust_ms(x: Array) -> float:
+    """A mean square that rare spikes (a stressor's start-up, a release) do not dominate: the
+    normal one with the same median |x|; the quantiles take the tails."""
+    return float((1.4826 * np.median(np.abs(x))) ** 2) if len(x) else 0.0
+
+
+def _tail_table(z: Array) -> dict[str, float]:
+    return {f"{p:g}": float(np.quantile(z, p)) for p in TAILS}
 
 
 def spread_stats(
-    resid: Array, effect: Array, baselines: Array
+    miss: Array, effect: Array, baselines: Array, regime: Array
 ) -> dict[str, float | dict[str, float]]:
-    """What `bands` needs of one metric's fit: noise, effect error, drift, residual quantiles."""
-    r2 = resid**2
+    """What `bands` needs of one metric's fit, from each training sample's `miss` (how far it
+    fell outside the fitted envelope, signed; 0 inside), its predicted `effect` and `regime`:
+    noise, effect error and drift from the steady samples, the standardized misses' quantiles
+    per regime that has `MIN_REGIME` samples."""
+    steady = regime == STEADY
+    if steady.sum() < MIN_REGIME:
+        steady = np.ones(len(miss), dtype=bool)
     e2 = effect**2
     loud = np.abs(effect) > QUIET_EFFECT * float(np.max(np.abs(effect), initial=0.0))
-    quiet = ~loud
-    noise2 = float(np.mean(r2[quiet])) if quiet.any() else float(np.mean(r2))
-    noise2 = max(noise2, NOISE_FLOOR * float(np.mean(r2)), 1e-12)  # exact idle (0 B/s) is no law
+    quiet = steady & ~loud
+    loud &= steady
+    noise2 = _robust_ms(miss[quiet]) if quiet.any() else _robust_ms(miss[steady])
+    noise2 = max(noise2, NOISE_FLOOR * float(np.mean(miss[steady] ** 2)), 1e-12)  # exact idle
     effect2 = 0.0
     if loud.any():  # what the loud samples miss beyond the noise, per unit of effect squared
-        effect2 = max(0.0, float(np.mean(r2[loud])) - noise2) / float(np.mean(e2[loud]))
-    scale = np.sqrt(noise2 + effect2 * e2)
-    scale[scale <= 0] = 1.0
-    z = np.abs(resid) / scale
-    return {
+        effect2 = max(0.0, _robust_ms(miss[loud]) - noise2) / float(np.median(e2[loud]))
+    z = miss / np.sqrt(noise2 + effect2 * e2)
+    stats: dict[str, float | dict[str, float]] = {
         "noise_sd": math.sqrt(noise2),
         "effect_sd": math.sqrt(effect2),
         "baseline_sd": float(np.std(baselines, ddof=1)) if len(baselines) > 1 else 0.0,
-        "abs_z": {f"{p:g}": float(np.quantile(z, p)) for p in LEVELS},
+        "z": _tail_table(z[steady]),
     }
+    for code, table in REGIME_TABLES.items():
+        if code != STEADY and (regime == code).sum() >= MIN_REGIME:
+            stats[table] = _tail_table(z[regime == code])
+    return stats
 
 
 def check_level(level: float) -> float:
@@ -61,42 +135,74 @@ def check_level(level: float) -> float:
     return level
 
 
-def _normal_q(level: float) -> float:
-    return NormalDist().inv_cdf(0.5 + level / 2.0)
+def _normal_q(tail: float) -> float:
+    return NormalDist().inv_cdf(tail)
 
 
-def quantile(fit: Mapping[str, object], level: float) -> float:
-    """q(level): the training residuals' |z| quantile, interpolated; normal when not stored."""
-    table = fit.get("abs_z")
-    if not isinstance(table, Mapping) or not table:
-        return _normal_q(level)
+def _signed_q(table: Mapping[str, float], tail: float) -> float:
+    """The `tail` quantile of a signed table, interpolated; the normal shape beyond its ends."""
     points = sorted((float(p), float(q)) for p, q in table.items())
     ps = [p for p, _ in points]
     qs = [q for _, q in points]
-    if ps[0] <= level <= ps[-1]:
-        return float(np.interp(level, ps, qs))
-    edge = 0 if level < ps[0] else -1  # beyond the table: the normal shape, scaled to its edge
-    return qs[edge] * _normal_q(level) / _normal_q(ps[edge])
+    if ps[0] <= tail <= ps[-1]:
+        return float(np.interp(tail, ps, qs))
+    edge = 0 if tail < ps[0] else -1
+    return qs[edge] * _normal_q(tail) / _normal_q(ps[edge])
 
 
-def half_width(m: MetricModel, effect: Array, level: float) -> Array:
-    """The interval's half width per sample for a predicted `effect` (prediction - baseline)."""
+def quantiles(fit: Mapping[str, object], level: float, regime: str = "z") -> tuple[float, float]:
+    """(q_lo <= 0, q_hi >= 0): the standardized misses bounding a central `level` band."""
+    table = fit.get(regime) or fit.get("z")
+    low_tail, high_tail = 0.5 - level / 2.0, 0.5 + level / 2.0
+    if isinstance(table, Mapping) and table:
+        return min(0.0, _signed_q(table, low_tail)), max(0.0, _signed_q(table, high_tail))
+    q = _normal_q(high_tail)
+    old = fit.get("abs_z")  # a model file from before signed quantiles: symmetric
+    if isinstance(old, Mapping) and old:
+        q = _signed_q({k: float(v) for k, v in old.items()}, level) if level >= 0.5 else q
+    return -q, q
+
+
+def scale(m: MetricModel, effect: Array, calibrated: bool = False) -> Array:
+    """The level part's scale per sample for a predicted `effect` (prediction - baseline)."""
     fit = m.fit
     noise = fit.get("noise_sd", fit.get("rmse")) or 0.0
-    drift = fit.get("baseline_sd", fit.get("baseline_spread")) or 0.0
+    drift = 0.0 if calibrated else fit.get("baseline_sd", fit.get("baseline_spread")) or 0.0
     rel = fit.get("effect_sd") or 0.0
-    var = float(noise) ** 2 + float(drift) ** 2 + (float(rel) * effect) ** 2
-    width: Array = quantile(fit, level) * np.sqrt(var)
+    spread: Array = np.sqrt(float(noise) ** 2 + float(drift) ** 2 + (float(rel) * effect) ** 2)
+    return spread
+
+
+def half_width(m: MetricModel, effect: Array, level: float, side: int = 1) -> Array:
+    """How far above (`side` +1) or below (-1) the prediction its steady band reaches."""
+    q_lo, q_hi = quantiles(m.fit, level)
+    width: Array = (q_hi if side > 0 else -q_lo) * scale(m, effect)
     return width
 
 
 def bands(
-    m: MetricModel, value: Array, demand: Array, base: float, level: float
+    m: MetricModel,
+    value: Array,
+    demand: Array,
+    base: float,
+    level: float,
+    *,
+    k: int = 1,
+    regime: Array | None = None,
+    calibrated: bool = False,
 ) -> tuple[Array, Array]:
-    """(lo, hi) around the bounded `value`, from the unbounded `demand` and the baseline."""
-    width = half_width(m, demand - base, level)
+    """(lo, hi) around the bounded `value`: its envelope over `k` samples either side, widened
+    by the level part (each sample's `regime`'s quantiles, where the fit learnt them), whose
+    scale follows the unbounded `demand`'s effect over the baseline."""
+    spread = scale(m, demand - base, calibrated)
+    q_lo, q_hi = (np.full(len(value), q) for q in quantiles(m.fit, level))
+    for code, table in REGIME_TABLES.items():
+        rows = regime == code if regime is not None else None
+        if code != STEADY and rows is not None and rows.any() and m.fit.get(table):
+            q_lo[rows], q_hi[rows] = quantiles(m.fit, level, table)
+    env_lo, env_hi = envelope(value, k)
     lower = -np.inf if m.lower is None else m.lower
     upper = np.inf if m.upper is None else m.upper
-    lo = np.clip(demand - width, lower, upper)
-    hi = np.clip(demand + width, lower, upper)
+    lo = np.clip(env_lo + q_lo * spread, lower, upper)
+    hi = np.clip(env_hi + q_hi * spread, lower, upper)
     return np.minimum(lo, value), np.maximum(hi, value)

@@ -16,7 +16,8 @@ from typing import Protocol
 import numpy as np
 import pandas as pd
 
-from core.model.intervals import spread_stats
+from core.model.intervals import after_release as released
+from core.model.intervals import envelope, reach, regimes, spread_stats
 from core.model.response import KINDS, Array, BoolArray, Pulse, kind_columns
 from core.model.store import MetricModel, Term
 from core.model.transients import MIB
@@ -32,7 +33,6 @@ HUBER_K = 1.345
 RIDGE = 1e-4
 MIN_IDLE_SAMPLES = 3
 DRAIN_MB = 16.0  # a run's memory falling more than this before its first event: still draining
-RELEASE_S = 30.0
 FIXED_TAUS = {"session": (0.0, 0.0)}  # the runner's step is a step: no lag to learn
 
 
@@ -156,22 +156,28 @@ def solve_ridge(intercepts: Array, cols: Array, y: Array) -> tuple[Array, float]
 
 
 def after_release(design: Design) -> BoolArray:
-    """The samples soon after a memory event's release (from its second sample after the end,
-    which shows the drop, until the next memory event starts, at most `RELEASE_S`): some of
-    what it freed stays counted as used for a while, drained at the kernel's own pace (0-330
-    MiB on the VM of the bench, whatever the size). The plan cannot tell how much, so memory
-    levels are fitted without them; they still count in the interval's spread."""
-    parts = []
-    for run in design.runs:
-        flags = np.zeros(len(run.t), dtype=bool)
-        memory = [p for p in run.pulses if p.kind == "memory"]
-        for pulse in memory:
-            later = [p.start_s for p in memory if p.start_s >= pulse.end_s]
-            until = min([pulse.end_s + RELEASE_S, *later])
-            flags |= (run.t > pulse.end_s + run.interval_s) & (run.t <= until)
-        parts.append(flags)
-    released: BoolArray = np.concatenate(parts) if parts else np.zeros(0, dtype=bool)
-    return released
+    """The samples soon after a memory event's release (`intervals.after_release`), over every
+    run: memory levels are fitted without them; the interval gives them a regime of their own."""
+    parts = [released(run.t, run.pulses, run.interval_s) for run in design.runs]
+    flags: BoolArray = np.concatenate(parts) if parts else np.zeros(0, dtype=bool)
+    return flags
+
+
+def run_regimes(design: Design) -> Array:
+    """Each sample's interval regime (`intervals.regimes`), over every run."""
+    parts = [regimes(run.t, run.pulses, run.interval_s) for run in design.runs]
+    codes: Array = np.concatenate(parts) if parts else np.zeros(0, dtype=int)
+    return codes
+
+
+def envelope_misses(design: Design, y: Array, fitted: Array) -> Array:
+    """How far each sample fell outside its run's fitted envelope (signed; 0 inside)."""
+    miss = np.zeros(design.n)
+    for i, run in enumerate(design.runs):
+        rows = design.run_index == i
+        lo, hi = envelope(fitted[rows], reach(run.interval_s))
+        miss[rows] = y[rows] - np.clip(y[rows], lo, hi)
+    return miss
 
 
 def draining_runs(design: Design) -> set[int]:
@@ -316,7 +322,8 @@ def fit_metric(
     if lower is not None or upper is not None:
         fitted = np.clip(fitted, lower, upper)
     resid = (y_abs - fitted)[mask]
-    spread = spread_stats(resid, (fitted - base_part)[mask], baselines)
+    miss = envelope_misses(design, y_abs, fitted)[mask]
+    spread = spread_stats(miss, (fitted - base_part)[mask], baselines, run_regimes(design)[mask])
     y = y_abs[mask]
     sst = float(((y - y.mean()) ** 2).sum())
     sse_final = float((resid**2).sum())

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from core.host import host_fingerprint
-from core.model.intervals import DEFAULT_INTERVAL, bands
+from core.model.intervals import DEFAULT_INTERVAL, bands, reach, regimes
 from core.model.response import (
     Array,
     Pulse,
@@ -119,14 +119,26 @@ def predict_schedule(
     `baseline` overrides the idle levels (e.g. the current `mem_used_bytes` when a run starts).
     """
     demand = predict_demand(model, schedule, baseline)
-    frame: dict[str, Array] = {"elapsed_s": demand["elapsed_s"]}
+    times = demand["elapsed_s"]
+    frame: dict[str, Array] = {"elapsed_s": times}
+    pulses = _pulses(model, schedule.events, schedule.total_s)
+    regime = regimes(times, pulses, schedule.interval_s)
     for name, m in model.metrics.items():
         lower = -np.inf if m.lower is None else m.lower
         upper = np.inf if m.upper is None else m.upper
         value = np.clip(demand[name], lower, upper)
         frame[name] = value
         if interval is not None:
-            lo, hi = bands(m, value, demand[name], _base(model, name, baseline), interval)
+            lo, hi = bands(
+                m,
+                value,
+                demand[name],
+                _base(model, name, baseline),
+                interval,
+                k=reach(schedule.interval_s),
+                regime=regime,
+                calibrated=baseline is not None and name in baseline,
+            )
             frame[f"{name}_lo"], frame[f"{name}_hi"] = lo, hi
     return pd.DataFrame(frame)
 
