@@ -216,6 +216,19 @@ def bench_cpu(seconds: float, rounds: int) -> None:
 
 
 def bench_system(seconds: float) -> None:
+    print(
+        f"\n## target = system on the quiet machine: the machine's total against the target "
+        f"({seconds:g} s each; stress-ng has no such mode: its system error is the cpu part's)"
+    )
+    for load in (25, 50, 75):
+        windows = run_twin_cpu(load, seconds, target="system")
+        system = mean([w[1] for w in windows])  # every window: the target is the total
+        print(
+            f"{load:>6} twin       system {system:6.2f}% (error {system - load:+.2f}, worst 1 s "
+            f"window {max(abs(w[1] - load) for w in windows):.1f})  own share "
+            f"{mean([w[0] for w in windows]):6.2f}%  steal {mean([w[2] for w in windows]):.2f}%",
+            flush=True,
+        )
     print(f"\n## target = system at 75% while another process loads one core ({seconds:g} s)")
     hog = subprocess.Popen([sys.executable, "-c", "while True: pass"], start_new_session=True)
     try:
@@ -282,18 +295,61 @@ def stress_ng_memory_run() -> tuple[float, str]:
     return took, f"largest worker RSS {worker / (2 * GIB):.4f}"
 
 
+def build_fill_floor(into: Path) -> Path | None:
+    """`bench/fill_floor.c` compiled into `into`, or None without a C compiler."""
+    cc = shutil.which("cc") or shutil.which("gcc")
+    if cc is None:
+        return None
+    exe = into / "fill_floor"
+    done = subprocess.run(
+        [cc, "-O2", "-pthread", "-o", str(exe), str(ROOT / "bench" / "fill_floor.c")],
+        capture_output=True,
+        check=False,
+    )
+    return exe if done.returncode == 0 else None
+
+
+def floor_run(exe: Path, huge: bool) -> tuple[float, str]:
+    """The machine's own floor: C touching 2 GiB from one thread per core, from the exec."""
+    t0 = time.monotonic()
+    proc = subprocess.Popen(
+        [str(exe), "2048", str(NCPU), "1" if huge else "0"], stdout=subprocess.PIPE, text=True
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline()  # printed once resident, before its munmap and exit
+    took = time.monotonic() - t0
+    if proc.wait() != 0 or not line:
+        raise RuntimeError(f"{exe.name} failed with exit code {proc.returncode}")
+    return took, f"fill {float(line):.3f} s, {'huge' if huge else '4 KiB'} pages"
+
+
 def bench_memory(runs: int = 5) -> None:
     print(
         f"\n## memory 2 GiB: seconds from start until resident, {runs} runs per tool, "
         "alternating (on a VM the host backs fresh guest memory lazily: a first touch after a "
-        "pause costs both tools alike)"
+        "pause costs every tool alike). The floor rows are this machine's own speed: C writing "
+        f"one byte per page from {NCPU} threads (bench/fill_floor.c), no tool can beat them"
     )
-    times: dict[str, list[float]] = {"twin": [], "stress-ng": []}
-    for run in range(runs):
-        for tool, fn in (("twin", twin_memory_run), ("stress-ng", stress_ng_memory_run)):
-            took, detail = fn()
-            times[tool].append(took)
-            print(f"{tool:<9} run {run + 1}: {took:.3f} s from start ({detail})", flush=True)
+    tools = [("twin", twin_memory_run), ("stress-ng", stress_ng_memory_run)]
+    scratch = Path(tempfile.mkdtemp(prefix="twin-floor-"))
+    exe = build_fill_floor(scratch)
+    if exe is not None:
+        tools += [
+            ("floor 4k", lambda: floor_run(exe, huge=False)),
+            ("floor thp", lambda: floor_run(exe, huge=True)),
+        ]
+    else:
+        print("floor: no C compiler here (cc/gcc): the machine's own speed is not measured")
+    times: dict[str, list[float]] = {tool: [] for tool, _ in tools}
+    try:
+        for run in range(runs):
+            for tool, fn in tools:
+                took, detail = fn()
+                times[tool].append(took)
+                print(f"{tool:<9} run {run + 1}: {took:.3f} s from start ({detail})", flush=True)
+                time.sleep(1.0)  # the same pause before every fill: the host's lazy backing
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
     for tool, values in times.items():
         print(
             f"{tool:<9} median {statistics.median(values):.3f} s, worst {max(values):.3f} s, "

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import mmap
 import os
+import random
 import signal
 import struct
 import time
@@ -71,6 +72,16 @@ class _Shared:
         return float(loops), float(cpu_s)
 
 
+def period_lengths(seed: int) -> Callable[[], float]:
+    """A worker's duty-cycle lengths, drawn from PERIOD_S x [0.75, 1.25).
+
+    /proc/stat charges whole scheduler ticks (4 ms at HZ=250) to whatever runs at the tick. A
+    fixed period stays in phase with them for seconds, so the machine's total read a few points
+    off the load; a random length puts the spin's edges anywhere between ticks: unbiased."""
+    draw = random.Random(seed).uniform
+    return lambda: draw(0.75 * PERIOD_S, 1.25 * PERIOD_S)
+
+
 def _worker(
     shared: _Shared, index: int, leader: int, title: str, deadline_s: float, nice: int
 ) -> None:
@@ -89,10 +100,12 @@ def _worker(
     owed = 0.0
     c_start = c_last = clock()
     next_publish = 0.0
+    period = period_lengths(os.getpid())
     while not stopping[0] and not shared.stopped():
         load = shared.load(index)
-        w_end = time.monotonic() + PERIOD_S
-        owed += load * PERIOD_S
+        length = period()
+        w_end = time.monotonic() + length
+        owed += load * length
         c0 = clock()
         if owed > 0:
             while True:
@@ -111,7 +124,7 @@ def _worker(
         c_now = clock()
         owed -= c_now - c_last
         c_last = c_now
-        owed = min(max(owed, -load * PERIOD_S), load * PERIOD_S)
+        owed = min(max(owed, -load * length), load * length)
     shared.publish(index, loops, clock() - c_start)
 
 
@@ -168,12 +181,16 @@ class SystemLoop:
         self.trim = 0.0
 
     def need(self, target: float, busy_frac: float, own_frac: float) -> float:
-        seen = max(busy_frac - own_frac, 0.0)
+        # One window's "rest of the machine" is noisy (/proc/stat's ticks, the workers'
+        # clocks): a few points either way on a quiet machine. It is smoothed as measured and
+        # only the estimate is kept at 0 or more: clamping each window would keep the positive
+        # noise and drop the negative, an "other load" of several points that is not there.
+        seen = busy_frac - own_frac
         self.other = seen if self.other is None else 0.7 * self.other + 0.3 * seen
         error = target - busy_frac
         if abs(error) < TRIM_WITHIN:  # the trim is for a small bias, not a transient
             self.trim = min(max(self.trim + 0.2 * error, -0.1), 0.1)
-        return min(max(target - self.other + self.trim, 0.0), 1.0)
+        return min(max(target - max(self.other, 0.0) + self.trim, 0.0), 1.0)
 
 
 def _lead(
