@@ -698,3 +698,35 @@ def test_regimes_mark_the_fill_and_what_a_release_leaves() -> None:
     assert codes[16.0] == codes[30.0] == RELEASED
     assert codes[30.5] == FILLING and codes[31.0] == STEADY
     assert codes[40.5] == STEADY and codes[41.0] == codes[60.0] == RELEASED
+
+
+def test_band_knows_the_error_on_an_event_it_never_saw(tmp_path: Path) -> None:
+    """Each memory event lands some MiB off the law (the kernel's own bookkeeping). A fit on
+    two events explains its own data exactly (two gains, two levels), so in-sample misses would
+    give a band of the noise alone; the misses are taken with each event left out of the fit,
+    so a band for a new event covers where such an event lands."""
+    sizes_offsets = [(256, 30.0), (1536, -30.0)]
+    events = [
+        _ev(f"m{i}", "memory", 5 + 20 * i, 10, size_mb=size)
+        for i, (size, _) in enumerate(sizes_offsets)
+    ]
+    run = _write_run(tmp_path, "offsets", events, 50.0, 3)
+    data = pd.read_csv(run / "system_metrics_dataset.csv")
+    for e, (_, off) in zip(events, sizes_offsets, strict=True):
+        on = (data["elapsed_s"] > e.start_s) & (data["elapsed_s"] <= e.end_s)
+        data.loc[on, "mem_used_bytes"] += off * MIB
+    data["mem_available_bytes"] = RAM - data["mem_used_bytes"]
+    data.to_csv(run / "system_metrics_dataset.csv", index=False)
+    fitted, _ = fit_runs([run])
+    inside = []
+    for k, off in enumerate((-30.0, 30.0, -25.0, 25.0)):
+        new = [_ev("n", "memory", 5, 10, size_mb=768)]
+        truth = _simulate(new, 20.0, 0.5, 10 + k)
+        held = (truth["elapsed_s"] > 7) & (truth["elapsed_s"] <= 15)
+        truth.loc[held, "mem_used_bytes"] += off * MIB
+        pred = predict_schedule(fitted, Schedule("new", "parallel", tuple(new), 20.0, 0.5, 5.0))
+        y = truth["mem_used_bytes"][held].to_numpy()
+        lo = pred["mem_used_bytes_lo"][held].to_numpy()
+        hi = pred["mem_used_bytes_hi"][held].to_numpy()
+        inside += list((lo <= y) & (y <= hi))
+    assert np.mean(inside) >= 0.9, np.mean(inside)  # with in-sample misses: 0.75
