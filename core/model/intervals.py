@@ -12,12 +12,12 @@ A band has two parts:
   - `baseline_sd`: how much the idle level drifted between training runs (left out when the
     prediction starts from the run's own idle: calibrated);
   and `q` the training samples' own quantiles of that standardized miss, signed (`z`), so a
-  band is as lopsided and heavy-tailed as training was.
+  band is as lopsided and heavy-tailed as training was. Each event's misses are taken from a
+  fit without that event (`metric_fit`): a fit explains its own data better than a new plan's.
 Two stretches of a run are regimes with quantiles of their own, as their misses are of
 another kind: while memory fills (`fill_z`: the host backs guest memory at its own speed), and
 soon after a memory event's release (`release_z`: the kernel drains what was freed at its own
-pace, so used memory stays up by an amount the plan cannot tell). In-sample, a band covers its
-level exactly.
+pace, so used memory stays up by an amount the plan cannot tell).
 Model files from before the envelope have `abs_z` (symmetric); before intervals, only `rmse`
 and `baseline_spread`, used as the noise and drift with normal quantiles.
 """
