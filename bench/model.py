@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/model.py [--out DIR] [--reuse]
 
-Records `profiles/train-cpu.toml`, `train-memory.toml` and `train-mixed.toml` (training) and
+Records `profiles/train-cpu.toml` and `profiles/train-memory.toml` (training) and
 `profiles/holdout-mixed.toml` (held out: a schedule the model never saw) with `twin --batch`,
 fits a model on the training runs only, predicts the held-out profile from its plan and scores
 the prediction against what the held-out run measured: MAE and bias per metric, CPU in points,
@@ -42,7 +42,7 @@ from core.model import (  # noqa: E402
 )
 from core.profile import load_profile, resolve_schedule  # noqa: E402
 
-TRAIN = ("train-cpu", "train-memory", "train-mixed")
+TRAIN = ("train-cpu", "train-memory")
 QUESTION = "whatif-question"
 QUESTION_TOML = """\
 name = "whatif-question"
