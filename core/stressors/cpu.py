@@ -101,11 +101,17 @@ def _worker(
     c_start = c_last = clock()
     next_publish = 0.0
     period = period_lengths(os.getpid())
+    length = period()
+    begun = time.monotonic() - length
     while not stopping[0] and not shared.stopped():
         load = shared.load(index)
+        # Owed for the wall time since the last period began, not the length it planned: a
+        # sleep ends a little late each time, and those ~0.2 ms a period were load lost.
+        start = time.monotonic()
+        owed += load * (start - begun)
+        begun = start
         length = period()
-        w_end = time.monotonic() + length
-        owed += load * length
+        w_end = start + length
         c0 = clock()
         if owed > 0:
             while True:
