@@ -231,6 +231,31 @@ def test_worker_periods_do_not_alias_with_the_scheduler_tick(load: float) -> Non
     assert worst < 0.005, f"{100 * worst:.2f} points"
 
 
+def test_a_half_second_row_holds_the_load_of_its_periods() -> None:
+    """A dataset row at 0.5 s sees the CPU of the five periods inside it: the jitter that
+    breaks the tick's phase must not move the periods' edges enough to make rows noisy (a
+    jitter of a quarter period did: 2-3 points of a core per row)."""
+    from core.stressors.cpu import period_lengths
+
+    draw = period_lengths(3)
+    edges, t = [], 0.0
+    for _ in range(600):
+        length = draw()
+        edges.append((t, t + 0.5 * length))  # spins the first half of each period
+        t += length
+    starts = np.array([a for a, _ in edges])
+    ends = np.array([b for _, b in edges])
+
+    def busy_until(x: float) -> float:
+        full = ends <= x
+        partial = (starts < x) & (ends > x)
+        return float((ends - starts)[full].sum() + (x - starts[partial]).sum())
+
+    rows = np.arange(0.37, t - 1.0, 0.5)
+    share = np.diff([busy_until(x) for x in rows]) / 0.5
+    assert float(np.mean(np.abs(share - 0.5))) < 0.005, np.mean(np.abs(share - 0.5))
+
+
 def test_twin_stress_sleeps_between_its_lines_and_still_stops_on_sigterm() -> None:
     cli = subprocess.Popen(
         [sys.executable, "-m", "cli", "stress", "cpu", "--load-percent", "5", "--duration", "20"],

@@ -27,6 +27,7 @@ from core.stressors._proc import become_stressor, cpu_times
 from core.stressors._runtime import RateMeter, Reporter, Stop
 
 PERIOD_S = 0.1
+JITTER_S = 0.0025  # half a tick at HZ=250, either way (see period_lengths)
 CONTROL_S = 0.25
 # target = "system": the integral trim only learns from windows within 3 points of target. In
 # the first seconds the feed-forward is still settling (the load starts before the rest of the
@@ -73,13 +74,15 @@ class _Shared:
 
 
 def period_lengths(seed: int) -> Callable[[], float]:
-    """A worker's duty-cycle lengths, drawn from PERIOD_S x [0.75, 1.25).
+    """A worker's duty-cycle lengths: PERIOD_S, each moved by up to `JITTER_S` at random.
 
     /proc/stat charges whole scheduler ticks (4 ms at HZ=250) to whatever runs at the tick. A
-    fixed period stays in phase with them for seconds, so the machine's total read a few points
-    off the load; a random length puts the spin's edges anywhere between ticks: unbiased."""
+    period of exactly 25 ticks stays in phase with them for seconds, so the machine's total
+    read up to a tick in 25 off the load; a few ms of jitter walks the spin's edges through
+    every phase of the tick within a few periods. It stays that small because a dataset row
+    over 0.5 s holds five periods: their edges must stay where the row's edges cut them."""
     draw = random.Random(seed).uniform
-    return lambda: draw(0.75 * PERIOD_S, 1.25 * PERIOD_S)
+    return lambda: draw(PERIOD_S - JITTER_S, PERIOD_S + JITTER_S)
 
 
 def _worker(
