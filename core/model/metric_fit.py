@@ -16,8 +16,7 @@ from typing import Protocol
 import numpy as np
 import pandas as pd
 
-from core.model.intervals import after_release as released
-from core.model.intervals import envelope, reach, regimes, spread_stats
+from core.model.intervals import after_release, envelope, reach, regimes, spread_stats
 from core.model.response import KINDS, Array, BoolArray, Pulse, kind_columns
 from core.model.store import MetricModel, Term
 from core.model.transients import MIB
@@ -111,6 +110,14 @@ class Design:
         self._cache: dict[tuple[str, float, float, bool], Array] = {}
         self.n = sum(len(run.data) for run in runs)
         self.run_index = np.concatenate([np.full(len(r.data), i) for i, r in enumerate(runs)])
+        # Facts of the runs, not of a metric: each sample's interval regime (`intervals.regimes`)
+        # and whether it comes soon after a memory release (`intervals.after_release`)
+        self.regime: Array = np.concatenate(
+            [regimes(run.t, run.pulses, run.interval_s) for run in runs]
+        )
+        self.released: BoolArray = np.concatenate(
+            [after_release(run.t, run.pulses, run.interval_s) for run in runs]
+        )
 
     def columns(self, kind: str, tau_rise: float, tau_fall: float, average: bool) -> Array:
         key = (kind, tau_rise, tau_fall, average)
@@ -153,21 +160,6 @@ def solve_ridge(intercepts: Array, cols: Array, y: Array) -> tuple[Array, float]
     beta[k:] = beta[k:] / scale
     resid = y - x @ beta
     return beta, float(resid @ resid)
-
-
-def after_release(design: Design) -> BoolArray:
-    """The samples soon after a memory event's release (`intervals.after_release`), over every
-    run: memory levels are fitted without them; the interval gives them a regime of their own."""
-    parts = [released(run.t, run.pulses, run.interval_s) for run in design.runs]
-    flags: BoolArray = np.concatenate(parts) if parts else np.zeros(0, dtype=bool)
-    return flags
-
-
-def run_regimes(design: Design) -> Array:
-    """Each sample's interval regime (`intervals.regimes`), over every run."""
-    parts = [regimes(run.t, run.pulses, run.interval_s) for run in design.runs]
-    codes: Array = np.concatenate(parts) if parts else np.zeros(0, dtype=int)
-    return codes
 
 
 def event_blocks(design: Design, tail_s: float) -> list[BoolArray]:
@@ -301,7 +293,8 @@ def fit_metric(
     grid = TAU_GRID if metric == "load_1m" or metric.startswith("temp_") else FAST_TAU_GRID
     rows: BoolArray = mask
     if _primary(metric, "memory") and not average:
-        settled = mask & ~after_release(design)
+        # memory freed by an event stays counted as used a while: levels are fitted without it
+        settled = mask & ~design.released
         rows = settled if settled.sum() >= 3 else mask
     lower, upper = bounds
     searchable = bool(kinds) and float(np.nanstd(y_all[mask])) > 0.0
@@ -335,19 +328,20 @@ def fit_metric(
     fitted = base_part + cols @ beta[k:]
     unseen = fitted.copy()  # each event's samples as a fit without that event predicts them
     w = weights[:, None]
+    x = np.hstack([intercepts, cols])
     tail = max((fall for _, fall in taus.values()), default=0.0) * 2.0
     for block in event_blocks(design, tail):
         others = rows & ~block
         if others.sum() >= 3 and block.any():
             b = solve_ridge(intercepts[others] * w[others], cols[others] * w[others],
                             y_all[others] * w[others, 0])[0]  # fmt: skip
-            unseen[block] = (offset + np.hstack([intercepts, cols]) @ b)[block]
+            unseen[block] = (offset + x @ b)[block]
     if lower is not None or upper is not None:
         fitted = np.clip(fitted, lower, upper)
         unseen = np.clip(unseen, lower, upper)
     resid = (y_abs - fitted)[mask]
     miss = envelope_misses(design, y_abs, unseen)[mask]
-    spread = spread_stats(miss, (fitted - base_part)[mask], baselines, run_regimes(design)[mask])
+    spread = spread_stats(miss, (fitted - base_part)[mask], baselines, design.regime[mask])
     y = y_abs[mask]
     sst = float(((y - y.mean()) ** 2).sum())
     sse_final = float((resid**2).sum())

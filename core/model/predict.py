@@ -78,10 +78,13 @@ def predict_demand(
     schedule: Schedule,
     baseline: Mapping[str, float] | None = None,
     t: Array | None = None,
+    pulses: Sequence[Pulse] | None = None,
 ) -> dict[str, Array]:
-    """Unbounded predictions per metric (what the plan asks for, before saturation)."""
+    """Unbounded predictions per metric (what the plan asks for, before saturation); `pulses`
+    are the schedule's as the model sees them (`_pulses`), when the caller has them already."""
     times = sample_clock(schedule) if t is None else t
-    pulses = _pulses(model, schedule.events, schedule.total_s)
+    if pulses is None:
+        pulses = _pulses(model, schedule.events, schedule.total_s)
     out: dict[str, Array] = {"elapsed_s": times}
     for name, m in model.metrics.items():
         y = np.full(len(times), _base(model, name, baseline))
@@ -118,10 +121,10 @@ def predict_schedule(
 
     `baseline` overrides the idle levels (e.g. the current `mem_used_bytes` when a run starts).
     """
-    demand = predict_demand(model, schedule, baseline)
+    pulses = _pulses(model, schedule.events, schedule.total_s)
+    demand = predict_demand(model, schedule, baseline, pulses=pulses)
     times = demand["elapsed_s"]
     frame: dict[str, Array] = {"elapsed_s": times}
-    pulses = _pulses(model, schedule.events, schedule.total_s)
     regime = regimes(times, pulses, schedule.interval_s)
     for name, m in model.metrics.items():
         lower = -np.inf if m.lower is None else m.lower
