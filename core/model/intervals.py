@@ -156,10 +156,12 @@ def quantiles(fit: Mapping[str, object], level: float, regime: str = "z") -> tup
     low_tail, high_tail = 0.5 - level / 2.0, 0.5 + level / 2.0
     if isinstance(table, Mapping) and table:
         return min(0.0, _signed_q(table, low_tail)), max(0.0, _signed_q(table, high_tail))
-    q = _normal_q(high_tail)
-    old = fit.get("abs_z")  # a model file from before signed quantiles: symmetric
+    old = fit.get("abs_z")  # a model file from before signed quantiles: symmetric, its
+    # |z| quantile at p being the signed one at the upper tail 0.5 + p / 2
     if isinstance(old, Mapping) and old:
-        q = _signed_q({k: float(v) for k, v in old.items()}, level) if level >= 0.5 else q
+        q = _signed_q({f"{0.5 + float(p) / 2:g}": float(v) for p, v in old.items()}, high_tail)
+    else:
+        q = _normal_q(high_tail)
     return -q, q
 
 
@@ -196,10 +198,11 @@ def bands(
     scale follows the unbounded `demand`'s effect over the baseline."""
     spread = scale(m, demand - base, calibrated)
     q_lo, q_hi = (np.full(len(value), q) for q in quantiles(m.fit, level))
-    for code, table in REGIME_TABLES.items():
-        rows = regime == code if regime is not None else None
-        if code != STEADY and rows is not None and rows.any() and m.fit.get(table):
-            q_lo[rows], q_hi[rows] = quantiles(m.fit, level, table)
+    if regime is not None:
+        for code, table in REGIME_TABLES.items():
+            rows = regime == code
+            if code != STEADY and m.fit.get(table) and rows.any():
+                q_lo[rows], q_hi[rows] = quantiles(m.fit, level, table)
     env_lo, env_hi = envelope(value, k)
     lower = -np.inf if m.lower is None else m.lower
     upper = np.inf if m.upper is None else m.upper
