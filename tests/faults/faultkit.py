@@ -15,7 +15,7 @@ import os
 import subprocess
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -171,19 +171,27 @@ def assert_rows_contiguous(rows: list[dict[str, str]], interval: float) -> None:
 
 def running_stressor(tag: str, event_id: str, timeout: float = 15.0) -> int:
     """The pid of the leader of stressor `event_id` of the tagged twin, once it runs."""
+    return running_stressors(tag, (event_id,), timeout)[event_id]
 
-    def find() -> int:
+
+def running_stressors(tag: str, event_ids: Sequence[str], timeout: float = 15.0) -> dict[str, int]:
+    """The leader pid of each of `event_ids`, once they all run: found one by one, then one
+    wait for the planned start (waiting after each made a 3 s event end before the last kill)."""
+
+    def find(event_id: str) -> int:
         for pid in stressor_pids(tag):
             parts = cmdline(pid).split()
             if len(parts) == 3 and parts[2] == event_id:  # "twin-stress KIND EVENT" (leader)
                 return pid
         return 0
 
-    pid: int = wait_for(find, timeout)
-    assert pid, f"stressor {event_id} never started"
+    pids: dict[str, int] = {}
+    for event_id in event_ids:
+        pids[event_id] = wait_for(lambda e=event_id: find(e), timeout)
+        assert pids[event_id], f"stressor {event_id} never started"
     # A planned stressor is launched PRELAUNCH_S ahead and waits, armed, for its start.
     time.sleep(PRELAUNCH_S + 0.2)
-    return pid
+    return pids
 
 
 @contextlib.contextmanager

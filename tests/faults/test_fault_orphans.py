@@ -22,6 +22,7 @@ from faultkit import (
     only_run,
     profile_text,
     running_stressor,
+    running_stressors,
     start_twin,
     stressor_pids,
     tag_guard,
@@ -41,8 +42,7 @@ def test_kill_9_of_twin_mid_event_leaves_no_stressor(
     profile = write_profile(profile_text(CPU_30S, MEM_30S))
     with tag_guard() as tag:
         twin = start_twin(tag, "--batch", str(profile), "--out", str(tmp_path / "runs"))
-        running_stressor(tag, "e01")
-        running_stressor(tag, "e02")
+        running_stressors(tag, ("e01", "e02"))
         assert len(stressor_pids(tag)) == 4  # cpu leader + 2 workers, memory
         twin.kill()
         twin.wait(5)

@@ -19,6 +19,7 @@ from faultkit import (
     only_run,
     profile_text,
     running_stressor,
+    running_stressors,
     start_twin,
     tag_guard,
     tagged_env,
@@ -61,7 +62,7 @@ def _run_with_kills(
     killed_at: dict[str, float] = {}
     with tag_guard() as tag:
         twin = start_twin(tag, "--batch", str(profile), "--out", str(out))
-        pids = {eid: running_stressor(tag, eid) for eid in kills}
+        pids = running_stressors(tag, list(kills))
         time.sleep(delay)
         for eid, kill in kills.items():
             kill(pids[eid])
