@@ -75,7 +75,7 @@ def run_fleet(args: argparse.Namespace) -> int:
         manifest.setdefault("resumed", []).append(datetime.now(UTC).isoformat(timespec="seconds"))
     limit = args.limit
     if done:
-        _say(f"twin fleet: resume: {len(done)} host(s) already completed: {', '.join(done)}")
+        _say(f"twin fleet: resume: {len(done)} host(s) already completed: {', '.join(sorted(done))}")
         limit = ":".join([limit or "all", *(f"!{host}" for host in sorted(done))])
     fleet_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="twin-fleet-") as tmp:
