@@ -75,8 +75,9 @@ def run_fleet(args: argparse.Namespace) -> int:
         manifest.setdefault("resumed", []).append(datetime.now(UTC).isoformat(timespec="seconds"))
     limit = args.limit
     if done:
-        _say(f"twin fleet: resume: {len(done)} host(s) already completed: {', '.join(sorted(done))}")
-        limit = ":".join([limit or "all", *(f"!{host}" for host in sorted(done))])
+        names = sorted(done)
+        _say(f"twin fleet: resume: {len(names)} host(s) already completed: {', '.join(names)}")
+        limit = ":".join([limit or "all", *(f"!{host}" for host in names)])
     fleet_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="twin-fleet-") as tmp:
         hosts = _play(Path(tmp), args, fleet_dir, schedule.total_s, limit)
