@@ -202,11 +202,12 @@ def test_other_host_warns(model: TwinModel, tmp_path: Path) -> None:
 
 
 def test_overload_is_flagged(model: TwinModel) -> None:
-    beyond = whatif_schedule(model, memory_mb=RAM / MIB + 1024, duration_s=20)
+    # long enough for a fill of all of RAM at the rate learnt from the lagged synthetic rise
+    beyond = whatif_schedule(model, memory_mb=RAM / MIB + 1024, duration_s=120)
     kinds = {o.what for o in overload_warnings(model, beyond)}
     assert "memory" in kinds
     assert any("beyond RAM" in str(o) for o in overload_warnings(model, beyond))
-    near = whatif_schedule(model, memory_mb=(RAM - MEM_BASE) / MIB * 0.97, duration_s=20)
+    near = whatif_schedule(model, memory_mb=(RAM - MEM_BASE) / MIB * 0.97, duration_s=120)
     assert any("under 5%" in str(o) for o in overload_warnings(model, near))
     busy = whatif_schedule(model, cpu_percent=100, workers=2 * N_CPUS, duration_s=20)
     assert "cpu_saturated" in {o.what for o in overload_warnings(model, busy)}
@@ -218,7 +219,7 @@ def test_overload_is_flagged(model: TwinModel) -> None:
 
 def test_forecast_gives_the_series_and_every_warning(model: TwinModel) -> None:
     """What `twin predict` and the TUI's dialog show: one call, the same warnings for both."""
-    plan = whatif_schedule(model, memory_mb=RAM / MIB + 1024, net_mbit_s=100, duration_s=20)
+    plan = whatif_schedule(model, memory_mb=RAM / MIB + 1024, net_mbit_s=100, duration_s=120)
     told = forecast_schedule(model, plan)
     assert told.series.equals(predict_schedule(model, plan))
     assert any("another host" in w for w in told.warnings)  # fitted on "synth"
@@ -730,3 +731,28 @@ def test_band_knows_the_error_on_an_event_it_never_saw(tmp_path: Path) -> None:
         hi = pred["mem_used_bytes_hi"][held].to_numpy()
         inside += list((lo <= y) & (y <= hi))
     assert np.mean(inside) >= 0.9, np.mean(inside)  # with in-sample misses: 0.75
+
+
+def test_a_fill_read_from_three_samples_keeps_its_knee() -> None:
+    """A 2 GiB fill sampled at 0.5 s, with a sample 1 ms after the event's start (runs sample on
+    the grid their events start on): fast up to the knee, then the slower rate, as measured on
+    the bench VM (2111 MiB/s to 1056 MiB, then 674). Read before, the sample at the start made
+    the curve look flat at its origin and the fill was learnt at 20480 MiB/s."""
+    from core.model.response import Pulse
+    from core.model.transients import learn_fill_profile
+
+    t = np.round(np.arange(0.0, 12.0, 0.5) + 0.001, 3)
+    start, size, knee, fast, slow = 4.0, 2048.0, 1000.0, 2000.0, 700.0
+    x = np.maximum(t - start, 0.0)
+    resident = np.where(x <= knee / fast, x * fast, knee + (x - knee / fast) * slow)
+    used = 400.0 + np.minimum(resident, size)
+    cpu = np.where((x > 0) & (resident < size + slow * 0.5), 95.0, 1.0)
+    data = pd.DataFrame({"elapsed_s": t, "mem_used_bytes": used * MIB, "cpu_percent": cpu})
+    profile = learn_fill_profile([(data, [Pulse("memory", start, 11.0, {"size_mb": size})], 2)])
+    assert profile is not None and profile.knee_mb is not None and profile.slow_mb_s is not None
+    assert profile.fast_mb_s == pytest.approx(fast, rel=0.1)
+    assert profile.slow_mb_s == pytest.approx(slow, rel=0.1)
+    alone = float(profile.threads)  # the filler's threads with the cores to themselves
+    assert profile.seconds(4096.0, alone) == pytest.approx(
+        knee / fast + (4096 - knee) / slow, rel=0.1
+    )

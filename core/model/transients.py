@@ -27,7 +27,7 @@ TRANSIENT_KINDS = (MEMORY_FILL,)
 MIN_FILL_EVENT_MB = 128.0  # smaller events fill within a sample: their rise says nothing
 DONE = 0.97  # a fill is over once this share of the event's size is resident
 SLOWER = 0.6  # a knee: the rate after it is under 60 % of the rate before
-MIN_AFTER_KNEE = 3  # samples the slow rate is read from
+MIN_AFTER_KNEE = 2  # samples the slow rate is read from (a 2 GiB fill at 0.5 s has 3 in all)
 KNEE_GAIN = 0.5  # ...and two rates cut the squared error of one by half
 SAME_START_S = 0.5  # CPU events starting this soon after the filler compete with it
 FILL_STEP_S = 0.1  # the fill curve's resolution...
@@ -103,6 +103,12 @@ def event_fill_curve(t: Array, mem_used: Array, pulse: Pulse) -> tuple[Array, Ar
         return None
     reused = float(np.clip(size - final, 0.0, size))  # counted as used before: filled first
     filled = np.clip(np.where(rise > 0.0, rise + reused, 0.0), 0.0, size)
+    # A sample taken at the event's own instant (the run samples on the grid its events start
+    # on, a millisecond apart) shows nothing resident yet: the curve begins at the first rise.
+    began = np.nonzero(filled > 0.0)[0]
+    if not len(began):
+        return None
+    x, filled = x[began[0] :], filled[began[0] :]
     done = np.nonzero(filled >= DONE * size)[0]
     if not len(done) or done[0] == 0:
         return None  # never settled, or filled within a sample: no curve to read
