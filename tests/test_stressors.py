@@ -134,6 +134,24 @@ def test_memory_is_resident_within_one_percent(
     assert wait_exit(h, 3.0) < 3.0 and h.stop().ok
 
 
+def test_a_ramped_memory_stressor_costs_no_cpu_once_it_holds(
+    started: list[StressorHandle], tmp_path: Path
+) -> None:
+    """Holding memory is free: the stressor only counts what is resident once a second. A ramp
+    used to be taken in page-sized steps, each a mapping of its own, and counting ~10^4 of them
+    cost ~9 % of a core for as long as the memory was held (a held-out run's CPU read 6 points
+    over its plan)."""
+    h = start(started, "memory", {"size_mb": 128, "ramp_s": 1.0}, 5.0, tmp_path)
+    time.sleep(2.0)  # the ramp is over, the stressor holds its 128 MiB
+    proc = psutil.Process(h.pid)
+    before = sum(proc.cpu_times()[:2])
+    time.sleep(2.0)
+    held_cpu = sum(proc.cpu_times()[:2]) - before
+    assert h.status()["held_bytes"] == 128 * MIB
+    assert held_cpu < 0.04, f"{held_cpu * 50:.1f} % of a core while holding"  # 2 % over 2 s
+    h.stop()
+
+
 def test_disk_writes_real_bytes_and_leaves_no_file(
     started: list[StressorHandle], tmp_path: Path
 ) -> None:

@@ -17,6 +17,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 CHUNK = 64 << 20
+GRAIN = 1 << 20  # a ramp or a shape is followed to the MiB: smaller steps only cost mappings
 PAGE = mmap.PAGESIZE
 SLICE_ALIGN = 2 << 20  # a slice boundary on a huge-page boundary keeps every 2 MiB page whole
 MIN_SLICE = 8 << 20  # below this a thread hand-off costs more than the fill it shares

@@ -16,11 +16,10 @@ from typing import Any
 from core.shapes import level_function
 from core.stressors._proc import meminfo
 from core.stressors._runtime import Reporter, Stop
-from core.stressors.memory_pages import CHUNK, PAGE, allocate, resident_bytes
+from core.stressors.memory_pages import CHUNK, GRAIN, PAGE, allocate, resident_bytes
 from core.stressors.safety import memory_reserve_bytes, runtime_reserve
 
 TICK_S = 0.05
-GRAIN = 1 << 20  # follow the shape to the MiB: smaller steps only cost mappings
 
 
 class _Held:
