@@ -756,3 +756,69 @@ def test_a_fill_read_from_three_samples_keeps_its_knee() -> None:
     assert profile.seconds(4096.0, alone) == pytest.approx(
         knee / fast + (4096 - knee) / slow, rel=0.1
     )
+
+
+def test_a_fills_band_holds_the_same_fill_run_slower_or_faster(fill_model: TwinModel) -> None:
+    """A fill's pace is what a memory prediction knows least (on the bench VM a 4 GiB fill
+    sharing the cores ran 14 % under its fair share, and 2 GiB fills vary +-30 % run to run):
+    the band mid-fill holds the level a fill `fill_spread` slower, and one as much faster."""
+    spread = fill_model.fill_spread
+    assert spread >= 0.3
+    plan = whatif_schedule(fill_model, memory_mb=1024, duration_s=15)  # a 4 s fill from 5 s
+    pred = predict_schedule(fill_model, plan).set_index("elapsed_s")
+    rate = fill_model.fill_mb_s or 0.0
+    for x in (1.0, 2.0, 3.0):
+        slow = MEM_BASE + min(1024.0, x * rate / (1 + spread)) * MIB
+        fast = MEM_BASE + min(1024.0, x * rate * (1 + spread)) * MIB
+        row = pred.loc[5.0 + x]
+        assert row["mem_used_bytes_lo"] <= slow and row["mem_used_bytes_hi"] >= fast, x
+    # holding, long after the fill at any pace, the band is the steady one again
+    settled = pred.loc[15.0]
+    assert settled["mem_used_bytes_hi"] - settled["mem_used_bytes_lo"] < 64 * MIB
+
+
+def test_a_regimes_band_is_never_narrower_than_the_steady_band() -> None:
+    """A regime's own quantiles add its misses to the steady noise: learnt from a few training
+    samples that all fell inside (quantiles 0, or a release's all above), they left the band
+    no lower side, and a real run's idle wander fell out under it."""
+    from core.model.intervals import RELEASED, STEADY, bands
+
+    tails = (0.05, 0.5, 0.95)
+    fit = {
+        "noise_sd": 10.0,
+        "z": {f"{p:g}": q for p, q in zip(tails, (-1.5, 0.0, 1.5), strict=True)},
+        "release_z": {f"{p:g}": q for p, q in zip(tails, (0.3, 2.5, 10.0), strict=True)},
+    }
+    m = MetricModel(baseline=0.0, average=False, lower=None, upper=None, terms={}, fit=fit)
+    value = np.full(4, 100.0)
+    regime = np.array([STEADY, STEADY, RELEASED, RELEASED])
+    lo, hi = bands(m, value, value, 0.0, 0.9, k=1, regime=regime, calibrated=True)
+    assert lo[2] == pytest.approx(lo[0]) and lo[0] == pytest.approx(85.0)
+    assert hi[2] == pytest.approx(200.0) and hi[0] == pytest.approx(115.0)
+
+
+def test_every_stressor_process_adds_its_footprint(tmp_path: Path) -> None:
+    """Each stressor is a process with some MiB of its own while it lives (booted a second
+    before its event): training with one CPU event at a time learns that footprint, so a plan
+    with two at once predicts two of them."""
+    footprint = 12 * MIB
+    events = [_ev(f"c{i}", "cpu", 5 + 15 * i, 8, load_percent=p) for i, p in enumerate((30, 60))]
+    runs = []
+    for seed in (5, 6):
+        run = _write_run(tmp_path, f"foot{seed}", events, 40.0, seed)
+        data = pd.read_csv(run / "system_metrics_dataset.csv")
+        t = data["elapsed_s"].to_numpy()
+        alive = np.zeros(len(t))
+        for e in events:
+            alive += (t >= e.start_s - 1.0) & (t < e.end_s)
+        _save_memory(run, data, data["mem_used_bytes"] + footprint * alive)
+        runs.append(run)
+    fitted, _ = fit_runs(runs)
+    both = Schedule(
+        "two", "parallel", (_ev("a", "cpu", 5, 10, load_percent=30),
+                            _ev("b", "cpu", 5, 10, load_percent=30)), 20.0, 0.5, 5.0,
+    )  # fmt: skip
+    pred = predict_schedule(fitted, both).set_index("elapsed_s")
+    assert pred.loc[10.0, "mem_used_bytes"] - pred.loc[2.0, "mem_used_bytes"] == pytest.approx(
+        2 * footprint, rel=0.25
+    )

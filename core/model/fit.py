@@ -27,9 +27,14 @@ from core.errors import BadInput
 from core.host import host_fingerprint
 from core.model.metric_fit import Design, fit_metric, metric_bounds
 from core.model.response import KINDS, Array, Pulse, event_features, event_levels, event_ramp_s
-from core.model.session import SESSION, with_session
+from core.model.session import FOOTPRINT, SESSION, with_session
 from core.model.store import MetricModel, TwinModel
-from core.model.transients import TRANSIENT_KINDS, learn_fill_profile, with_transients
+from core.model.transients import (
+    FILL_SPREAD,
+    TRANSIENT_KINDS,
+    learn_fill_profile,
+    with_transients,
+)
 from core.rundir.layout import ANNOTATIONS, DATASET
 from core.rundir.read import load_run
 from core.telemetry import metric_lists
@@ -115,7 +120,7 @@ def _metrics(runs: Sequence[TrainingRun]) -> list[str]:
 def _kind_features(runs: Sequence[TrainingRun]) -> dict[str, list[str]]:
     """Per kind seen in training, its feature columns (`on` only when the drive varies)."""
     out: dict[str, list[str]] = {}
-    for kind in (*KINDS, *TRANSIENT_KINDS, SESSION):
+    for kind in (*KINDS, *TRANSIENT_KINDS, SESSION, FOOTPRINT):
         pulses = [p for run in runs for p in run.pulses if p.kind == kind]
         if not pulses:
             continue
@@ -217,6 +222,7 @@ def fit_runs(paths: Sequence[Path]) -> tuple[TwinModel, list[str]]:
         fill_knee_mb=fill.knee_mb if fill else None,
         fill_slow_mb_s=fill.slow_mb_s if fill else None,
         fill_threads=fill.threads if fill else 1,
+        fill_spread=fill.spread if fill else FILL_SPREAD,
         created_at=now_utc().isoformat(timespec="seconds").replace("+00:00", "Z"),
     )
     return model, notes

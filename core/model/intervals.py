@@ -192,18 +192,26 @@ def bands(
     k: int = 1,
     regime: Array | None = None,
     calibrated: bool = False,
+    alternatives: Sequence[Array] = (),
 ) -> tuple[Array, Array]:
-    """(lo, hi) around the bounded `value`: its envelope over `k` samples either side, widened
-    by the level part (each sample's `regime`'s quantiles, where the fit learnt them), whose
-    scale follows the unbounded `demand`'s effect over the baseline."""
+    """(lo, hi) around the bounded `value`: its envelope over `k` samples either side (and
+    the `alternatives`': the same plan with memory filling slower or faster), widened by the
+    level part (each sample's `regime`'s quantiles, where the fit learnt them, never narrower
+    than the steady ones: a regime adds its own misses to the steady noise, it does not take
+    that noise away), whose scale follows the unbounded `demand`'s effect over the baseline."""
     spread = scale(m, demand - base, calibrated)
-    q_lo, q_hi = (np.full(len(value), q) for q in quantiles(m.fit, level))
+    steady_lo, steady_hi = quantiles(m.fit, level)
+    q_lo, q_hi = np.full(len(value), steady_lo), np.full(len(value), steady_hi)
     if regime is not None:
         for code, table in REGIME_TABLES.items():
             rows = regime == code
             if code != STEADY and m.fit.get(table) and rows.any():
-                q_lo[rows], q_hi[rows] = quantiles(m.fit, level, table)
+                own_lo, own_hi = quantiles(m.fit, level, table)
+                q_lo[rows], q_hi[rows] = min(own_lo, steady_lo), max(own_hi, steady_hi)
     env_lo, env_hi = envelope(value, k)
+    for alt in alternatives:
+        alt_lo, alt_hi = envelope(alt, k)
+        env_lo, env_hi = np.minimum(env_lo, alt_lo), np.maximum(env_hi, alt_hi)
     lower = -np.inf if m.lower is None else m.lower
     upper = np.inf if m.upper is None else m.upper
     lo = np.clip(env_lo + q_lo * spread, lower, upper)

@@ -32,7 +32,7 @@ HUBER_K = 1.345
 RIDGE = 1e-4
 MIN_IDLE_SAMPLES = 3
 DRAIN_MB = 16.0  # a run's memory falling more than this before its first event: still draining
-FIXED_TAUS = {"session": (0.0, 0.0)}  # the runner's step is a step: no lag to learn
+FIXED_TAUS = {"session": (0.0, 0.0), "footprint": (0.0, 0.0)}  # steps: no lag to learn
 
 
 class SampledRun(Protocol):
@@ -80,6 +80,7 @@ PRIMARY: dict[str, tuple[str, ...]] = {
     "network": ("net_",),
     "memory_fill": ("cpu_percent", "load_1m", "psi_cpu"),  # faulting pages in costs a CPU
     "session": ("mem_",),  # the runner's memory once it launched a stressor
+    "footprint": ("mem_",),  # a stressor process's own memory while it lives
 }
 SECONDARY: dict[str, tuple[str, ...]] = {
     "cpu": (),
@@ -88,6 +89,7 @@ SECONDARY: dict[str, tuple[str, ...]] = {
     "network": ("cpu_percent", "load_1m", "psi_cpu", "temp_"),
     "memory_fill": ("temp_", "disk_", "psi_io", "psi_memory"),
     "session": (),
+    "footprint": (),
 }
 
 

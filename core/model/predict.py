@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from core.host import host_fingerprint
-from core.model.intervals import DEFAULT_INTERVAL, bands, reach, regimes
+from core.model.intervals import DEFAULT_INTERVAL, FILLING, bands, reach, regimes
 from core.model.response import (
     Array,
     Pulse,
@@ -29,7 +29,7 @@ from core.model.response import (
 )
 from core.model.session import with_session
 from core.model.store import DEFAULT_MODELS_DIR, TwinModel, find_model, load_model
-from core.model.transients import with_transients
+from core.model.transients import MEMORY_FILL, FillProfile, with_transients
 from core.rundir.layout import PREDICTION
 from core.schedule import Event, Schedule
 from core.telemetry.logger import expected_samples
@@ -42,9 +42,11 @@ def sample_clock(schedule: Schedule) -> Array:
     return t
 
 
-def _pulses(model: TwinModel, events: Sequence[Event], end_s: float) -> list[Pulse]:
+def _pulses(
+    model: TwinModel, events: Sequence[Event], end_s: float, fill: FillProfile | None = None
+) -> list[Pulse]:
     """The events as the model sees them: planned times plus the start lag, with transients
-    and the run's session (until `end_s`)."""
+    (memory filling at the model's rate, or at `fill`'s) and the run's session (until `end_s`)."""
     out = []
     for e in events:
         lag = model.start_lag_s.get(e.stressor, 0.0)
@@ -59,7 +61,7 @@ def _pulses(model: TwinModel, events: Sequence[Event], end_s: float) -> list[Pul
                 event_levels(e.stressor, e.params, e.duration_s),  # the drive follows a shape
             )
         )
-    return with_session(with_transients(out, model.fill, model.n_cpus), end_s)
+    return with_session(with_transients(out, fill or model.fill, model.n_cpus), end_s)
 
 
 def _capped(pulse: Pulse, caps: Mapping[str, float]) -> Pulse:
@@ -126,6 +128,9 @@ def predict_schedule(
     times = demand["elapsed_s"]
     frame: dict[str, Array] = {"elapsed_s": times}
     regime = regimes(times, pulses, schedule.interval_s)
+    fills = _fill_alternatives(model, schedule, baseline, pulses) if interval is not None else []
+    for alt_pulses, _ in fills:  # a sample filling at either rate is filling
+        regime[regimes(times, alt_pulses, schedule.interval_s) == FILLING] = FILLING
     for name, m in model.metrics.items():
         lower = -np.inf if m.lower is None else m.lower
         upper = np.inf if m.upper is None else m.upper
@@ -141,9 +146,29 @@ def predict_schedule(
                 k=reach(schedule.interval_s),
                 regime=regime,
                 calibrated=baseline is not None and name in baseline,
+                alternatives=[np.clip(alt[name], lower, upper) for _, alt in fills],
             )
             frame[f"{name}_lo"], frame[f"{name}_hi"] = lo, hi
     return pd.DataFrame(frame)
+
+
+def _fill_alternatives(
+    model: TwinModel,
+    schedule: Schedule,
+    baseline: Mapping[str, float] | None,
+    pulses: Sequence[Pulse],
+) -> list[tuple[list[Pulse], dict[str, Array]]]:
+    """The plan's (pulses, demand) with every memory event filling slower and faster by the
+    fill's `spread`, for the band to hold both: a fill's pace is the least certain thing a
+    prediction with memory events has. None without a fill to vary."""
+    fill = model.fill
+    if fill is None or not any(p.kind == MEMORY_FILL for p in pulses):
+        return []
+    out = []
+    for factor in (1.0 / (1.0 + fill.spread), 1.0 + fill.spread):
+        alt = _pulses(model, schedule.events, schedule.total_s, fill.scaled(factor))
+        out.append((alt, predict_demand(model, schedule, baseline, pulses=alt)))
+    return out
 
 
 def write_prediction(prediction: pd.DataFrame, path: Path) -> None:

@@ -7,7 +7,8 @@ Format (`"format": "server-twin-model"`, `"version": 1`):
 - `training_runs`: one entry per run (id, path, profile, samples, events);
 - `start_lag_s`: per stressor kind, the mean delay between planned and actual event starts;
 - `fill_mb_s`, `fill_knee_mb`, `fill_slow_mb_s`: how fast memory becomes resident (null when
-  not learnt; no knee: one rate), `fill_threads`: with how many threads (1 when absent);
+  not learnt; no knee: one rate), `fill_threads`: with how many threads (1 when absent),
+  `fill_spread`: how much faster or slower a fill may run (relative; absent: `FILL_SPREAD`);
 - `kinds`: per stressor kind, its drive features, their largest training values
   (`feature_max`) and how many training events it had;
 - `metrics`: per metric, `baseline`, `average` (interval-averaged or a level), `lower`/`upper`
@@ -24,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import BadInput
-from core.model.transients import FillProfile
+from core.model.transients import FILL_SPREAD, FillProfile
 from core.rundir.atomic import write_json_atomic
 from core.rundir.layout import DEFAULT_MODELS_DIR as DEFAULT_MODELS_DIR  # re-exported
 
@@ -73,6 +74,7 @@ class TwinModel:
     fill_knee_mb: float | None = None
     fill_slow_mb_s: float | None = None
     fill_threads: int = 1
+    fill_spread: float = FILL_SPREAD
 
     @property
     def fill(self) -> FillProfile | None:
@@ -80,7 +82,11 @@ class TwinModel:
         if not self.fill_mb_s or self.fill_mb_s <= 0:
             return None
         return FillProfile(
-            self.fill_mb_s, self.fill_knee_mb, self.fill_slow_mb_s, max(1, self.fill_threads)
+            self.fill_mb_s,
+            self.fill_knee_mb,
+            self.fill_slow_mb_s,
+            max(1, self.fill_threads),
+            self.fill_spread,
         )
 
     @property
@@ -103,6 +109,7 @@ class TwinModel:
             "fill_knee_mb": self.fill_knee_mb,
             "fill_slow_mb_s": self.fill_slow_mb_s,
             "fill_threads": self.fill_threads,
+            "fill_spread": self.fill_spread,
             "kinds": self.kinds,
             "metrics": {name: asdict(m) for name, m in self.metrics.items()},
         }
@@ -143,6 +150,7 @@ class TwinModel:
             fill_knee_mb=_optional(data, "fill_knee_mb"),
             fill_slow_mb_s=_optional(data, "fill_slow_mb_s"),
             fill_threads=int(data.get("fill_threads") or 1),
+            fill_spread=float(data.get("fill_spread") or FILL_SPREAD),
         )
 
     def save(self, path: Path) -> None:

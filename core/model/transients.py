@@ -33,6 +33,11 @@ SAME_START_S = 0.5  # CPU events starting this soon after the filler compete wit
 FILL_STEP_S = 0.1  # the fill curve's resolution...
 MAX_FILL_POINTS = 20000  # ...up to this many steps per event
 MIB = 1024.0**2
+# A fill may run this much faster or slower than learnt (a rate x or / 1.3): on the bench VM,
+# 2 GiB fills took 0.30-0.60 s over 5 runs of bench/stressors.py, +-30 % about their middle,
+# and a fill sharing the cores with CPU events ran 14 % under its fair share. More, when the
+# training fills themselves differ more (`learn_fill_profile`).
+FILL_SPREAD = 0.3
 
 
 @dataclass(frozen=True)
@@ -47,6 +52,13 @@ class FillProfile:
     slow_mb_s: float | None = None
     threads: int = 1
     """How many threads the filler faults pages in with (the CPU a training fill kept busy)."""
+    spread: float = FILL_SPREAD
+    """How much faster or slower (relative) a fill may run than these rates."""
+
+    def scaled(self, factor: float) -> FillProfile:
+        """The same fill at `factor` times its rates (the knee stays where it is)."""
+        slow = None if self.slow_mb_s is None else self.slow_mb_s * factor
+        return replace(self, fast_mb_s=self.fast_mb_s * factor, slow_mb_s=slow)
 
     def __str__(self) -> str:
         if self.knee_mb is None or not self.slow_mb_s:
@@ -199,10 +211,12 @@ def learn_fill_profile(
             slow.append(after * alone)
     if not fast:
         return None
+    rates = slow if knees else fast  # the rate most of a big fill runs at
+    spread = max(FILL_SPREAD, (max(rates) - min(rates)) / (2.0 * float(np.median(rates))))
     if knees:
         median = (float(np.median(v)) for v in (fast, knees, slow))
-        return FillProfile(next(median), next(median), next(median), threads)
-    return FillProfile(float(np.median(fast)), threads=threads)
+        return FillProfile(next(median), next(median), next(median), threads, spread)
+    return FillProfile(float(np.median(fast)), threads=threads, spread=spread)
 
 
 def fair_share(demands: Sequence[float], capacity: float) -> list[float]:
