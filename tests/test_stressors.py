@@ -372,6 +372,27 @@ def test_disk_stops_growing_at_the_reserve(
     assert wait_exit(h, 2.0) < 2.0 and h.stop().ok
 
 
+def test_system_target_holds_the_machine_at_its_target(
+    started: list[StressorHandle], tmp_path: Path
+) -> None:
+    """The machine's total (/proc/stat, as the dataset's cpu_percent) sits at the target: the
+    workers' own time is read at the same instant as /proc/stat. Read from their published
+    clocks, a period late, the machine sat 2-5 points under 75 %."""
+    b0, t0, _ = cpu_times()
+    time.sleep(1.0)
+    b1, t1, _ = cpu_times()
+    if (b1 - b0) / (t1 - t0) > 0.1:
+        pytest.skip("the machine is over 10 % busy already: its own load would move the total")
+    h = start(started, "cpu", {"load_percent": 75, "target": "system"}, 7.0, tmp_path)
+    time.sleep(2.5)  # bench/stressors.py measures after 2 s, too
+    b0, t0, _ = cpu_times()
+    time.sleep(4.0)
+    b1, t1, _ = cpu_times()
+    total = 100 * (b1 - b0) / (t1 - t0)
+    assert total == pytest.approx(75.0, abs=1.5), f"the machine at {total:.2f} %"
+    h.stop()
+
+
 def test_system_target_counts_other_load(started: list[StressorHandle], tmp_path: Path) -> None:
     # Another process keeps one core (50% of a 2-core machine) busy: holding the machine at 30%
     # leaves the stressor nothing to add, where target = "self" would add 30%.

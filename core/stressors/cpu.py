@@ -29,11 +29,6 @@ from core.stressors._runtime import RateMeter, Reporter, Stop
 PERIOD_S = 0.1
 JITTER_S = 0.0025  # half a tick at HZ=250, either way (see period_lengths)
 CONTROL_S = 0.25
-# target = "system": the integral trim only learns from windows within 3 points of target. In
-# the first seconds the feed-forward is still settling (the load starts before the rest of the
-# machine is known); integrating that error wound the trim to its limit and unwinding it took
-# ~6 s: -1 point over a 10 s run with one core busy elsewhere (simulated: -0.91 -> -0.12).
-TRIM_WITHIN = 0.03
 KERNEL_STEPS = 200  # one "loop" = one pass of a 200-step integer LCG
 _SLOT = struct.Struct("<ddd")  # load (0..1), loops, own cpu seconds
 _SLOT_BASE = 64
@@ -164,7 +159,7 @@ def run_cpu(params: dict[str, Any], stop: Stop, reporter: Reporter, title: str, 
         shaped = is_shape(params["load_percent"])
         _lead(
             shared,
-            workers,
+            pids,
             ncpu,
             target,
             system,
@@ -180,31 +175,43 @@ def run_cpu(params: dict[str, Any], stop: Stop, reporter: Reporter, title: str, 
 class SystemLoop:
     """`target = "system"`: the share of the machine the workers should add, each window.
 
-    Feed-forward on what the rest of the machine used (busy minus our own share, smoothed),
-    plus a small integral trim for what that misses (steal, a worker displacing another
-    process on a busy core). Fractions of the whole machine (0..1).
+    Feed-forward on what the rest of the machine used: busy (/proc/stat) minus the workers'
+    own run time read at the same instant (`run_seconds`), smoothed. Nothing else: with both
+    read together the estimate has no bias to trim away, and an integral trim (there was one)
+    only integrated the windows' noise into a wander of half a point and more. Fractions of
+    the whole machine (0..1).
     """
 
     def __init__(self) -> None:
         self.other: float | None = None  # from the first window on, not ramping up from 0
-        self.trim = 0.0
 
     def need(self, target: float, busy_frac: float, own_frac: float) -> float:
-        # One window's "rest of the machine" is noisy (/proc/stat's ticks, the workers'
-        # clocks): a few points either way on a quiet machine. It is smoothed as measured and
-        # only the estimate is kept at 0 or more: clamping each window would keep the positive
-        # noise and drop the negative, an "other load" of several points that is not there.
+        # One window's "rest of the machine" is noisy (/proc/stat's whole ticks): a point or
+        # two either way on a quiet machine. It is smoothed as measured and never clamped at
+        # 0: on a quiet machine the estimate hovers about a true 0.4 points, and keeping it
+        # at 0 or more kept its positive noise and dropped the negative (-0.6 points on a
+        # simulated quiet machine; -6.5 when each window was clamped).
         seen = busy_frac - own_frac
-        self.other = seen if self.other is None else 0.7 * self.other + 0.3 * seen
-        error = target - busy_frac
-        if abs(error) < TRIM_WITHIN:  # the trim is for a small bias, not a transient
-            self.trim = min(max(self.trim + 0.2 * error, -0.1), 0.1)
-        return min(max(target - max(self.other, 0.0) + self.trim, 0.0), 1.0)
+        self.other = seen if self.other is None else 0.5 * self.other + 0.5 * seen
+        return min(max(target - self.other, 0.0), 1.0)
+
+
+def run_seconds(pids: list[int]) -> float:
+    """CPU seconds the processes `pids` have run, to the nanosecond and as of now
+    (/proc/PID/schedstat; a process gone counts 0)."""
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/schedstat", "rb") as f:
+                total += int(f.read().split()[0])
+        except (OSError, ValueError, IndexError):
+            continue
+    return total / 1e9
 
 
 def _lead(
     shared: _Shared,
-    workers: int,
+    pids: list[int],
     ncpu: int,
     target: float,
     system: bool,
@@ -216,10 +223,11 @@ def _lead(
     loop, or `target_now` giving a shaped target); a constant own-share target is the workers'
     own business (each regulates itself on its CPU clock), so the leader then wakes only to
     report once a second, or for SIGTERM."""
+    workers = len(pids)
     meter = RateMeter(("stress_cpu_loops_per_s",))
     busy0, total0, steal0 = cpu_times()
     sec_busy0, sec_total0, sec_steal0 = busy0, total0, steal0
-    own0 = 0.0
+    own0 = run_seconds(pids)
     t0 = time.monotonic()
     loop = SystemLoop()
     reporter.publish({"stress_cpu_loops_per_s": 0.0}, workers=workers, load=target)
@@ -236,8 +244,12 @@ def _lead(
             for i in range(workers):
                 shared.set_load(i, load)
         else:
+            # The workers' own time read at the same instant as /proc/stat: their published
+            # clocks lag by up to a period, and with 2.5 periods a window that lag made the
+            # "rest of the machine" swing +-20 points window to window; its clamped mean was
+            # +3 points that were not there (the machine 3.5 points under target at 75 %).
             busy, total, steal = cpu_times()
-            own = sum(c for _, c in counters)
+            own = run_seconds(pids)
             now = time.monotonic()
             if total > total0:
                 busy_frac = (busy - busy0) / (total - total0)
