@@ -160,7 +160,7 @@ def _fill_alternatives(
 ) -> list[tuple[list[Pulse], dict[str, Array]]]:
     """The plan's (pulses, demand) with every memory event filling slower and faster by the
     fill's `spread`, for the band to hold both: a fill's pace is the least certain thing a
-    prediction with memory events has. None without a fill to vary."""
+    prediction with memory events has. Empty without a fill to vary."""
     fill = model.fill
     if fill is None or not any(p.kind == MEMORY_FILL for p in pulses):
         return []

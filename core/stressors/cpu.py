@@ -30,7 +30,7 @@ PERIOD_S = 0.1
 JITTER_S = 0.0025  # half a tick at HZ=250, either way (see period_lengths)
 CONTROL_S = 0.25
 KERNEL_STEPS = 200  # one "loop" = one pass of a 200-step integer LCG
-_SLOT = struct.Struct("<ddd")  # load (0..1), loops, own cpu seconds
+_SLOT = struct.Struct("<dd")  # load (0..1), loops
 _SLOT_BASE = 64
 
 
@@ -60,12 +60,12 @@ class _Shared:
         value: float = struct.unpack_from("<d", self.map, _SLOT_BASE + _SLOT.size * i)[0]
         return value
 
-    def publish(self, i: int, loops: float, cpu_s: float) -> None:
-        struct.pack_into("<dd", self.map, _SLOT_BASE + _SLOT.size * i + 8, loops, cpu_s)
+    def publish(self, i: int, loops: float) -> None:
+        struct.pack_into("<d", self.map, _SLOT_BASE + _SLOT.size * i + 8, loops)
 
-    def counters(self, i: int) -> tuple[float, float]:
-        loops, cpu_s = struct.unpack_from("<dd", self.map, _SLOT_BASE + _SLOT.size * i + 8)
-        return float(loops), float(cpu_s)
+    def loops(self, i: int) -> float:
+        value: float = struct.unpack_from("<d", self.map, _SLOT_BASE + _SLOT.size * i + 8)[0]
+        return value
 
 
 def period_lengths(seed: int) -> Callable[[], float]:
@@ -96,7 +96,7 @@ def _worker(
     x = index + 1
     loops = 0.0
     owed = 0.0
-    c_start = c_last = clock()
+    c_last = clock()
     next_publish = 0.0
     period = period_lengths(os.getpid())
     length = period()
@@ -119,7 +119,7 @@ def _worker(
                     break
         now = time.monotonic()
         if now >= next_publish:
-            shared.publish(index, loops, clock() - c_start)
+            shared.publish(index, loops)
             next_publish = now + 0.05
         if w_end > now:
             time.sleep(w_end - now)
@@ -129,7 +129,7 @@ def _worker(
         owed -= c_now - c_last
         c_last = c_now
         owed = min(max(owed, -load * length), load * length)
-    shared.publish(index, loops, clock() - c_start)
+    shared.publish(index, loops)
 
 
 def run_cpu(params: dict[str, Any], stop: Stop, reporter: Reporter, title: str, nice: int) -> None:
@@ -234,7 +234,6 @@ def _lead(
     lead_cpu0 = time.process_time()
     steering = system or target_now is not None
     while stop.sleep(CONTROL_S if steering else meter.left()):
-        counters = [shared.counters(i) for i in range(workers)]
         if target_now is not None:
             target = target_now()
         if not system:
@@ -260,7 +259,7 @@ def _lead(
                     shared.set_load(i, load)
                 busy0, total0, own0, t0 = busy, total, own, now
         if meter.due():
-            loops = sum(c for c, _ in counters)
+            loops = sum(shared.loops(i) for i in range(workers))
             rates = meter.rates({"stress_cpu_loops_per_s": loops})
             busy, total, steal = cpu_times()
             dt = max(total - sec_total0, 1e-9)
