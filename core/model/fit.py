@@ -55,6 +55,7 @@ class TrainingRun:
     n_cpus: int
     profile_name: str
     start_lags: list[tuple[str, float]] = field(default_factory=list)
+    end_lags: list[tuple[str, float]] = field(default_factory=list)
 
     @property
     def t(self) -> Array:
@@ -80,6 +81,7 @@ def load_training_run(path: Path) -> TrainingRun:
     n_cpus = int(host.get("logical_cpus") or len(cores) or 1)
     pulses: list[Pulse] = []
     lags: list[tuple[str, float]] = []
+    end_lags: list[tuple[str, float]] = []
     started = bundle.events[bundle.events["start_s"].notna()]
     for row in started.to_dict("records"):
         kind = str(row["stressor"])
@@ -94,6 +96,12 @@ def load_training_run(path: Path) -> TrainingRun:
         start, end = float(row["start_s"]), float(row["end_s"])  # end: assumed if never recorded
         if math.isfinite(row["planned_start_s"]):
             lags.append((kind, start - float(row["planned_start_s"])))
+        if (
+            row["end_known"]
+            and row["status"] == "completed"
+            and math.isfinite(row["planned_end_s"])
+        ):
+            end_lags.append((kind, end - float(row["planned_end_s"])))  # the stop's own time
         features = event_features(kind, params, n_cpus)
         levels = event_levels(kind, params, end - start)  # a shaped event's input
         pulses.append(Pulse(kind, start, end, features, event_ramp_s(kind, params), levels))
@@ -106,6 +114,7 @@ def load_training_run(path: Path) -> TrainingRun:
         n_cpus=n_cpus,
         profile_name=bundle.profile or path.name,
         start_lags=lags,
+        end_lags=end_lags,
     )
 
 
@@ -188,9 +197,12 @@ def fit_runs(paths: Sequence[Path]) -> tuple[TwinModel, list[str]]:
         if fitted is not None:
             metrics[metric] = fitted
     lags: dict[str, list[float]] = {}
+    end_lags: dict[str, list[float]] = {}
     for run in runs:
         for kind, lag in run.start_lags:
             lags.setdefault(kind, []).append(lag)
+        for kind, lag in run.end_lags:
+            end_lags.setdefault(kind, []).append(lag)
     kinds_info = {kind: _kind_info(runs, kind, names) for kind, names in features.items()}
     swap = 0.0
     if str(host.get("id", "")) == host_fingerprint()["id"]:
@@ -204,6 +216,9 @@ def fit_runs(paths: Sequence[Path]) -> tuple[TwinModel, list[str]]:
         kinds=kinds_info,
         start_lag_s={
             k: float(np.clip(np.mean(v), 0.0, MAX_START_LAG_S)) for k, v in lags.items() if v
+        },
+        end_lag_s={  # the median: one event stopped early by its own end is no stop's time
+            k: float(np.clip(np.median(v), 0.0, MAX_START_LAG_S)) for k, v in end_lags.items() if v
         },
         training_runs=[
             {

@@ -3,7 +3,7 @@
 `predict_schedule(model, schedule)` gives what a run of `schedule` should record: `elapsed_s` at
 k x interval_s (k = 1 .. floor(total / interval), the samples a run writes) and one column per
 predicted metric, named and meant as in `system_metrics_dataset.csv`. Events are placed at their
-planned times plus the start lag seen in training.
+planned times plus the start and end lags seen in training.
 """
 
 from __future__ import annotations
@@ -45,17 +45,19 @@ def sample_clock(schedule: Schedule) -> Array:
 def _pulses(
     model: TwinModel, events: Sequence[Event], end_s: float, fill: FillProfile | None = None
 ) -> list[Pulse]:
-    """The events as the model sees them: planned times plus the start lag, with transients
-    (memory filling at the model's rate, or at `fill`'s) and the run's session (until `end_s`)."""
+    """The events as the model sees them: planned times plus the start and end lags, with
+    transients (memory filling at the model's rate, or at `fill`'s) and the run's session
+    (until `end_s`)."""
     out = []
     for e in events:
         lag = model.start_lag_s.get(e.stressor, 0.0)
+        end_lag = model.end_lag_s.get(e.stressor, lag)
         features = event_features(e.stressor, e.params, model.n_cpus)
         out.append(
             Pulse(
                 e.stressor,
                 e.start_s + lag,
-                e.end_s + lag,
+                e.end_s + end_lag,
                 features,
                 event_ramp_s(e.stressor, e.params),
                 event_levels(e.stressor, e.params, e.duration_s),  # the drive follows a shape

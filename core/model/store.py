@@ -6,6 +6,8 @@ Format (`"format": "server-twin-model"`, `"version": 1`):
 - `n_cpus`, `ram_bytes`, `swap_bytes`: the machine's size, used for drives and warnings;
 - `training_runs`: one entry per run (id, path, profile, samples, events);
 - `start_lag_s`: per stressor kind, the mean delay between planned and actual event starts;
+- `end_lag_s`: per kind, the median delay between planned and actual event ends (a stressor
+  takes its time to stop and give back its memory; absent: the start lag);
 - `fill_mb_s`, `fill_knee_mb`, `fill_slow_mb_s`: how fast memory becomes resident (null when
   not learnt; no knee: one rate), `fill_threads`: with how many threads (1 when absent),
   `fill_spread`: how much faster or slower a fill may run (relative; absent: `FILL_SPREAD`);
@@ -64,6 +66,7 @@ class TwinModel:
     metrics: dict[str, MetricModel]
     kinds: dict[str, dict[str, Any]] = field(default_factory=dict)
     start_lag_s: dict[str, float] = field(default_factory=dict)
+    end_lag_s: dict[str, float] = field(default_factory=dict)
     training_runs: list[dict[str, Any]] = field(default_factory=list)
     interval_s: float = 1.0
     swap_bytes: float = 0.0
@@ -105,6 +108,7 @@ class TwinModel:
             "interval_s": self.interval_s,
             "training_runs": self.training_runs,
             "start_lag_s": self.start_lag_s,
+            "end_lag_s": self.end_lag_s,
             "fill_mb_s": self.fill_mb_s,
             "fill_knee_mb": self.fill_knee_mb,
             "fill_slow_mb_s": self.fill_slow_mb_s,
@@ -143,6 +147,7 @@ class TwinModel:
             metrics=metrics,
             kinds=dict(data.get("kinds", {})),
             start_lag_s={k: float(v) for k, v in data.get("start_lag_s", {}).items()},
+            end_lag_s={k: float(v) for k, v in (data.get("end_lag_s") or {}).items()},
             training_runs=list(data.get("training_runs", [])),
             interval_s=float(data.get("interval_s", 1.0)),
             created_at=str(data.get("created_at", "")),
