@@ -10,7 +10,7 @@ memory used in % of its mean. Two predictions are scored: from the model's own i
 and "calibrated" with the idle levels measured in the held-out run's baseline (before any
 event, as the runner can do when a run starts). `--reuse` takes the newest existing runs of
 those profiles in `--out` instead of recording. Prints the table; writes `prediction.csv` into
-the held-out run so `twin analyze` scores it too.
+the held-out run and the question's run so `twin analyze` scores them too.
 
 Issue 14's figures too: the operator's question (two CPU workers at 80 % plus 4 GiB for 60 s,
 recorded as `whatif-question`) scored like the held-out run; for both, the 90 % interval's
@@ -240,6 +240,7 @@ def main() -> int:
     q_schedule = resolve_schedule(load_profile(profile_path(QUESTION, args.out)))
     q_first = min(e.start_s for e in q_schedule.events)
     q_pred = predict_schedule(model, q_schedule, baseline=idle_levels(question, q_first))
+    write_prediction(q_pred, question / "prediction.csv")
     print(f"\nthe question ({question.name}: 2 x 80 % CPU + 4 GiB for 60 s), calibrated:")
     interval_scores(question, q_pred, flat)
     for kind in args.verify:

@@ -7,6 +7,7 @@ import json
 import math
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -854,3 +855,101 @@ def test_a_stressor_that_takes_its_time_to_stop_holds_the_sample_at_its_planned_
     assert pred.loc[15.5] - pred.loc[2.0] < 64 * MIB  # given back by the next sample
     reloaded = TwinModel.from_json(json.loads(json.dumps(fitted.to_json())))
     assert reloaded.end_lag_s == fitted.end_lag_s
+
+
+def test_a_stressors_boot_costs_cpu_in_the_sample_after_its_launch(tmp_path: Path) -> None:
+    """Every stressor is a process booted `PRELAUNCH_S` before its event: its interpreter
+    starting costs CPU in the quiet gap before the load, where a plan shows nothing. Training
+    learns that cost from its events' gaps and a new plan predicts it before each event."""
+    boot = 12.0  # CPU points in the sample after the launch
+    events = [_ev(f"c{i}", "cpu", 5 + 15 * i, 8, load_percent=p) for i, p in enumerate((30, 60))]
+    runs = []
+    for seed in (11, 12):
+        run = _write_run(tmp_path, f"boot{seed}", events, 40.0, seed)
+        data = pd.read_csv(run / "system_metrics_dataset.csv")
+        for e in events:
+            data.loc[np.isclose(data["elapsed_s"], e.start_s - 0.5), "cpu_percent"] += boot
+        data.to_csv(run / "system_metrics_dataset.csv", index=False)
+        runs.append(run)
+    fitted, _ = fit_runs(runs)
+    plan = Schedule("one", "parallel", (_ev("a", "memory", 10, 5, size_mb=256),), 20.0, 0.5, 5.0)
+    cpu = predict_schedule(fitted, plan).set_index("elapsed_s")["cpu_percent"]
+    assert cpu.loc[9.5] - cpu.loc[5.0] == pytest.approx(boot, abs=2.0)  # a memory event boots too
+    assert abs(cpu.loc[9.0] - cpu.loc[5.0]) < 1.0 and abs(cpu.loc[10.0] - cpu.loc[5.0]) < 1.0
+
+
+def test_the_cpu_band_after_a_memory_release_is_the_steady_one(model: TwinModel) -> None:
+    """Freed memory lingers in used memory a while (its own regime), but not in CPU: a CPU
+    event soon after a memory event's end gets the same CPU band as the same event alone."""
+    cpu_event = _ev("c", "cpu", 16, 8, load_percent=50)
+    alone = Schedule("alone", "parallel", (cpu_event,), 30.0, 0.5, 5.0)
+    after = Schedule(
+        "after", "parallel", (_ev("m", "memory", 2, 12, size_mb=512), cpu_event), 30.0, 0.5, 5.0
+    )
+    rows = slice(18.0, 23.0)
+    a = predict_schedule(model, alone).set_index("elapsed_s").loc[rows]
+    b = predict_schedule(model, after).set_index("elapsed_s").loc[rows]
+    np.testing.assert_allclose(
+        b["cpu_percent_hi"] - b["cpu_percent"], a["cpu_percent_hi"] - a["cpu_percent"], atol=0.05
+    )
+    np.testing.assert_allclose(
+        b["cpu_percent"] - b["cpu_percent_lo"], a["cpu_percent"] - a["cpu_percent_lo"], atol=0.05
+    )
+
+
+def test_an_event_left_out_of_two_scales_with_the_other_ones_drive(tmp_path: Path) -> None:
+    """With two disk events, leaving one out of the refit leaves one: its `on` and rate columns
+    are then proportional and any split of the effect fits (one gave 12 points where the data
+    had 0-4), unless the sample holding the left-out event's end tells the refit its rate. The
+    left-out event is predicted by scaling the other's effect with the rate, so a CPU cost that
+    is proportional to the rate gives misses of the noise and a narrow band."""
+    per_mb_s = 0.1  # CPU points per MB/s written
+    events = [
+        _ev(f"d{i}", "disk", 5 + 14 * i, 8.12, mode="write", file_mb=64, rate_mb_s=r)
+        for i, r in enumerate((20, 60))  # ending off the sample grid, as stressors do
+    ]
+    runs = []
+    for seed in (13, 14):
+        run = _write_run(tmp_path, f"disk{seed}", events, 35.0, seed)
+        data = pd.read_csv(run / "system_metrics_dataset.csv")
+        t = data["elapsed_s"].to_numpy()
+        for e in events:
+            share = np.clip((t - e.start_s) / 0.5, 0, 1) - np.clip((t - e.end_s) / 0.5, 0, 1)
+            data["cpu_percent"] += per_mb_s * e.params["rate_mb_s"] * share
+            data.loc[(t > e.end_s) & (t < e.end_s + 0.5), "cpu_percent"] += 4.0  # its stop
+        data.to_csv(run / "system_metrics_dataset.csv", index=False)
+        runs.append(run)
+    fitted, _ = fit_runs(runs)
+    plan = Schedule(
+        "mid", "parallel", (_ev("d", "disk", 5, 10, mode="write", file_mb=64, rate_mb_s=40),),
+        20.0, 0.5, 5.0,
+    )  # fmt: skip
+    pred = predict_schedule(fitted, plan).set_index("elapsed_s").loc[7.0:14.0]
+    assert (pred["cpu_percent"] - CPU_BASE).mean() == pytest.approx(per_mb_s * 40, abs=0.5)
+    assert (pred["cpu_percent_hi"] - pred["cpu_percent_lo"]).mean() < 8.0  # noise sd is 1
+
+
+def test_a_left_out_event_takes_the_sample_holding_its_end_and_an_unidentified_on_drops() -> None:
+    """The refit without an event must not see it: the sample whose interval holds its end
+    (stressors end off the grid) leaves with it. A kind left with one event has its `on` column
+    proportional to its drive's, so `on` is dropped from that refit; two levels keep both."""
+    from core.model.metric_fit import Design, event_blocks, identified_columns
+    from core.model.response import Pulse
+
+    @dataclass
+    class Run:
+        t: np.ndarray
+        data: pd.DataFrame
+        pulses: list[Pulse]
+        interval_s: float = 0.5
+
+    t = np.arange(1, 41) * 0.5
+    pulses = [Pulse("disk", 5.0, 10.12, {"rate": 20.0}), Pulse("disk", 12.0, 16.12, {"rate": 60.0})]
+    run = Run(t, pd.DataFrame({"elapsed_s": t}), pulses)
+    design = Design([run], {"disk": ["on", "rate"]})
+    first = event_blocks(design, 0.0)[0]
+    assert t[first].tolist() == [t / 2 for t in range(10, 22)]  # 5.0 .. 10.5
+    cols = design.columns("disk", 0.0, 0.0, True)
+    assert identified_columns(cols, ["disk"], design.features).tolist() == [0, 1]
+    one_left = identified_columns(cols[~first], ["disk"], design.features)
+    assert one_left.tolist() == [1]  # the rate alone

@@ -27,7 +27,7 @@ from core.errors import BadInput
 from core.host import host_fingerprint
 from core.model.metric_fit import Design, fit_metric, metric_bounds
 from core.model.response import KINDS, Array, Pulse, event_features, event_levels, event_ramp_s
-from core.model.session import FOOTPRINT, SESSION, with_session
+from core.model.session import BOOT, FOOTPRINT, SESSION, with_session
 from core.model.store import MetricModel, TwinModel
 from core.model.transients import (
     FILL_SPREAD,
@@ -129,7 +129,7 @@ def _metrics(runs: Sequence[TrainingRun]) -> list[str]:
 def _kind_features(runs: Sequence[TrainingRun]) -> dict[str, list[str]]:
     """Per kind seen in training, its feature columns (`on` only when the drive varies)."""
     out: dict[str, list[str]] = {}
-    for kind in (*KINDS, *TRANSIENT_KINDS, SESSION, FOOTPRINT):
+    for kind in (*KINDS, *TRANSIENT_KINDS, SESSION, FOOTPRINT, BOOT):
         pulses = [p for run in runs for p in run.pulses if p.kind == kind]
         if not pulses:
             continue

@@ -86,6 +86,14 @@ def regimes(t: Array, pulses: Sequence[Pulse], interval_s: float) -> Array:
     return codes
 
 
+def for_metric(codes: Array, lingers: bool) -> Array:
+    """The regimes as one metric sees them: `RELEASED` only where freed memory lingers in it
+    (`lingers`: a memory level); for any other metric those samples are steady (a CPU's misses
+    after a release are just the next event's)."""
+    out: Array = codes if lingers else np.where(codes == RELEASED, STEADY, codes)
+    return out
+
+
 def _robust_ms(x: Array) -> float:
     """A mean square that rare spikes (a stressor's start-up, a release) do not dominate: the
     normal one with the same median |x|; the quantiles take the tails."""

@@ -16,7 +16,14 @@ from typing import Protocol
 import numpy as np
 import pandas as pd
 
-from core.model.intervals import after_release, envelope, reach, regimes, spread_stats
+from core.model.intervals import (
+    after_release,
+    envelope,
+    for_metric,
+    reach,
+    regimes,
+    spread_stats,
+)
 from core.model.response import KINDS, Array, BoolArray, Pulse, kind_columns
 from core.model.store import MetricModel, Term
 from core.model.transients import MIB
@@ -32,7 +39,7 @@ HUBER_K = 1.345
 RIDGE = 1e-4
 MIN_IDLE_SAMPLES = 3
 DRAIN_MB = 16.0  # a run's memory falling more than this before its first event: still draining
-FIXED_TAUS = {"session": (0.0, 0.0), "footprint": (0.0, 0.0)}  # steps: no lag to learn
+FIXED_TAUS = {"session": (0.0, 0.0), "footprint": (0.0, 0.0), "boot": (0.0, 0.0)}  # steps
 
 
 class SampledRun(Protocol):
@@ -60,6 +67,11 @@ def averaged(metric: str) -> bool:
     return not (metric in metric_lists.HEADLINE_METRICS and metric_lists.is_level(metric))
 
 
+def lingers(metric: str, average: bool) -> bool:
+    """Whether memory an event frees stays counted in `metric` a while (a memory level)."""
+    return _primary(metric, "memory") and not average
+
+
 def metric_bounds(metric: str, ram: float) -> tuple[float | None, float | None]:
     if metric.endswith("_percent"):
         return 0.0, 100.0
@@ -81,6 +93,7 @@ PRIMARY: dict[str, tuple[str, ...]] = {
     "memory_fill": ("cpu_percent", "load_1m", "psi_cpu"),  # faulting pages in costs a CPU
     "session": ("mem_",),  # the runner's memory once it launched a stressor
     "footprint": ("mem_",),  # a stressor process's own memory while it lives
+    "boot": ("cpu_percent", "psi_cpu"),  # a stressor process starting up
 }
 SECONDARY: dict[str, tuple[str, ...]] = {
     "cpu": (),
@@ -90,6 +103,7 @@ SECONDARY: dict[str, tuple[str, ...]] = {
     "memory_fill": ("temp_", "disk_", "psi_io", "psi_memory"),
     "session": (),
     "footprint": (),
+    "boot": (),
 }
 
 
@@ -166,16 +180,37 @@ def solve_ridge(intercepts: Array, cols: Array, y: Array) -> tuple[Array, float]
 
 def event_blocks(design: Design, tail_s: float) -> list[BoolArray]:
     """One block of samples per stress event of every run: from its start to `tail_s` after
-    its end (its fall). Left out of a refit one at a time, it is what the model would have
-    predicted for an event it never saw: its own error, honestly."""
+    its end (its fall), and the sample whose interval holds the end (an averaged metric sees
+    part of the event there: left in, it told the refit the event's drive). Left out of a refit
+    one at a time, it is what the model would have predicted for an event it never saw: its own
+    error, honestly."""
     blocks = []
     for i, run in enumerate(design.runs):
         rows = design.run_index == i
         for pulse in (p for p in run.pulses if p.kind in KINDS):
             block = np.zeros(design.n, dtype=bool)
-            block[rows] = (run.t >= pulse.start_s) & (run.t <= pulse.end_s + tail_s)
+            until = pulse.end_s + max(tail_s, run.interval_s)
+            block[rows] = (run.t >= pulse.start_s) & (run.t < until)
             blocks.append(block)
     return blocks
+
+
+def identified_columns(cols: Array, kinds: Sequence[str], features: dict[str, list[str]]) -> Array:
+    """Indices of the columns a fit on these rows can tell apart: a kind left with one event
+    (or one level of its drive) has an `on` column proportional to its drive's, and any split
+    of its effect between the two fits the rows equally (one split gave a disk event at 20 MB/s
+    12 points of CPU where the one at 60 MB/s had 4); without `on`, the effect scales with the
+    drive from that event, the plain extrapolation."""
+    keep: list[int] = []
+    at = 0
+    for kind in kinds:
+        names = features[kind]
+        own = list(range(at, at + len(names)))
+        at += len(names)
+        if "on" in names and len(own) > 1 and np.linalg.matrix_rank(cols[:, own]) < len(own):
+            own.remove(at - len(names) + names.index("on"))
+        keep += own
+    return np.asarray(keep, dtype=int)
 
 
 def envelope_misses(design: Design, y: Array, fitted: Array) -> Array:
@@ -236,7 +271,7 @@ def fit_metric(
     first = np.concatenate([np.arange(len(r.data)) == 0 for r in design.runs])
     mask = np.isfinite(y_all) & ~first  # the first sample of a run primes the counters
     average = averaged(metric)
-    if _primary(metric, "memory") and not average:
+    if lingers(metric, average):
         draining = draining_runs(design)
         if len(draining) < len(design.runs):
             mask &= ~np.isin(design.run_index, sorted(draining))
@@ -294,7 +329,7 @@ def fit_metric(
 
     grid = TAU_GRID if metric == "load_1m" or metric.startswith("temp_") else FAST_TAU_GRID
     rows: BoolArray = mask
-    if _primary(metric, "memory") and not average:
+    if lingers(metric, average):
         # memory freed by an event stays counted as used a while: levels are fitted without it
         settled = mask & ~design.released
         rows = settled if settled.sum() >= 3 else mask
@@ -335,15 +370,19 @@ def fit_metric(
     for block in event_blocks(design, tail):
         others = rows & ~block
         if others.sum() >= 3 and block.any():
-            b = solve_ridge(intercepts[others] * w[others], cols[others] * w[others],
-                            y_all[others] * w[others, 0])[0]  # fmt: skip
+            keep = identified_columns(cols[others], kinds, design.features)
+            sub = solve_ridge(intercepts[others] * w[others], cols[others][:, keep] * w[others],
+                              y_all[others] * w[others, 0])[0]  # fmt: skip
+            b = np.zeros(x.shape[1])
+            b[:k], b[k + keep] = sub[:k], sub[k:]
             unseen[block] = (offset + x @ b)[block]
     if lower is not None or upper is not None:
         fitted = np.clip(fitted, lower, upper)
         unseen = np.clip(unseen, lower, upper)
     resid = (y_abs - fitted)[mask]
     miss = envelope_misses(design, y_abs, unseen)[mask]
-    spread = spread_stats(miss, (fitted - base_part)[mask], baselines, design.regime[mask])
+    regime = for_metric(design.regime, lingers(metric, average))[mask]
+    spread = spread_stats(miss, (fitted - base_part)[mask], baselines, regime)
     y = y_abs[mask]
     sst = float(((y - y.mean()) ** 2).sum())
     sse_final = float((resid**2).sum())

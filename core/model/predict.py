@@ -18,7 +18,8 @@ import numpy as np
 import pandas as pd
 
 from core.host import host_fingerprint
-from core.model.intervals import DEFAULT_INTERVAL, FILLING, bands, reach, regimes
+from core.model.intervals import DEFAULT_INTERVAL, FILLING, bands, for_metric, reach, regimes
+from core.model.metric_fit import lingers
 from core.model.response import (
     Array,
     Pulse,
@@ -146,7 +147,7 @@ def predict_schedule(
                 _base(model, name, baseline),
                 interval,
                 k=reach(schedule.interval_s),
-                regime=regime,
+                regime=for_metric(regime, lingers(name, m.average)),
                 calibrated=baseline is not None and name in baseline,
                 alternatives=[np.clip(alt[name], lower, upper) for _, alt in fills],
             )

@@ -11,6 +11,11 @@ gone at its end: some MiB of interpreter and buffers (10-25 MiB on the bench VM)
 lives. A memory event's own `on` term holds its process; every other event gets a `footprint`
 pulse (feature `footprint`, 1) from its launch to its end, one gain for them all: so two CPU
 events at once add two footprints, which a plan of one event at a time cannot tell otherwise.
+
+Booting that process costs CPU: an interpreter starting and importing its stressor, 0.1-0.2
+core-seconds on the bench VM, in the sample after its launch (in the quiet gap before its
+event, where the plan showed nothing). Every stress event gets a `boot` pulse (feature `boot`,
+1) of `BOOT_S` from its launch, one gain for them all: the CPU-seconds a boot takes.
 """
 
 from __future__ import annotations
@@ -22,12 +27,15 @@ from core.model.response import KINDS, Pulse
 
 SESSION = "session"
 FOOTPRINT = "footprint"
+BOOT = "boot"
+BOOT_S = 0.25  # a boot's CPU, as a pulse this long from the launch (its gain: the CPU % during)
 HELD_BY_OWN_TERM = ("memory",)  # kinds whose process memory their own `on` term learns
 
 
 def with_session(pulses: Sequence[Pulse], end_s: float) -> list[Pulse]:
-    """`pulses` plus the session pulse (none when the run has no stress event) and one
-    footprint pulse per stress event whose kind has no memory term of its own."""
+    """`pulses` plus the session pulse (none when the run has no stress event), one boot pulse
+    per stress event and one footprint pulse per stress event whose kind has no memory term of
+    its own."""
     starts = [p.start_s for p in pulses if p.kind in KINDS]
     if not starts:
         return list(pulses)
@@ -36,7 +44,12 @@ def with_session(pulses: Sequence[Pulse], end_s: float) -> list[Pulse]:
         for p in pulses
         if p.kind in KINDS and p.kind not in HELD_BY_OWN_TERM and p.end_s > p.start_s
     ]
+    boots = [
+        Pulse(BOOT, launch, launch + BOOT_S, {BOOT: 1.0})
+        for p in pulses
+        if p.kind in KINDS and (launch := max(0.0, p.start_s - PRELAUNCH_S)) < p.start_s
+    ]
     begin = max(0.0, min(starts) - PRELAUNCH_S)
     if end_s <= begin:
-        return [*pulses, *footprints]
-    return [*pulses, Pulse(SESSION, begin, end_s, {SESSION: 1.0}), *footprints]
+        return [*pulses, *footprints, *boots]
+    return [*pulses, Pulse(SESSION, begin, end_s, {SESSION: 1.0}), *footprints, *boots]
