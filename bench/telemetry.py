@@ -42,8 +42,10 @@ cpu0 = time.process_time()
 loop.run(until_s=seconds)
 cpu = time.process_time() - cpu0
 writer.close()
+counter = sampler.process_counter  # a /proc listing is a tick's priciest read
 print(json.dumps({"cpu_s": cpu, "late": late, "rows": writer.rows,
-                  "expected": int(seconds * hz + 1e-9)}))
+                  "expected": int(seconds * hz + 1e-9), "listings": counter.listings,
+                  "anchored": counter.anchored}))
 """
 
 
@@ -102,7 +104,8 @@ def row(hz: float, seconds: float, r: dict[str, Any]) -> str:
     return (
         f"{hz:>5g}Hz {r['rows']:>7} {per_min:>10.3f} {per_min / 60 * 100:>7.2f}% "
         f"{pct(late, 0.5):>7.2f}ms {pct(late, 0.99):>5.2f}ms {max(late):>5.2f}ms  "
-        f"{r['rows'] - r['expected']:+d} rows (mean lateness {statistics.mean(late):.2f} ms)"
+        f"{r['rows'] - r['expected']:+d} rows (mean lateness {statistics.mean(late):.2f} ms); "
+        f"/proc listed {r['listings']}x ({'link-count anchor' if r['anchored'] else 'no anchor'})"
     )
 
 

@@ -250,6 +250,11 @@ class ProcessCounter:
         if root_pid_namespace:
             self._anchor = self._find_anchor(time.monotonic())
 
+    @property
+    def anchored(self) -> bool:
+        """Whether the count comes from /proc's link count (else from listings)."""
+        return self._anchor is not None
+
     def _list(self, now: float) -> list[str]:
         self.listings += 1
         self._listed_at = now

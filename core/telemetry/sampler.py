@@ -184,6 +184,11 @@ class SystemSampler:
     def columns(self) -> list[C.Column]:
         return self._columns
 
+    @property
+    def process_counter(self) -> ProcessCounter:
+        """How the process count is kept (the bench reports its listings)."""
+        return self._process_count
+
     def _counters(self, now: float) -> _Counters:
         cpu, stat = parse_stat(self._stat.read())
         vm = parse_keyed(self._vmstat.read(), VMSTAT_FIELDS)
