@@ -34,12 +34,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from core.analysis.fidelity import score_prediction  # noqa: E402
+from core.event_lifecycle import PRELAUNCH_S  # noqa: E402
 from core.model import (  # noqa: E402
     fit_runs,
     overload_warnings,
     predict_schedule,
     write_prediction,
 )
+from core.model.metric_fit import averaged  # noqa: E402
 from core.profile import load_profile, resolve_schedule  # noqa: E402
 
 TRAIN = ("train-cpu", "train-memory")
@@ -126,10 +128,15 @@ def score(measured: pd.DataFrame, predicted: pd.DataFrame) -> dict[str, tuple[fl
 
 
 def idle_levels(run: Path, first_event_s: float) -> dict[str, float]:
+    """The run's idle before its first stressor launched, as `measure_levels` reads the machine
+    when a run starts: a rate is the idle's median, a level (memory) the median of its last
+    second (memory freed just before the run may still be draining: 606 to 577 MiB over 5 s)."""
     data = pd.read_csv(run / "system_metrics_dataset.csv")
-    idle = data[(data["elapsed_s"] < first_event_s) & (data.index > 0)]
+    launch = first_event_s - PRELAUNCH_S
+    idle = data[(data["elapsed_s"] < launch) & (data.index > 0)]
+    last = idle[idle["elapsed_s"] >= launch - 1.0]
     numeric = [c for c in idle.columns if pd.api.types.is_numeric_dtype(idle[c])]
-    return {c: float(idle[c].median()) for c in numeric}
+    return {c: float((idle if averaged(c) else last)[c].median()) for c in numeric}
 
 
 def interval_scores(run: Path, prediction: pd.DataFrame, flat: dict[str, float]) -> None:
