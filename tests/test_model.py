@@ -953,3 +953,31 @@ def test_a_left_out_event_takes_the_sample_holding_its_end_and_an_unidentified_o
     assert identified_columns(cols, ["disk"], design.features).tolist() == [0, 1]
     one_left = identified_columns(cols[~first], ["disk"], design.features)
     assert one_left.tolist() == [1]  # the rate alone
+
+
+def test_a_memory_band_holds_the_level_a_run_settles_at_once_it_runs(tmp_path: Path) -> None:
+    """Once a run launches its stressors its memory settles some MiB off its idle, by an amount
+    that differs from run to run (the runner's and the kernel's own memory): two training runs
+    show that wander (`level_sd`), and a new run that settles as far off is inside the band."""
+    events = [_ev(f"c{i}", "cpu", 5 + 15 * i, 8, load_percent=p) for i, p in enumerate((30, 60))]
+    runs = []
+    for seed, shift in ((15, 10.0), (16, 30.0)):
+        run = _write_run(tmp_path, f"wander{seed}", events, 40.0, seed)
+        data = pd.read_csv(run / "system_metrics_dataset.csv")
+        after = data["elapsed_s"] >= 4.0  # the first launch
+        _save_memory(run, data, data["mem_used_bytes"] + shift * MIB * after)
+        runs.append(run)
+    fitted, _ = fit_runs(runs)
+    assert fitted.metrics["mem_used_bytes"].fit["level_sd"] == pytest.approx(10 * MIB, rel=0.3)
+    inside = []
+    for k, shift in enumerate((10.0, 30.0)):  # as far off as each training run settled
+        truth = _simulate(events, 40.0, 0.5, 20 + k)
+        truth.loc[truth["elapsed_s"] >= 4.0, "mem_used_bytes"] += shift * MIB
+        plan = Schedule("new", "parallel", tuple(events), 40.0, 0.5, 5.0)
+        pred = predict_schedule(fitted, plan, baseline={"mem_used_bytes": MEM_BASE})
+        late = (truth["elapsed_s"] >= 6.0).to_numpy()
+        y = truth["mem_used_bytes"].to_numpy()[late]
+        lo = pred["mem_used_bytes_lo"].to_numpy()[late]
+        hi = pred["mem_used_bytes_hi"].to_numpy()[late]
+        inside += list((lo <= y) & (y <= hi))
+    assert np.mean(inside) >= 0.9, np.mean(inside)

@@ -11,6 +11,8 @@ A band has two parts:
     is 5 % off at every level): what the samples under load miss by beyond the noise;
   - `baseline_sd`: how much the idle level drifted between training runs (left out when the
     prediction starts from the run's own idle: calibrated);
+  and, apart (in quadrature with the rest, at a normal quantile), `level_sd`: how far a
+  level metric's run settles off the fit once it runs, from run to run (`metric_fit`);
   and `q` the training samples' own quantiles of that standardized miss, signed (`z`), so a
   band is as lopsided and heavy-tailed as training was. Each event's misses are taken from a
   fit without that event (`metric_fit`): a fit explains its own data better than a new plan's.
@@ -222,6 +224,8 @@ def bands(
         env_lo, env_hi = np.minimum(env_lo, alt_lo), np.maximum(env_hi, alt_hi)
     lower = -np.inf if m.lower is None else m.lower
     upper = np.inf if m.upper is None else m.upper
-    lo = np.clip(env_lo + q_lo * spread, lower, upper)
-    hi = np.clip(env_hi + q_hi * spread, lower, upper)
+    # a level's own offset in this run (`level_sd`), independent of the misses within a run
+    wander = float(m.fit.get("level_sd") or 0.0) * _normal_q(0.5 + level / 2.0)
+    lo = np.clip(env_lo - np.hypot(q_lo * spread, wander), lower, upper)
+    hi = np.clip(env_hi + np.hypot(q_hi * spread, wander), lower, upper)
     return np.minimum(lo, value), np.maximum(hi, value)

@@ -16,7 +16,10 @@ from typing import Protocol
 import numpy as np
 import pandas as pd
 
+from core.event_lifecycle import PRELAUNCH_S
 from core.model.intervals import (
+    REACH_S,
+    STEADY,
     after_release,
     envelope,
     for_metric,
@@ -213,6 +216,36 @@ def identified_columns(cols: Array, kinds: Sequence[str], features: dict[str, li
     return np.asarray(keep, dtype=int)
 
 
+def launched(design: Design, i: int) -> BoolArray:
+    """Run `i`'s samples from its first stressor's launch on (its `t`, as a mask of the run)."""
+    run = design.runs[i]
+    starts = [p.start_s for p in run.pulses if p.kind in KINDS]
+    t = np.full(design.n, -np.inf)
+    t[design.run_index == i] = run.t
+    return t >= (min(starts) - PRELAUNCH_S if starts else np.inf)
+
+
+def run_offsets(
+    design: Design, resid: Array, steady: BoolArray, tail_s: float
+) -> list[tuple[int, float]]:
+    """Per run, how far its level sat from the fit once it ran (the median residual of its
+    steady samples from its first launch on, with no event running nor falling for `tail_s`
+    after its end, nor a step's edge `REACH_S` away): the runner's and the
+    kernel's own memory moves 5-25 MiB from run to run (the session step alone: 6-20 MiB over
+    three recordings of the bench VM), and a fit shared by the runs cannot tell one run's."""
+    out: list[tuple[int, float]] = []
+    for i, run in enumerate(design.runs):
+        rows = (design.run_index == i) & steady & launched(design, i)
+        t = np.full(design.n, np.nan)
+        t[design.run_index == i] = run.t
+        for p in (p for p in run.pulses if p.kind in KINDS):
+            edge = max(REACH_S, run.interval_s)
+            rows &= ~((t >= p.start_s - edge) & (t < p.end_s + edge + tail_s))
+        if rows.sum() >= MIN_IDLE_SAMPLES:
+            out.append((i, float(np.median(resid[rows]))))
+    return out
+
+
 def envelope_misses(design: Design, y: Array, fitted: Array) -> Array:
     """How far each sample fell outside its run's fitted envelope (signed; 0 inside)."""
     miss = np.zeros(design.n)
@@ -380,9 +413,19 @@ def fit_metric(
         fitted = np.clip(fitted, lower, upper)
         unseen = np.clip(unseen, lower, upper)
     resid = (y_abs - fitted)[mask]
-    miss = envelope_misses(design, y_abs, unseen)[mask]
-    regime = for_metric(design.regime, lingers(metric, average))[mask]
-    spread = spread_stats(miss, (fitted - base_part)[mask], baselines, regime)
+    miss_all = envelope_misses(design, y_abs, unseen)
+    regime_all = for_metric(design.regime, lingers(metric, average))
+    level_sd = 0.0
+    if not average:  # a level: each run's own offset once it runs is a draw of its wander
+        offsets = run_offsets(design, y_abs - fitted, mask & (regime_all == STEADY), tail)
+        if offsets:
+            level_sd = math.sqrt(sum(d * d for _, d in offsets) / len(offsets))
+            for i, d in offsets:  # the misses within a run are what is left around its offset
+                after = (design.run_index == i) & launched(design, i)
+                miss_all[after] -= np.clip(miss_all[after], min(0.0, d), max(0.0, d))
+    miss = miss_all[mask]
+    spread = spread_stats(miss, (fitted - base_part)[mask], baselines, regime_all[mask])
+    spread["level_sd"] = level_sd
     y = y_abs[mask]
     sst = float(((y - y.mean()) ** 2).sum())
     sse_final = float((resid**2).sum())
