@@ -188,8 +188,14 @@ def scale(m: MetricModel, effect: Array, calibrated: bool = False) -> Array:
 def half_width(m: MetricModel, effect: Array, level: float, side: int = 1) -> Array:
     """How far above (`side` +1) or below (-1) the prediction its steady band reaches."""
     q_lo, q_hi = quantiles(m.fit, level)
-    width: Array = (q_hi if side > 0 else -q_lo) * scale(m, effect)
+    width: Array = np.hypot((q_hi if side > 0 else -q_lo) * scale(m, effect), wander(m, level))
     return width
+
+
+def wander(m: MetricModel, level: float) -> float:
+    """The band's share for the run's own offset of a level (`level_sd`, at a normal
+    quantile): apart from the misses within a run, added to them in quadrature."""
+    return float(m.fit.get("level_sd") or 0.0) * _normal_q(0.5 + level / 2.0)
 
 
 def bands(
@@ -224,8 +230,7 @@ def bands(
         env_lo, env_hi = np.minimum(env_lo, alt_lo), np.maximum(env_hi, alt_hi)
     lower = -np.inf if m.lower is None else m.lower
     upper = np.inf if m.upper is None else m.upper
-    # a level's own offset in this run (`level_sd`), independent of the misses within a run
-    wander = float(m.fit.get("level_sd") or 0.0) * _normal_q(0.5 + level / 2.0)
-    lo = np.clip(env_lo - np.hypot(q_lo * spread, wander), lower, upper)
-    hi = np.clip(env_hi + np.hypot(q_hi * spread, wander), lower, upper)
+    offset = wander(m, level)  # the run's own offset of a level, apart from its misses
+    lo = np.clip(env_lo - np.hypot(q_lo * spread, offset), lower, upper)
+    hi = np.clip(env_hi + np.hypot(q_hi * spread, offset), lower, upper)
     return np.minimum(lo, value), np.maximum(hi, value)
