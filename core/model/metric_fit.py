@@ -16,7 +16,6 @@ from typing import Protocol
 import numpy as np
 import pandas as pd
 
-from core.event_lifecycle import PRELAUNCH_S
 from core.model.intervals import (
     REACH_S,
     STEADY,
@@ -28,6 +27,7 @@ from core.model.intervals import (
     spread_stats,
 )
 from core.model.response import KINDS, Array, BoolArray, Pulse, kind_columns
+from core.model.session import SESSION
 from core.model.store import MetricModel, Term
 from core.model.transients import MIB
 from core.telemetry import metric_lists
@@ -129,6 +129,7 @@ class Design:
         self._cache: dict[tuple[str, float, float, bool], Array] = {}
         self.n = sum(len(run.data) for run in runs)
         self.run_index = np.concatenate([np.full(len(r.data), i) for i, r in enumerate(runs)])
+        self.t: Array = np.concatenate([run.t for run in runs])  # each sample's run clock
         # Facts of the runs, not of a metric: each sample's interval regime (`intervals.regimes`)
         # and whether it comes soon after a memory release (`intervals.after_release`)
         self.regime: Array = np.concatenate(
@@ -209,20 +210,19 @@ def identified_columns(cols: Array, kinds: Sequence[str], features: dict[str, li
     for kind in kinds:
         names = features[kind]
         own = list(range(at, at + len(names)))
-        at += len(names)
         if "on" in names and len(own) > 1 and np.linalg.matrix_rank(cols[:, own]) < len(own):
-            own.remove(at - len(names) + names.index("on"))
+            own.remove(at + names.index("on"))
         keep += own
+        at += len(names)
     return np.asarray(keep, dtype=int)
 
 
 def launched(design: Design, i: int) -> BoolArray:
-    """Run `i`'s samples from its first stressor's launch on (its `t`, as a mask of the run)."""
-    run = design.runs[i]
-    starts = [p.start_s for p in run.pulses if p.kind in KINDS]
-    t = np.full(design.n, -np.inf)
-    t[design.run_index == i] = run.t
-    return t >= (min(starts) - PRELAUNCH_S if starts else np.inf)
+    """Run `i`'s samples from its first stressor's launch on: its `session` pulse (none, no
+    sample: a run without stress events never launched one)."""
+    begin = min((p.start_s for p in design.runs[i].pulses if p.kind == SESSION), default=np.inf)
+    mask: BoolArray = (design.run_index == i) & (design.t >= begin)
+    return mask
 
 
 def run_offsets(
@@ -234,12 +234,11 @@ def run_offsets(
     kernel's own memory moves 5-25 MiB from run to run (the session step alone: 6-20 MiB over
     three recordings of the bench VM), and a fit shared by the runs cannot tell one run's."""
     out: list[tuple[int, float]] = []
+    t = design.t
     for i, run in enumerate(design.runs):
-        rows = (design.run_index == i) & steady & launched(design, i)
-        t = np.full(design.n, np.nan)
-        t[design.run_index == i] = run.t
+        rows = steady & launched(design, i)
+        edge = max(REACH_S, run.interval_s)
         for p in (p for p in run.pulses if p.kind in KINDS):
-            edge = max(REACH_S, run.interval_s)
             rows &= ~((t >= p.start_s - edge) & (t < p.end_s + edge + tail_s))
         if rows.sum() >= MIN_IDLE_SAMPLES:
             out.append((i, float(np.median(resid[rows]))))
@@ -421,7 +420,7 @@ def fit_metric(
         if offsets:
             level_sd = math.sqrt(sum(d * d for _, d in offsets) / len(offsets))
             for i, d in offsets:  # the misses within a run are what is left around its offset
-                after = (design.run_index == i) & launched(design, i)
+                after = launched(design, i)
                 miss_all[after] -= np.clip(miss_all[after], min(0.0, d), max(0.0, d))
     miss = miss_all[mask]
     spread = spread_stats(miss, (fitted - base_part)[mask], baselines, regime_all[mask])
