@@ -2,8 +2,8 @@
 
 The real test starts one sshd per fake host on 127.0.0.x (tests/fleetkit.py), each host with its
 own twin_home: h1 installs twin through the play (a wheel of this checkout, its dependencies from
-the package index pip is configured with), h2 and h4 use this venv's twin (`twin_command`), h3
-has no server, and h4 loses its server and its twin mid-run.
+the package index pip is configured with), h2, h3 and h4 use this venv's twin (`twin_command`),
+h3 has no server until the resume, and h4 loses its server and its twin mid-run.
 """
 
 from __future__ import annotations
@@ -194,7 +194,13 @@ def test_a_real_fleet_over_ssh_collects_every_reachable_host_and_resumes(tmp_pat
         for i, name in enumerate(["h1", "h2", "h3", "h4"])
     }
     homes = {name: tmp_path / f"{name}-home" for name in servers}
-    own = {"h1": {"twin_python": python}, "h2": {"twin_command": twin}, "h3": {}}
+    # One host installs from the wheel (a fresh venv with every dependency: the slow part of
+    # this test); the others use this checkout's twin, as a host that already has it does.
+    own = {
+        "h1": {"twin_python": python},
+        "h2": {"twin_command": twin},
+        "h3": {"twin_command": twin},
+    }
     own["h4"] = {"twin_command": twin}
     inventory = tmp_path / "inventory.yml"
     inventory.write_text(
