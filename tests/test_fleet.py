@@ -200,8 +200,8 @@ def test_a_real_fleet_over_ssh_collects_every_reachable_host_and_resumes(tmp_pat
         "h1": {"twin_python": python},
         "h2": {"twin_command": twin},
         "h3": {"twin_command": twin},
+        "h4": {"twin_command": twin},
     }
-    own["h4"] = {"twin_command": twin}
     inventory = tmp_path / "inventory.yml"
     inventory.write_text(
         json.dumps(
