@@ -933,7 +933,8 @@ def test_a_left_out_event_takes_the_sample_holding_its_end_and_an_unidentified_o
     """The refit without an event must not see it: the sample whose interval holds its end
     (stressors end off the grid) leaves with it. A kind left with one event has its `on` column
     proportional to its drive's, so `on` is dropped from that refit; two levels keep both."""
-    from core.model.metric_fit import Design, event_blocks, identified_columns
+    from core.model.design import Design
+    from core.model.misses import event_blocks, identified_columns
     from core.model.response import Pulse
 
     @dataclass

@@ -25,7 +25,8 @@ import psutil
 
 from core.errors import BadInput
 from core.host import host_fingerprint
-from core.model.metric_fit import Design, fit_metric, metric_bounds
+from core.model.design import Design
+from core.model.metric_fit import fit_metric, metric_bounds
 from core.model.response import KINDS, Array, Pulse, event_features, event_levels, event_ramp_s
 from core.model.session import BOOT, FOOTPRINT, SESSION, with_session
 from core.model.store import MetricModel, TwinModel

@@ -12,10 +12,10 @@ A band has two parts:
   - `baseline_sd`: how much the idle level drifted between training runs (left out when the
     prediction starts from the run's own idle: calibrated);
   and, apart (in quadrature with the rest, at a normal quantile), `level_sd`: how far a
-  level metric's run settles off the fit once it runs, from run to run (`metric_fit`);
+  level metric's run settles off the fit once it runs, from run to run (`misses`);
   and `q` the training samples' own quantiles of that standardized miss, signed (`z`), so a
   band is as lopsided and heavy-tailed as training was. Each event's misses are taken from a
-  fit without that event (`metric_fit`): a fit explains its own data better than a new plan's.
+  fit without that event (`misses`): a fit explains its own data better than a new plan's.
 Two stretches of a run are regimes with quantiles of their own, as their misses are of
 another kind: while memory fills (`fill_z`: the host backs guest memory at its own speed), and
 soon after a memory event's release (`release_z`: the kernel drains what was freed at its own

@@ -1,33 +1,29 @@
 """Learn one metric: its per-run baselines, each stressor kind's gains and time constants.
 
-The design matrix stacks, over the training runs, one response column per (kind, feature) for
-given rise/fall time constants (`response.kind_columns`, cached per constants); the gains come
-from a slightly ridged least squares with Huber weights (outside load is damped), the time
-constants from a grid searched one kind at a time. Knows nothing of run directories: a run is
-anything with `t`, `data`, `pulses` and `interval_s` (`SampledRun`).
+Over the training runs' `Design`, the gains come from a slightly ridged least squares with
+Huber weights (outside load is damped), the time constants from a grid searched one kind at a
+time; what the fit misses by, for the intervals, from `misses`.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Protocol
 
 import numpy as np
 import pandas as pd
 
-from core.model.intervals import (
-    REACH_S,
-    STEADY,
-    after_release,
-    envelope,
-    for_metric,
-    reach,
-    regimes,
-    spread_stats,
+from core.model.design import Design
+from core.model.intervals import STEADY, for_metric, spread_stats
+from core.model.misses import (
+    MIN_IDLE_SAMPLES,
+    envelope_misses,
+    event_blocks,
+    identified_columns,
+    launched,
+    run_offsets,
 )
-from core.model.response import KINDS, Array, BoolArray, Pulse, kind_columns
-from core.model.session import SESSION
+from core.model.response import KINDS, Array, BoolArray
 from core.model.store import MetricModel, Term
 from core.model.transients import MIB
 from core.telemetry import metric_lists
@@ -40,25 +36,8 @@ SECONDARY_MIN_GAIN = 0.05  # a secondary kind must cut the residual sum of squar
 ROBUST_ITERATIONS = 4
 HUBER_K = 1.345
 RIDGE = 1e-4
-MIN_IDLE_SAMPLES = 3
 DRAIN_MB = 16.0  # a run's memory falling more than this before its first event: still draining
 FIXED_TAUS = {"session": (0.0, 0.0), "footprint": (0.0, 0.0), "boot": (0.0, 0.0)}  # steps
-
-
-class SampledRun(Protocol):
-    """What fitting needs of a training run: its samples, its events and its clock."""
-
-    @property
-    def data(self) -> pd.DataFrame: ...
-
-    @property
-    def pulses(self) -> list[Pulse]: ...
-
-    @property
-    def interval_s(self) -> float: ...
-
-    @property
-    def t(self) -> Array: ...
 
 
 def averaged(metric: str) -> bool:
@@ -120,46 +99,6 @@ def _possible(metric: str, kind: str) -> bool:
     )
 
 
-class Design:
-    """Response columns for every (kind, taus, averaging), stacked over runs and cached."""
-
-    def __init__(self, runs: Sequence[SampledRun], features: dict[str, list[str]]) -> None:
-        self.runs = runs
-        self.features = features
-        self._cache: dict[tuple[str, float, float, bool], Array] = {}
-        self.n = sum(len(run.data) for run in runs)
-        self.run_index = np.concatenate([np.full(len(r.data), i) for i, r in enumerate(runs)])
-        self.t: Array = np.concatenate([run.t for run in runs])  # each sample's run clock
-        # Facts of the runs, not of a metric: each sample's interval regime (`intervals.regimes`)
-        # and whether it comes soon after a memory release (`intervals.after_release`)
-        self.regime: Array = np.concatenate(
-            [regimes(run.t, run.pulses, run.interval_s) for run in runs]
-        )
-        self.released: BoolArray = np.concatenate(
-            [after_release(run.t, run.pulses, run.interval_s) for run in runs]
-        )
-
-    def columns(self, kind: str, tau_rise: float, tau_fall: float, average: bool) -> Array:
-        key = (kind, tau_rise, tau_fall, average)
-        cols = self._cache.get(key)
-        if cols is None:
-            parts = [
-                kind_columns(
-                    run.t,
-                    [p for p in run.pulses if p.kind == kind],
-                    self.features[kind],
-                    tau_rise,
-                    tau_fall,
-                    run.interval_s,
-                    average,
-                )
-                for run in self.runs
-            ]
-            cols = np.vstack(parts)
-            self._cache[key] = cols
-        return cols
-
-
 def solve_ridge(intercepts: Array, cols: Array, y: Array) -> tuple[Array, float]:
     """Least squares with a small ridge on the (scaled) event columns: (beta, SSE)."""
     x = np.hstack([intercepts, cols])
@@ -180,79 +119,6 @@ def solve_ridge(intercepts: Array, cols: Array, y: Array) -> tuple[Array, float]
     beta[k:] = beta[k:] / scale
     resid = y - x @ beta
     return beta, float(resid @ resid)
-
-
-def event_blocks(design: Design, tail_s: float) -> list[BoolArray]:
-    """One block of samples per stress event of every run: from its start to `tail_s` after
-    its end (its fall), and the sample whose interval holds the end (an averaged metric sees
-    part of the event there: left in, it told the refit the event's drive). Left out of a refit
-    one at a time, it is what the model would have predicted for an event it never saw: its own
-    error, honestly."""
-    blocks = []
-    for i, run in enumerate(design.runs):
-        rows = design.run_index == i
-        for pulse in (p for p in run.pulses if p.kind in KINDS):
-            block = np.zeros(design.n, dtype=bool)
-            until = pulse.end_s + max(tail_s, run.interval_s)
-            block[rows] = (run.t >= pulse.start_s) & (run.t < until)
-            blocks.append(block)
-    return blocks
-
-
-def identified_columns(cols: Array, kinds: Sequence[str], features: dict[str, list[str]]) -> Array:
-    """Indices of the columns a fit on these rows can tell apart: a kind left with one event
-    (or one level of its drive) has an `on` column proportional to its drive's, and any split
-    of its effect between the two fits the rows equally (one split gave a disk event at 20 MB/s
-    12 points of CPU where the one at 60 MB/s had 4); without `on`, the effect scales with the
-    drive from that event, the plain extrapolation."""
-    keep: list[int] = []
-    at = 0
-    for kind in kinds:
-        names = features[kind]
-        own = list(range(at, at + len(names)))
-        if "on" in names and len(own) > 1 and np.linalg.matrix_rank(cols[:, own]) < len(own):
-            own.remove(at + names.index("on"))
-        keep += own
-        at += len(names)
-    return np.asarray(keep, dtype=int)
-
-
-def launched(design: Design, i: int) -> BoolArray:
-    """Run `i`'s samples from its first stressor's launch on: its `session` pulse (none, no
-    sample: a run without stress events never launched one)."""
-    begin = min((p.start_s for p in design.runs[i].pulses if p.kind == SESSION), default=np.inf)
-    mask: BoolArray = (design.run_index == i) & (design.t >= begin)
-    return mask
-
-
-def run_offsets(
-    design: Design, resid: Array, steady: BoolArray, tail_s: float
-) -> list[tuple[int, float]]:
-    """Per run, how far its level sat from the fit once it ran (the median residual of its
-    steady samples from its first launch on, with no event running nor falling for `tail_s`
-    after its end, nor a step's edge `REACH_S` away): the runner's and the
-    kernel's own memory moves 5-25 MiB from run to run (the session step alone: 6-20 MiB over
-    three recordings of the bench VM), and a fit shared by the runs cannot tell one run's."""
-    out: list[tuple[int, float]] = []
-    t = design.t
-    for i, run in enumerate(design.runs):
-        rows = steady & launched(design, i)
-        edge = max(REACH_S, run.interval_s)
-        for p in (p for p in run.pulses if p.kind in KINDS):
-            rows &= ~((t >= p.start_s - edge) & (t < p.end_s + edge + tail_s))
-        if rows.sum() >= MIN_IDLE_SAMPLES:
-            out.append((i, float(np.median(resid[rows]))))
-    return out
-
-
-def envelope_misses(design: Design, y: Array, fitted: Array) -> Array:
-    """How far each sample fell outside its run's fitted envelope (signed; 0 inside)."""
-    miss = np.zeros(design.n)
-    for i, run in enumerate(design.runs):
-        rows = design.run_index == i
-        lo, hi = envelope(fitted[rows], reach(run.interval_s))
-        miss[rows] = y[rows] - np.clip(y[rows], lo, hi)
-    return miss
 
 
 def draining_runs(design: Design) -> set[int]:

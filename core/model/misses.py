@@ -1,0 +1,95 @@
+"""What a fit misses by, honestly: each event as a fit without it predicts it, and each run's
+own offset.
+
+A fit explains its own samples better than a new plan's, so the intervals learn from misses a
+fit never saw: `event_blocks` leaves one event out of a refit at a time (`identified_columns`
+keeps the refit to what its rows can tell apart); `envelope_misses` measures how far each sample
+fell outside its run's fitted envelope; `run_offsets` how far a level's run settled off the
+fit once it ran (`launched`), the run-to-run wander the band carries apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from core.model.design import Design
+from core.model.intervals import REACH_S, envelope, reach
+from core.model.response import KINDS, Array, BoolArray
+from core.model.session import SESSION
+
+MIN_IDLE_SAMPLES = 3  # fewer samples than this tell no run's level
+
+
+def event_blocks(design: Design, tail_s: float) -> list[BoolArray]:
+    """One block of samples per stress event of every run: from its start to `tail_s` after
+    its end (its fall), and the sample whose interval holds the end (an averaged metric sees
+    part of the event there: left in, it told the refit the event's drive). Left out of a refit
+    one at a time, it is what the model would have predicted for an event it never saw: its own
+    error, honestly."""
+    blocks = []
+    for i, run in enumerate(design.runs):
+        rows = design.run_index == i
+        for pulse in (p for p in run.pulses if p.kind in KINDS):
+            block = np.zeros(design.n, dtype=bool)
+            until = pulse.end_s + max(tail_s, run.interval_s)
+            block[rows] = (run.t >= pulse.start_s) & (run.t < until)
+            blocks.append(block)
+    return blocks
+
+
+def identified_columns(cols: Array, kinds: Sequence[str], features: dict[str, list[str]]) -> Array:
+    """Indices of the columns a fit on these rows can tell apart: a kind left with one event
+    (or one level of its drive) has an `on` column proportional to its drive's, and any split
+    of its effect between the two fits the rows equally (one split gave a disk event at 20 MB/s
+    12 points of CPU where the one at 60 MB/s had 4); without `on`, the effect scales with the
+    drive from that event, the plain extrapolation."""
+    keep: list[int] = []
+    at = 0
+    for kind in kinds:
+        names = features[kind]
+        own = list(range(at, at + len(names)))
+        if "on" in names and len(own) > 1 and np.linalg.matrix_rank(cols[:, own]) < len(own):
+            own.remove(at + names.index("on"))
+        keep += own
+        at += len(names)
+    return np.asarray(keep, dtype=int)
+
+
+def launched(design: Design, i: int) -> BoolArray:
+    """Run `i`'s samples from its first stressor's launch on: its `session` pulse (none, no
+    sample: a run without stress events never launched one)."""
+    begin = min((p.start_s for p in design.runs[i].pulses if p.kind == SESSION), default=np.inf)
+    mask: BoolArray = (design.run_index == i) & (design.t >= begin)
+    return mask
+
+
+def run_offsets(
+    design: Design, resid: Array, steady: BoolArray, tail_s: float
+) -> list[tuple[int, float]]:
+    """Per run, how far its level sat from the fit once it ran (the median residual of its
+    steady samples from its first launch on, with no event running nor falling for `tail_s`
+    after its end, nor a step's edge `REACH_S` away): the runner's and the
+    kernel's own memory moves 5-25 MiB from run to run (the session step alone: 6-20 MiB over
+    three recordings of the bench VM), and a fit shared by the runs cannot tell one run's."""
+    out: list[tuple[int, float]] = []
+    t = design.t
+    for i, run in enumerate(design.runs):
+        rows = steady & launched(design, i)
+        edge = max(REACH_S, run.interval_s)
+        for p in (p for p in run.pulses if p.kind in KINDS):
+            rows &= ~((t >= p.start_s - edge) & (t < p.end_s + edge + tail_s))
+        if rows.sum() >= MIN_IDLE_SAMPLES:
+            out.append((i, float(np.median(resid[rows]))))
+    return out
+
+
+def envelope_misses(design: Design, y: Array, fitted: Array) -> Array:
+    """How far each sample fell outside its run's fitted envelope (signed; 0 inside)."""
+    miss = np.zeros(design.n)
+    for i, run in enumerate(design.runs):
+        rows = design.run_index == i
+        lo, hi = envelope(fitted[rows], reach(run.interval_s))
+        miss[rows] = y[rows] - np.clip(y[rows], lo, hi)
+    return miss
