@@ -129,14 +129,16 @@ def score(measured: pd.DataFrame, predicted: pd.DataFrame) -> dict[str, tuple[fl
 
 def idle_levels(run: Path, first_event_s: float) -> dict[str, float]:
     """The run's idle before its first stressor launched, as `measure_levels` reads the machine
-    when a run starts: a rate is the idle's median, a level (memory) the median of its last
-    second (memory freed just before the run may still be draining: 606 to 577 MiB over 5 s)."""
+    when a run starts (one sample over the idle): a rate is the idle's mean (at 0.5 s on 2
+    CPUs, CPU comes in whole points: a median of 0s and 1s is 0 or 1, never the 0.5 the idle
+    burns), a level (memory) the median of its last second (memory freed just before the run
+    may still be draining: 606 to 577 MiB over 5 s)."""
     data = pd.read_csv(run / "system_metrics_dataset.csv")
     launch = first_event_s - PRELAUNCH_S
     idle = data[(data["elapsed_s"] < launch) & (data.index > 0)]
     last = idle[idle["elapsed_s"] >= launch - 1.0]
     numeric = [c for c in idle.columns if pd.api.types.is_numeric_dtype(idle[c])]
-    return {c: float((idle if averaged(c) else last)[c].median()) for c in numeric}
+    return {c: float(idle[c].mean() if averaged(c) else last[c].median()) for c in numeric}
 
 
 def interval_scores(run: Path, prediction: pd.DataFrame, flat: dict[str, float]) -> None:

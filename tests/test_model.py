@@ -982,3 +982,69 @@ def test_a_memory_band_holds_the_level_a_run_settles_at_once_it_runs(tmp_path: P
         hi = pred["mem_used_bytes_hi"].to_numpy()[late]
         inside += list((lo <= y) & (y <= hi))
     assert np.mean(inside) >= 0.9, np.mean(inside)
+
+
+def _shift_cpu(run: Path, events: list[Event], shifts: tuple[float, ...]) -> None:
+    """Each event's CPU settles `shift` points off the machine's line while it runs."""
+    data = pd.read_csv(run / "system_metrics_dataset.csv")
+    for e, shift in zip(events, shifts, strict=True):
+        during = (data["elapsed_s"] > e.start_s) & (data["elapsed_s"] <= e.end_s)
+        data.loc[during, "cpu_percent"] += shift
+    data.to_csv(run / "system_metrics_dataset.csv", index=False)
+
+
+def test_a_cpu_band_holds_the_level_each_new_event_settles_at(tmp_path: Path) -> None:
+    """A CPU event settles a point or two off any line through the others (its workers'
+    controller, what it shares the cores with), by its own amount: the fit learns that wander
+    from events it left out (`event_sd`), and a new plan's events, each as far off, stay inside
+    the band; without that share of the band most of their samples fall out of it."""
+    levels = (20, 35, 50, 65, 80)
+    events = [_ev(f"c{i}", "cpu", 5 + 12 * i, 8, load_percent=p) for i, p in enumerate(levels)]
+    runs = []
+    for seed, sign in ((31, 1.0), (32, -1.0)):
+        run = _write_run(tmp_path, f"offsets{seed}", events, 70.0, seed)
+        _shift_cpu(run, events, tuple(sign * 2.0 * (-1) ** i for i in range(len(events))))
+        runs.append(run)
+    fitted, _ = fit_runs(runs)
+    cpu = fitted.metrics["cpu_percent"]
+    assert 1.2 <= cpu.fit["event_sd"] <= 4.0, cpu.fit["event_sd"]
+    new = [_ev("n0", "cpu", 5, 10, load_percent=28), _ev("n1", "cpu", 20, 10, load_percent=58)]
+    plan = Schedule("new", "parallel", tuple(new), 35.0, 0.5, 5.0)
+
+    def inside(model: TwinModel, seed: int, shifts: tuple[float, float]) -> list[bool]:
+        truth = _simulate(new, 35.0, 0.5, seed)
+        for e, shift in zip(new, shifts, strict=True):
+            truth.loc[(truth["elapsed_s"] > e.start_s) & (truth["elapsed_s"] <= e.end_s),
+                      "cpu_percent"] += shift  # fmt: skip
+        pred = predict_schedule(model, plan, baseline={"cpu_percent": CPU_BASE})
+        settled = np.zeros(len(truth), dtype=bool)
+        for e in new:  # the events' levels, past their rise
+            settled |= (truth["elapsed_s"] >= e.start_s + 4.0) & (truth["elapsed_s"] <= e.end_s)
+        y = truth["cpu_percent"].to_numpy()[settled]
+        lo = pred["cpu_percent_lo"].to_numpy()[settled]
+        hi = pred["cpu_percent_hi"].to_numpy()[settled]
+        return list((lo <= y) & (y <= hi))
+
+    shifted = [(2.0, -2.0), (-2.0, 2.0), (2.0, 2.0)]
+    held = [ok for k, s in enumerate(shifted) for ok in inside(fitted, 40 + k, s)]
+    assert np.mean(held) >= 0.85, np.mean(held)
+    cpu.fit["event_sd"] = 0.0  # the same model without the events' wander
+    narrow = [ok for k, s in enumerate(shifted) for ok in inside(fitted, 40 + k, s)]
+    assert np.mean(narrow) < 0.7, np.mean(narrow)
+
+
+def test_a_cpu_baseline_is_the_idles_mean_not_its_median(tmp_path: Path) -> None:
+    """At 0.5 s on 2 CPUs CPU comes in whole points: an idle of 0.5 % reads as 0s and 1s, whose
+    median is 0 or 1. The baseline is their mean (what one sample over the idle reads), from
+    before the runner launched a stressor (its start-up is no idle)."""
+    events = [_ev("c0", "cpu", 6, 8, load_percent=40), _ev("c1", "cpu", 20, 8, load_percent=70)]
+    runs = []
+    for seed in (51, 52):
+        run = _write_run(tmp_path, f"quantised{seed}", events, 34.0, seed)
+        data = pd.read_csv(run / "system_metrics_dataset.csv")
+        idle = data["elapsed_s"] < 6.0
+        data.loc[idle, "cpu_percent"] = [1.0 if i % 4 == 0 else 0.0 for i in range(idle.sum())]
+        data.to_csv(run / "system_metrics_dataset.csv", index=False)
+        runs.append(run)
+    fitted, _ = fit_runs(runs)
+    assert fitted.metrics["cpu_percent"].baseline == pytest.approx(0.25, abs=0.1)

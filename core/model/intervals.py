@@ -12,7 +12,8 @@ A band has two parts:
   - `baseline_sd`: how much the idle level drifted between training runs (left out when the
     prediction starts from the run's own idle: calibrated);
   and, apart (in quadrature with the rest, at a normal quantile), `level_sd`: how far a
-  level metric's run settles off the fit once it runs, from run to run (`misses`);
+  level metric's run settles off the fit once it runs, from run to run, and `event_sd`: how
+  far a rate settles off it per event running (each a draw of its own: `misses`);
   and `q` the training samples' own quantiles of that standardized miss, signed (`z`), so a
   band is as lopsided and heavy-tailed as training was. Each event's misses are taken from a
   fit without that event (`misses`): a fit explains its own data better than a new plan's.
@@ -32,7 +33,7 @@ from statistics import NormalDist
 
 import numpy as np
 
-from core.model.response import Array, BoolArray, Pulse
+from core.model.response import KINDS, Array, BoolArray, Pulse
 from core.model.store import MetricModel
 from core.model.transients import MEMORY_FILL
 
@@ -185,17 +186,34 @@ def scale(m: MetricModel, effect: Array, calibrated: bool = False) -> Array:
     return spread
 
 
-def half_width(m: MetricModel, effect: Array, level: float, side: int = 1) -> Array:
-    """How far above (`side` +1) or below (-1) the prediction its steady band reaches."""
+def half_width(
+    m: MetricModel, effect: Array, level: float, side: int = 1, running: Array | float = 0.0
+) -> Array:
+    """How far above (`side` +1) or below (-1) the prediction its steady band reaches, with
+    `running` stress events at each sample."""
     q_lo, q_hi = quantiles(m.fit, level)
-    width: Array = np.hypot((q_hi if side > 0 else -q_lo) * scale(m, effect), wander(m, level))
+    width: Array = np.hypot(
+        (q_hi if side > 0 else -q_lo) * scale(m, effect), wander(m, level, running)
+    )
     return width
 
 
-def wander(m: MetricModel, level: float) -> float:
-    """The band's share for the run's own offset of a level (`level_sd`, at a normal
-    quantile): apart from the misses within a run, added to them in quadrature."""
-    return float(m.fit.get("level_sd") or 0.0) * _normal_q(0.5 + level / 2.0)
+def wander(m: MetricModel, level: float, running: Array | float = 0.0) -> Array:
+    """The band's share for the offsets a run draws apart from its misses, at a normal
+    quantile, in quadrature: a level's own offset for the whole run (`level_sd`), and a rate's
+    per event running (`event_sd`: `running` events' offsets add as independent draws)."""
+    level_sd = float(m.fit.get("level_sd") or 0.0)
+    event_sd = float(m.fit.get("event_sd") or 0.0)
+    sd: Array = np.sqrt(level_sd**2 + event_sd**2 * np.asarray(running, dtype=np.float64))
+    return sd * _normal_q(0.5 + level / 2.0)
+
+
+def running_events(t: Array, pulses: Sequence[Pulse], interval_s: float) -> Array:
+    """How many stress events run during the interval ending at each sample."""
+    count: Array = np.zeros(len(t))
+    for p in (p for p in pulses if p.kind in KINDS):
+        count += (t > p.start_s) & (t - interval_s < p.end_s)
+    return count
 
 
 def bands(
@@ -209,6 +227,7 @@ def bands(
     regime: Array | None = None,
     calibrated: bool = False,
     alternatives: Sequence[Array] = (),
+    running: Array | float = 0.0,
 ) -> tuple[Array, Array]:
     """(lo, hi) around the bounded `value`: its envelope over `k` samples either side (and
     the `alternatives`': the same plan with memory filling slower or faster), widened by the
@@ -230,7 +249,7 @@ def bands(
         env_lo, env_hi = np.minimum(env_lo, alt_lo), np.maximum(env_hi, alt_hi)
     lower = -np.inf if m.lower is None else m.lower
     upper = np.inf if m.upper is None else m.upper
-    offset = wander(m, level)  # the run's own offset of a level, apart from its misses
+    offset = wander(m, level, running)  # the run's and its events' offsets, apart
     lo = np.clip(env_lo - np.hypot(q_lo * spread, offset), lower, upper)
     hi = np.clip(env_hi + np.hypot(q_hi * spread, offset), lower, upper)
     return np.minimum(lo, value), np.maximum(hi, value)

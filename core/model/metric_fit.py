@@ -19,11 +19,12 @@ from core.model.misses import (
     MIN_IDLE_SAMPLES,
     envelope_misses,
     event_blocks,
+    event_offsets,
     identified_columns,
     launched,
     run_offsets,
 )
-from core.model.response import KINDS, Array, BoolArray
+from core.model.response import Array, BoolArray
 from core.model.store import MetricModel, Term
 from core.model.transients import MIB
 from core.telemetry import metric_lists
@@ -142,21 +143,24 @@ def draining_runs(design: Design) -> set[int]:
 
 
 def idle_levels(
-    design: Design, y: Array, mask: BoolArray, runs_present: Sequence[int]
+    design: Design, y: Array, mask: BoolArray, runs_present: Sequence[int], average: bool
 ) -> Array | None:
-    """Each run's idle level: the median of its samples before its first event (the level a
-    calibrated prediction starts from), or None unless every run has `MIN_IDLE_SAMPLES` of them:
-    then the fit learns one free baseline per run instead."""
+    """Each run's idle level (the level a calibrated prediction starts from) from its samples
+    before its first stressor launched: a rate's mean, as `measure_levels` reads one sample
+    over the idle (at 0.5 s on 2 CPUs, CPU comes in whole points: the median of 0s and 1s is
+    0 or 1, not the 0.5 the idle burns), a level's median; None unless every run has
+    `MIN_IDLE_SAMPLES` of them: then the fit learns one free baseline per run instead."""
     levels: list[float] = []
     for i in runs_present:
         run = design.runs[i]
-        starts = [p.start_s for p in run.pulses if p.kind in KINDS]
-        first = min(starts) if starts else float("inf")
+        # before anything of the run moves: its events, and the runner's launch (a stressor
+        # starting up costs a sample of 10-20 CPU points before its event starts)
+        first = min((p.start_s for p in run.pulses), default=float("inf"))
         rows = mask & (design.run_index == i)
         before = y[rows][run.t[rows[design.run_index == i]] < first]
         if len(before) < MIN_IDLE_SAMPLES:
             return None
-        levels.append(float(np.median(before)))
+        levels.append(float(np.mean(before) if average else np.median(before)))
     return np.asarray(levels, dtype=np.float64)
 
 
@@ -178,7 +182,7 @@ def fit_metric(
     runs_present = sorted(set(design.run_index[mask].tolist()))
     intercepts = np.stack([(design.run_index == i).astype(float) for i in runs_present], axis=1)
     y_abs = y_all
-    idle = idle_levels(design, y_abs, mask, runs_present)
+    idle = idle_levels(design, y_abs, mask, runs_present, average)
     offset = np.zeros(design.n)
     if idle is not None:  # each run's own idle is its baseline, as a calibrated prediction's
         for level, i in zip(idle, runs_present, strict=True):
@@ -288,9 +292,17 @@ def fit_metric(
             for i, d in offsets:  # the misses within a run are what is left around its offset
                 after = launched(design, i)
                 miss_all[after] -= np.clip(miss_all[after], min(0.0, d), max(0.0, d))
+    event_sd = 0.0
+    if average:  # a rate: each event's own offset from a fit without it is a draw of its wander
+        events = event_offsets(design, y_abs - unseen, mask & (regime_all == STEADY))
+        if events:
+            event_sd = math.sqrt(sum(d * d for _, d in events) / len(events))
+            for core, d in events:  # the misses within an event are what is left around it
+                miss_all[core] -= np.clip(miss_all[core], min(0.0, d), max(0.0, d))
     miss = miss_all[mask]
     spread = spread_stats(miss, (fitted - base_part)[mask], baselines, regime_all[mask])
     spread["level_sd"] = level_sd
+    spread["event_sd"] = event_sd
     y = y_abs[mask]
     sst = float(((y - y.mean()) ** 2).sum())
     sse_final = float((resid**2).sum())

@@ -5,7 +5,8 @@ A fit explains its own samples better than a new plan's, so the intervals learn 
 fit never saw: `event_blocks` leaves one event out of a refit at a time (`identified_columns`
 keeps the refit to what its rows can tell apart); `envelope_misses` measures how far each sample
 fell outside its run's fitted envelope; `run_offsets` how far a level's run settled off the
-fit once it ran (`launched`), the run-to-run wander the band carries apart.
+fit once it ran (`launched`), the run-to-run wander the band carries apart; `event_offsets`
+how far each event's rate settled off a fit without it, the event-to-event wander.
 """
 
 from __future__ import annotations
@@ -82,6 +83,24 @@ def run_offsets(
             rows &= ~((t >= p.start_s - edge) & (t < p.end_s + edge + tail_s))
         if rows.sum() >= MIN_IDLE_SAMPLES:
             out.append((i, float(np.median(resid[rows]))))
+    return out
+
+
+def event_offsets(design: Design, resid: Array, rows: BoolArray) -> list[tuple[BoolArray, float]]:
+    """Per stress event of every run, its steady samples (within `rows`, a step's edge
+    `REACH_S` in from either end) and how far they sat from a fit that never saw the event (the
+    median of `resid`, measured less that fit): a new event's rate settles off the fit by its
+    own amount (a CPU event at 40 % on one worker 1.5 points under a line drawn through two
+    workers' levels), one draw per event, however many samples it lasts."""
+    out: list[tuple[BoolArray, float]] = []
+    t = design.t
+    for i, run in enumerate(design.runs):
+        edge = max(REACH_S, run.interval_s)
+        mine = rows & (design.run_index == i)
+        for p in (p for p in run.pulses if p.kind in KINDS):
+            core = mine & (t >= p.start_s + edge) & (t < p.end_s - edge)
+            if core.sum() >= MIN_IDLE_SAMPLES:
+                out.append((core, float(np.median(resid[core]))))
     return out
 
 

@@ -18,7 +18,15 @@ import numpy as np
 import pandas as pd
 
 from core.host import host_fingerprint
-from core.model.intervals import DEFAULT_INTERVAL, FILLING, bands, for_metric, reach, regimes
+from core.model.intervals import (
+    DEFAULT_INTERVAL,
+    FILLING,
+    bands,
+    for_metric,
+    reach,
+    regimes,
+    running_events,
+)
 from core.model.metric_fit import lingers
 from core.model.response import (
     Array,
@@ -131,6 +139,7 @@ def predict_schedule(
     times = demand["elapsed_s"]
     frame: dict[str, Array] = {"elapsed_s": times}
     regime = regimes(times, pulses, schedule.interval_s)
+    running = running_events(times, pulses, schedule.interval_s)
     fills = _fill_alternatives(model, schedule, baseline, pulses) if interval is not None else []
     for alt_pulses, _ in fills:  # a sample filling at either rate is filling
         regime[regimes(times, alt_pulses, schedule.interval_s) == FILLING] = FILLING
@@ -150,6 +159,7 @@ def predict_schedule(
                 regime=for_metric(regime, lingers(name, m.average)),
                 calibrated=baseline is not None and name in baseline,
                 alternatives=[np.clip(alt[name], lower, upper) for _, alt in fills],
+                running=running,
             )
             frame[f"{name}_lo"], frame[f"{name}_hi"] = lo, hi
     return pd.DataFrame(frame)
