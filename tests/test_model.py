@@ -592,6 +592,28 @@ def test_capacity_on_a_profile_background(model: TwinModel) -> None:
     assert busy.value == pytest.approx(quiet.value - 4096, rel=0.02)
 
 
+def test_capacitys_pessimistic_edge_counts_each_running_events_offset(model: TwinModel) -> None:
+    """Capacity's extra event settles off the fit by its own amount, as a predicted one does:
+    the CPU headroom's pessimistic edge (`lo`) holds that offset (`event_sd`); the central
+    answer does not move."""
+    import copy
+
+    from core.model.capacity import capacity_of
+
+    steady = copy.deepcopy(model)
+    steady.metrics["cpu_percent"].fit["event_sd"] = 0.0
+    wandering = copy.deepcopy(model)
+    wandering.metrics["cpu_percent"].fit["event_sd"] = 5.0
+    busy = {"cpu_percent": 40.0}  # a node 40 % busy: saturation binds under 100 % more load
+    without = capacity_of(steady, "cpu", baseline=busy)
+    with_offset = capacity_of(wandering, "cpu", baseline=busy)
+    assert without.limit == with_offset.limit != "none" and without.value < 90.0
+    assert with_offset.value == pytest.approx(without.value, abs=0.5)
+    # 1.64 x 5 points of CPU at the 90 % edge, at the fit's points per load percent
+    assert with_offset.lo < without.lo - 3.0, (with_offset, without)
+    assert with_offset.lo <= with_offset.value <= with_offset.hi
+
+
 def test_fidelity_record_trend_and_refit(
     synthetic: tuple[Path, list[Path]], tmp_path: Path
 ) -> None:

@@ -19,9 +19,9 @@ from typing import Any
 import numpy as np
 import psutil
 
-from core.model.intervals import DEFAULT_INTERVAL, half_width
+from core.model.intervals import DEFAULT_INTERVAL, half_width, running_events
 from core.model.overload import CPU_SATURATED_PERCENT, memory_available, overload_warnings
-from core.model.predict import predict_demand, whatif_schedule
+from core.model.predict import plan_pulses, predict_demand, whatif_schedule
 from core.model.response import Array
 from core.model.store import TwinModel
 from core.probes.spec import Tolerance
@@ -120,15 +120,16 @@ def with_probe(model: TwinModel, base: Schedule, kind: str, value: float) -> Sch
 
 
 def _shifted(
-    model: TwinModel, demand: dict[str, Array], side: int, level: float
+    model: TwinModel, demand: dict[str, Array], side: int, level: float, running: Array
 ) -> dict[str, Array]:
-    """The demand at the interval's pessimistic (side +1) or optimistic (-1) edge."""
+    """The demand at the interval's pessimistic (side +1) or optimistic (-1) edge, with
+    `running` events at each sample (each settles off the fit by its own amount)."""
     if side == 0:
         return demand
     out = dict(demand)
     for name, m in model.metrics.items():
         worse = -1 if name == "mem_available_bytes" else 1
-        width = half_width(m, demand[name] - m.baseline, level, side * worse)
+        width = half_width(m, demand[name] - m.baseline, level, side * worse, running)
         out[name] = demand[name] + side * worse * width
     return out
 
@@ -145,7 +146,10 @@ def limits_crossed(
 ) -> list[str]:
     """The limits `schedule` crosses from `after_s` on (before it, extra memory is still
     filling: the fill's own CPU is no limit of what the node holds), first crossed first."""
-    demand = _shifted(model, predict_demand(model, schedule, baseline), side, level)
+    pulses = plan_pulses(model, schedule.events, schedule.total_s)
+    demand = predict_demand(model, schedule, baseline, pulses=pulses)
+    running = running_events(demand["elapsed_s"], pulses, schedule.interval_s)
+    demand = _shifted(model, demand, side, level, running)
     overloads = overload_warnings(model, schedule, demand=demand)
     crossed = [(max(o.start_s, after_s), o.what) for o in overloads if o.end_s >= after_s]
     t = demand["elapsed_s"]

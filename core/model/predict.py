@@ -51,7 +51,7 @@ def sample_clock(schedule: Schedule) -> Array:
     return t
 
 
-def _pulses(
+def plan_pulses(
     model: TwinModel, events: Sequence[Event], end_s: float, fill: FillProfile | None = None
 ) -> list[Pulse]:
     """The events as the model sees them: planned times plus the start and end lags, with
@@ -94,10 +94,10 @@ def predict_demand(
     pulses: Sequence[Pulse] | None = None,
 ) -> dict[str, Array]:
     """Unbounded predictions per metric (what the plan asks for, before saturation); `pulses`
-    are the schedule's as the model sees them (`_pulses`), when the caller has them already."""
+    are the schedule's as the model sees them (`plan_pulses`), when the caller has them already."""
     times = sample_clock(schedule) if t is None else t
     if pulses is None:
-        pulses = _pulses(model, schedule.events, schedule.total_s)
+        pulses = plan_pulses(model, schedule.events, schedule.total_s)
     out: dict[str, Array] = {"elapsed_s": times}
     for name, m in model.metrics.items():
         y = np.full(len(times), _base(model, name, baseline))
@@ -134,7 +134,7 @@ def predict_schedule(
 
     `baseline` overrides the idle levels (e.g. the current `mem_used_bytes` when a run starts).
     """
-    pulses = _pulses(model, schedule.events, schedule.total_s)
+    pulses = plan_pulses(model, schedule.events, schedule.total_s)
     demand = predict_demand(model, schedule, baseline, pulses=pulses)
     times = demand["elapsed_s"]
     frame: dict[str, Array] = {"elapsed_s": times}
@@ -179,7 +179,7 @@ def _fill_alternatives(
         return []
     out = []
     for factor in (1.0 / (1.0 + fill.spread), 1.0 + fill.spread):
-        alt = _pulses(model, schedule.events, schedule.total_s, fill.scaled(factor))
+        alt = plan_pulses(model, schedule.events, schedule.total_s, fill.scaled(factor))
         out.append((alt, predict_demand(model, schedule, baseline, pulses=alt)))
     return out
 
