@@ -22,7 +22,7 @@ import psutil
 from core.model.intervals import DEFAULT_INTERVAL, half_width, running_events
 from core.model.overload import CPU_SATURATED_PERCENT, memory_available, overload_warnings
 from core.model.predict import plan_pulses, predict_demand, whatif_schedule
-from core.model.response import Array
+from core.model.response import Array, Pulse
 from core.model.store import TwinModel
 from core.probes.spec import Tolerance
 from core.schedule import Event, Schedule
@@ -120,12 +120,18 @@ def with_probe(model: TwinModel, base: Schedule, kind: str, value: float) -> Sch
 
 
 def _shifted(
-    model: TwinModel, demand: dict[str, Array], side: int, level: float, running: Array
+    model: TwinModel,
+    demand: dict[str, Array],
+    side: int,
+    level: float,
+    pulses: Sequence[Pulse],
+    interval_s: float,
 ) -> dict[str, Array]:
-    """The demand at the interval's pessimistic (side +1) or optimistic (-1) edge, with
-    `running` events at each sample (each settles off the fit by its own amount)."""
+    """The demand at the interval's pessimistic (side +1) or optimistic (-1) edge, with the
+    events of `pulses` running at each sample (each settles off the fit by its own amount)."""
     if side == 0:
         return demand
+    running = running_events(demand["elapsed_s"], pulses, interval_s)
     out = dict(demand)
     for name, m in model.metrics.items():
         worse = -1 if name == "mem_available_bytes" else 1
@@ -148,8 +154,7 @@ def limits_crossed(
     filling: the fill's own CPU is no limit of what the node holds), first crossed first."""
     pulses = plan_pulses(model, schedule.events, schedule.total_s)
     demand = predict_demand(model, schedule, baseline, pulses=pulses)
-    running = running_events(demand["elapsed_s"], pulses, schedule.interval_s)
-    demand = _shifted(model, demand, side, level, running)
+    demand = _shifted(model, demand, side, level, pulses, schedule.interval_s)
     overloads = overload_warnings(model, schedule, demand=demand)
     crossed = [(max(o.start_s, after_s), o.what) for o in overloads if o.end_s >= after_s]
     t = demand["elapsed_s"]
