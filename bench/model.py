@@ -41,7 +41,10 @@ from core.model import (  # noqa: E402
     predict_schedule,
     write_prediction,
 )
+from core.model.fit import load_training_run  # noqa: E402
 from core.model.metric_fit import averaged  # noqa: E402
+from core.model.predict import plan_pulses  # noqa: E402
+from core.model.transients import MEMORY_RESIDUE, measured_releases  # noqa: E402
 from core.profile import load_profile, resolve_schedule  # noqa: E402
 
 TRAIN = ("train-cpu", "train-memory")
@@ -170,6 +173,24 @@ def interval_scores(run: Path, prediction: pd.DataFrame, flat: dict[str, float])
     print(f"  measured CPU saturation (>= 98 %): {saturated_spans(measured) or 'none'}")
 
 
+def release_lines(model: Any, run: Path, schedule: Any) -> None:
+    """Per memory release of `run`: how long its event held the memory, what the release left
+    counted as used (measured) and what the model predicted it would."""
+    measured = load_training_run(run)
+    planned = plan_pulses(model, schedule.events, schedule.total_s)
+    left = {p.start_s: p.features["residue_mb"] for p in planned if p.kind == MEMORY_RESIDUE}
+    ends = [p.end_s for p in planned if p.kind == "memory"]
+    order = [p for p in measured.pulses if p.kind == "memory"]
+    for release in measured_releases(measured.data, measured.pulses, measured.interval_s):
+        planned_end = ends[order.index(release.pulse)] if len(ends) == len(order) else None
+        predicted = left.get(planned_end, 0.0) if planned_end is not None else float("nan")
+        print(
+            f"  release of {release.pulse.features['size_mb']:.0f} MiB held "
+            f"{release.hold_s:.1f} s: left {release.left_mb:.0f} MiB measured, "
+            f"{predicted:.0f} MiB predicted"
+        )
+
+
 def saturated_spans(measured: pd.DataFrame) -> str:
     """The stretches of the run clock where the measured CPU was saturated (>= 98 %)."""
     busy = (measured["cpu_percent"] >= 98.0).to_numpy()
@@ -204,6 +225,13 @@ def main() -> int:
     for note in notes:
         print(f"note: {note}")
     print(f"learnt fill: {model.fill or 'none'}")
+    print(f"learnt release debt: {model.release or 'none'}")
+    for run in map(load_training_run, train):
+        for r in measured_releases(run.data, run.pulses, run.interval_s):
+            print(
+                f"  training release of {r.pulse.features['size_mb']:.0f} MiB held "
+                f"{r.hold_s:.1f} s: left {r.left_mb:.0f} MiB"
+            )
     schedule = resolve_schedule(load_profile(ROOT / "profiles" / f"{HOLDOUT}.toml"))
     measured = pd.read_csv(held / "system_metrics_dataset.csv")
     plain = predict_schedule(model, schedule)
@@ -246,12 +274,14 @@ def main() -> int:
     flat = {m: float(train_data[m].mean()) for m in ("cpu_percent", "mem_used_bytes")}
     print(f"\nheld out {held.name}, calibrated, with 90% intervals:")
     interval_scores(held, calibrated, flat)
+    release_lines(model, held, schedule)
     q_schedule = resolve_schedule(load_profile(profile_path(QUESTION, args.out)))
     q_first = min(e.start_s for e in q_schedule.events)
     q_pred = predict_schedule(model, q_schedule, baseline=idle_levels(question, q_first))
     write_prediction(q_pred, question / "prediction.csv")
     print(f"\nthe question ({question.name}: 2 x 80 % CPU + 4 GiB for 60 s), calibrated:")
     interval_scores(question, q_pred, flat)
+    release_lines(model, question, q_schedule)
     for kind in args.verify:
         model_file = args.out / "bench-model.json"
         model.save(model_file)

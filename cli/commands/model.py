@@ -74,6 +74,8 @@ def describe(model: TwinModel) -> str:
         f"host {host.get('hostname', '?')} (id {model.host_id or '?'}): "
         f"{model.n_cpus} CPUs, {model.ram_bytes / 1024**3:.1f} GiB RAM; memory fills at "
         + (str(model.fill) if model.fill else "? (no memory event)"),
+        "a memory release leaves to drain: "
+        + (str(model.release) if model.release else "nothing learnt (too few releases)"),
         f"trained on {len(model.training_runs)} run(s): "
         + ", ".join(str(r.get("run_id")) for r in model.training_runs),
         "stressor kinds: "

@@ -32,8 +32,10 @@ from core.model.session import BOOT, FOOTPRINT, SESSION, with_session
 from core.model.store import MetricModel, TwinModel
 from core.model.transients import (
     FILL_SPREAD,
+    MEMORY_RESIDUE,
     TRANSIENT_KINDS,
     learn_fill_profile,
+    learn_release_profile,
     with_transients,
 )
 from core.rundir.layout import ANNOTATIONS, DATASET
@@ -42,6 +44,7 @@ from core.telemetry import metric_lists
 from core.telemetry.logger import now_utc
 
 MAX_START_LAG_S = 2.0
+DRIVE_ONLY = (MEMORY_RESIDUE,)  # kinds whose effect is their feature alone (no `on` step)
 
 
 @dataclass
@@ -139,7 +142,7 @@ def _kind_features(runs: Sequence[TrainingRun]) -> dict[str, list[str]]:
             len({round(p.features[name], 6) for p in pulses if name in p.features}) >= 2
             for name in names
         )
-        out[kind] = (["on"] if varies else []) + names
+        out[kind] = (["on"] if varies and kind not in DRIVE_ONLY else []) + names
     return out
 
 
@@ -188,8 +191,10 @@ def fit_runs(paths: Sequence[Path]) -> tuple[TwinModel, list[str]]:
             np.nanmax([r.data.get("mem_total_bytes", pd.Series([0.0])).max() for r in runs])
         )
     fill = learn_fill_profile((r.data, r.pulses, r.n_cpus) for r in runs)
+    release = learn_release_profile((r.data, r.pulses, r.interval_s) for r in runs)
     for run in runs:
-        run.pulses = with_session(with_transients(run.pulses, fill, run.n_cpus), run.t[-1])
+        pulses = with_transients(run.pulses, fill, run.n_cpus, release)
+        run.pulses = with_session(pulses, run.t[-1])
     features = _kind_features(runs)
     design = Design(runs, features)
     metrics: dict[str, MetricModel] = {}
@@ -239,6 +244,9 @@ def fit_runs(paths: Sequence[Path]) -> tuple[TwinModel, list[str]]:
         fill_slow_mb_s=fill.slow_mb_s if fill else None,
         fill_threads=fill.threads if fill else 1,
         fill_spread=fill.spread if fill else FILL_SPREAD,
+        release_share=release.share if release else None,
+        release_drain_mb_s=release.drain_mb_s if release else None,
+        release_most_mb=release.most_mb if release else None,
         created_at=now_utc().isoformat(timespec="seconds").replace("+00:00", "Z"),
     )
     return model, notes

@@ -20,7 +20,8 @@ A band has two parts:
 Two stretches of a run are regimes with quantiles of their own, as their misses are of
 another kind: while memory fills (`fill_z`: the host backs guest memory at its own speed), and
 soon after a memory event's release (`release_z`: the kernel drains what was freed at its own
-pace, so used memory stays up by an amount the plan cannot tell).
+pace, so used memory stays up by an amount the plan tells only roughly: around the residue
+the model predicts, `transients.residue_pulses`, where it learnt one).
 Model files from before the envelope have `abs_z` (symmetric); before intervals, only `rmse`
 and `baseline_spread`, used as the noise and drift with normal quantiles.
 """
@@ -69,8 +70,8 @@ REGIME_TABLES = {STEADY: "z", FILLING: "fill_z", RELEASED: "release_z"}
 def after_release(t: Array, pulses: Sequence[Pulse], interval_s: float) -> BoolArray:
     """The samples soon after a memory event's release: from its second sample after the end
     (the first shows the drop), until the next memory event starts, at most `RELEASE_S`. Some of
-    what it freed stays counted as used meanwhile (0-330 MiB on the bench VM, whatever the
-    size): the plan cannot tell how much."""
+    what it freed stays counted as used meanwhile (0-330 MiB on the bench VM): the model's
+    residue term tells roughly how much, these samples' own quantiles how far off it."""
     flags = np.zeros(len(t), dtype=bool)
     memory = [p for p in pulses if p.kind == "memory"]
     for pulse in memory:

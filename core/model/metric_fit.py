@@ -26,7 +26,7 @@ from core.model.misses import (
 )
 from core.model.response import Array, BoolArray
 from core.model.store import MetricModel, Term
-from core.model.transients import MIB
+from core.model.transients import MEMORY_RESIDUE, MIB
 from core.telemetry import metric_lists
 
 TAU_GRID = (0.0, 0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0, 60.0, 120.0)
@@ -38,7 +38,15 @@ ROBUST_ITERATIONS = 4
 HUBER_K = 1.345
 RIDGE = 1e-4
 DRAIN_MB = 16.0  # a run's memory falling more than this before its first event: still draining
-FIXED_TAUS = {"session": (0.0, 0.0), "footprint": (0.0, 0.0), "boot": (0.0, 0.0)}  # steps
+# What one MiB of freed memory still counted as used moves a metric by (its residue term's gain:
+# the residue is read off used memory in MiB, `transients.learn_release_profile`)
+RESIDUE_GAIN = {"mem_used_bytes": MIB, "mem_available_bytes": -MIB}
+FIXED_TAUS = {  # steps; a residue's drain is its own shape (its levels)
+    "session": (0.0, 0.0),
+    "footprint": (0.0, 0.0),
+    "boot": (0.0, 0.0),
+    "memory_residue": (0.0, 0.0),
+}
 
 
 def averaged(metric: str) -> bool:
@@ -74,6 +82,7 @@ PRIMARY: dict[str, tuple[str, ...]] = {
     "disk": ("disk_", "psi_io", "load_1m"),
     "network": ("net_",),
     "memory_fill": ("cpu_percent", "load_1m", "psi_cpu"),  # faulting pages in costs a CPU
+    "memory_residue": ("mem_",),  # freed memory still counted as used
     "session": ("mem_",),  # the runner's memory once it launched a stressor
     "footprint": ("mem_",),  # a stressor process's own memory while it lives
     "boot": ("cpu_percent", "psi_cpu"),  # a stressor process starting up
@@ -84,6 +93,7 @@ SECONDARY: dict[str, tuple[str, ...]] = {
     "disk": ("cpu_percent", "psi_cpu", "temp_"),
     "network": ("cpu_percent", "load_1m", "psi_cpu", "temp_"),
     "memory_fill": ("temp_", "disk_", "psi_io", "psi_memory"),
+    "memory_residue": (),
     "session": (),
     "footprint": (),
     "boot": (),
@@ -188,8 +198,11 @@ def fit_metric(
         for level, i in zip(idle, runs_present, strict=True):
             offset[design.run_index == i] = level
         intercepts = np.zeros((design.n, 0))
-        y_all = y_abs - offset
-    kinds = [k for k in design.features if _possible(metric, k)]
+    residue_gain = RESIDUE_GAIN.get(metric) if MEMORY_RESIDUE in design.features else None
+    if residue_gain is not None:  # a residue is read in MiB of used memory: known, not fitted
+        offset = offset + residue_gain * design.columns(MEMORY_RESIDUE, 0.0, 0.0, average)[:, 0]
+    y_all = y_abs - offset
+    kinds = [k for k in design.features if _possible(metric, k) and k != MEMORY_RESIDUE]
     taus = {k: FIXED_TAUS.get(k, (1.0, 1.0)) for k in kinds}
 
     def cols_for(current: dict[str, tuple[float, float]]) -> Array:
@@ -232,7 +245,8 @@ def fit_metric(
     grid = TAU_GRID if metric == "load_1m" or metric.startswith("temp_") else FAST_TAU_GRID
     rows: BoolArray = mask
     if lingers(metric, average):
-        # memory freed by an event stays counted as used a while: levels are fitted without it
+        # memory freed by an event stays counted as used a while, by an amount a residue term
+        # (known, not fitted) tells only roughly: levels are fitted without those samples
         settled = mask & ~design.released
         rows = settled if settled.sum() >= 3 else mask
     lower, upper = bounds
@@ -313,6 +327,8 @@ def fit_metric(
         gains = {name: float(beta[j + i]) for i, name in enumerate(names)}
         j += len(names)
         terms[kind] = Term(taus[kind][0], taus[kind][1], gains, _primary(metric, kind))
+    if residue_gain is not None:
+        terms[MEMORY_RESIDUE] = Term(0.0, 0.0, {"residue_mb": residue_gain})
     return MetricModel(
         baseline=float(np.median(baselines)),
         average=average,

@@ -55,8 +55,8 @@ def plan_pulses(
     model: TwinModel, events: Sequence[Event], end_s: float, fill: FillProfile | None = None
 ) -> list[Pulse]:
     """The events as the model sees them: planned times plus the start and end lags, with
-    transients (memory filling at the model's rate, or at `fill`'s) and the run's session
-    (until `end_s`)."""
+    transients (memory filling at the model's rate, or at `fill`'s; releases leaving what
+    the model learnt they leave) and the run's session (until `end_s`)."""
     out = []
     for e in events:
         lag = model.start_lag_s.get(e.stressor, 0.0)
@@ -72,7 +72,8 @@ def plan_pulses(
                 event_levels(e.stressor, e.params, e.duration_s),  # the drive follows a shape
             )
         )
-    return with_session(with_transients(out, fill or model.fill, model.n_cpus), end_s)
+    pulses = with_transients(out, fill or model.fill, model.n_cpus, model.release)
+    return with_session(pulses, end_s)
 
 
 def _capped(pulse: Pulse, caps: Mapping[str, float]) -> Pulse:

@@ -11,6 +11,10 @@ Format (`"format": "server-twin-model"`, `"version": 1`):
 - `fill_mb_s`, `fill_knee_mb`, `fill_slow_mb_s`: how fast memory becomes resident (null when
   not learnt; no knee: one rate), `fill_threads`: with how many threads (1 when absent),
   `fill_spread`: how much faster or slower a fill may run (relative; absent: `FILL_SPREAD`);
+- `release_share`, `release_drain_mb_s`, `release_most_mb`: what a memory event's fill
+  leaves to drain (a share of its size, at most `release_most_mb` MiB) and the MiB/s it drains
+  at from the fill's end: what is left when the event lets go stays counted as used meanwhile
+  (null when not learnt: files from before it, or too few releases);
 - `kinds`: per stressor kind, its drive features, their largest training values
   (`feature_max`) and how many training events it had;
 - `metrics`: per metric, `baseline`, `average` (interval-averaged or a level), `lower`/`upper`
@@ -22,12 +26,13 @@ Format (`"format": "server-twin-model"`, `"version": 1`):
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from core.errors import BadInput
-from core.model.transients import FILL_SPREAD, FillProfile
+from core.model.transients import FILL_SPREAD, FillProfile, ReleaseProfile
 from core.rundir.atomic import write_json_atomic
 from core.rundir.layout import DEFAULT_MODELS_DIR as DEFAULT_MODELS_DIR  # re-exported
 
@@ -78,6 +83,19 @@ class TwinModel:
     fill_slow_mb_s: float | None = None
     fill_threads: int = 1
     fill_spread: float = FILL_SPREAD
+    release_share: float | None = None
+    """The share of a memory event's size its fill leaves to drain (at most `release_most_mb`)
+    at `release_drain_mb_s` from the fill's end (None: not learnt)."""
+    release_drain_mb_s: float | None = None
+    release_most_mb: float | None = None
+
+    @property
+    def release(self) -> ReleaseProfile | None:
+        """The learnt release residue (`core.model.transients`), or None."""
+        if self.release_share is None or not self.release_drain_mb_s:
+            return None
+        most = math.inf if self.release_most_mb is None else self.release_most_mb
+        return ReleaseProfile(self.release_share, self.release_drain_mb_s, most)
 
     @property
     def fill(self) -> FillProfile | None:
@@ -114,6 +132,9 @@ class TwinModel:
             "fill_slow_mb_s": self.fill_slow_mb_s,
             "fill_threads": self.fill_threads,
             "fill_spread": self.fill_spread,
+            "release_share": self.release_share,
+            "release_drain_mb_s": self.release_drain_mb_s,
+            "release_most_mb": self.release_most_mb,
             "kinds": self.kinds,
             "metrics": {name: asdict(m) for name, m in self.metrics.items()},
         }
@@ -156,6 +177,9 @@ class TwinModel:
             fill_slow_mb_s=_optional(data, "fill_slow_mb_s"),
             fill_threads=int(data.get("fill_threads") or 1),
             fill_spread=float(data.get("fill_spread") or FILL_SPREAD),
+            release_share=_optional(data, "release_share"),
+            release_drain_mb_s=_optional(data, "release_drain_mb_s"),
+            release_most_mb=_optional(data, "release_most_mb"),
         )
 
     def save(self, path: Path) -> None:
