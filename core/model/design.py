@@ -19,7 +19,7 @@ from core.model.response import Array, BoolArray, Pulse, kind_columns
 
 
 class SampledRun(Protocol):
-    """What fitting needs of a training run: its samples, its events and its clock."""
+    """What fitting needs of a training run: its samples, its events, its clock and its CPUs."""
 
     @property
     def data(self) -> pd.DataFrame: ...
@@ -32,6 +32,9 @@ class SampledRun(Protocol):
 
     @property
     def t(self) -> Array: ...
+
+    @property
+    def n_cpus(self) -> int: ...
 
 
 class Design:

@@ -209,6 +209,21 @@ def wander(m: MetricModel, level: float, running: Array | float = 0.0) -> Array:
     return sd * _normal_q(0.5 + level / 2.0)
 
 
+GRID_SLACK = 0.05  # of a step: a sample's interval is a few % off nominal, and its tick with it
+
+
+def on_grid(lo: Array, hi: Array, step: float | None) -> tuple[Array, Array]:
+    """A band for a metric measured in whole `step`s (`telemetry.columns.tick_step`): out to
+    the steps at or beyond its edges, where a measurement can land (an idle CPU predicted at
+    0.7 points is measured 0 or 1 or 2, never 0.2). Unchanged without a step."""
+    if not step or step <= 0:
+        return lo, hi
+    slack = GRID_SLACK * step
+    grid_lo: Array = np.floor(lo / step + 1e-9) * step - slack
+    grid_hi: Array = np.ceil(hi / step - 1e-9) * step + slack
+    return grid_lo, grid_hi
+
+
 def running_events(t: Array, pulses: Sequence[Pulse], interval_s: float) -> Array:
     """How many stress events run during the interval ending at each sample."""
     count: Array = np.zeros(len(t))

@@ -17,6 +17,7 @@ from core.model.design import Design
 from core.model.intervals import STEADY, for_metric, spread_stats
 from core.model.misses import (
     MIN_IDLE_SAMPLES,
+    counted_in_ticks,
     envelope_misses,
     event_blocks,
     event_offsets,
@@ -296,7 +297,8 @@ def fit_metric(
         fitted = np.clip(fitted, lower, upper)
         unseen = np.clip(unseen, lower, upper)
     resid = (y_abs - fitted)[mask]
-    miss_all = envelope_misses(design, y_abs, unseen)
+    ticks = counted_in_ticks(design, y_abs, mask, metric)
+    miss_all = envelope_misses(design, y_abs, unseen, metric, ticks)
     regime_all = for_metric(design.regime, lingers(metric, average))
     level_sd = 0.0
     if not average:  # a level: each run's own offset once it runs is a draw of its wander
@@ -316,6 +318,8 @@ def fit_metric(
     miss = miss_all[mask]
     spread = spread_stats(miss, (fitted - base_part)[mask], baselines, regime_all[mask])
     spread["level_sd"] = level_sd
+    if ticks:  # its band reaches out to the steps a measurement lands on
+        spread["ticks"] = True
     spread["event_sd"] = event_sd
     y = y_abs[mask]
     sst = float(((y - y.mean()) ** 2).sum())

@@ -16,9 +16,10 @@ from collections.abc import Sequence
 import numpy as np
 
 from core.model.design import Design
-from core.model.intervals import REACH_S, envelope, reach
+from core.model.intervals import REACH_S, envelope, on_grid, reach
 from core.model.response import KINDS, Array, BoolArray
 from core.model.session import SESSION
+from core.telemetry.columns import tick_step
 
 MIN_IDLE_SAMPLES = 3  # fewer samples than this tell no run's level
 
@@ -104,11 +105,38 @@ def event_offsets(design: Design, resid: Array, rows: BoolArray) -> list[tuple[B
     return out
 
 
-def envelope_misses(design: Design, y: Array, fitted: Array) -> Array:
-    """How far each sample fell outside its run's fitted envelope (signed; 0 inside)."""
+LOW_TICKS = 5  # samples under this many steps tell whether a metric sits on its ticks...
+ON_TICK = 0.1  # ...within this share of a step (above, the interval's own jitter blurs them)
+MIN_TICK_SAMPLES = 10
+
+
+def counted_in_ticks(design: Design, y: Array, rows: BoolArray, metric: str) -> bool:
+    """Whether `metric`'s training samples sit on the steps of the clock ticks it is counted
+    in (`telemetry.columns.tick_step`), as the logger's CPU shares do; an import from another
+    tool, or a synthetic run, need not. Read off the samples within `LOW_TICKS` steps of 0."""
+    near: list[BoolArray] = []
+    for i, run in enumerate(design.runs):
+        step = tick_step(metric, run.n_cpus, run.interval_s)
+        if step is None:
+            return False
+        k = y[rows & (design.run_index == i)] / step
+        k = k[np.isfinite(k) & (k < LOW_TICKS)]
+        near.append(np.abs(k - np.round(k)) <= ON_TICK)
+    flags = np.concatenate(near) if near else np.zeros(0, dtype=bool)
+    return len(flags) >= MIN_TICK_SAMPLES and float(flags.mean()) >= 0.9
+
+
+def envelope_misses(
+    design: Design, y: Array, fitted: Array, metric: str = "", ticks: bool = False
+) -> Array:
+    """How far each sample fell outside its run's fitted envelope (signed; 0 inside); with
+    `ticks`, out to the steps `metric` is counted in, as a prediction's band is
+    (`intervals.on_grid`)."""
     miss = np.zeros(design.n)
     for i, run in enumerate(design.runs):
         rows = design.run_index == i
         lo, hi = envelope(fitted[rows], reach(run.interval_s))
+        if ticks:
+            lo, hi = on_grid(lo, hi, tick_step(metric, run.n_cpus, run.interval_s))
         miss[rows] = y[rows] - np.clip(y[rows], lo, hi)
     return miss

@@ -23,6 +23,7 @@ from core.model.intervals import (
     FILLING,
     bands,
     for_metric,
+    on_grid,
     reach,
     regimes,
     running_events,
@@ -41,6 +42,7 @@ from core.model.store import DEFAULT_MODELS_DIR, TwinModel, find_model, load_mod
 from core.model.transients import MEMORY_FILL, FillProfile, with_transients
 from core.rundir.layout import PREDICTION
 from core.schedule import Event, Schedule
+from core.telemetry.columns import tick_step
 from core.telemetry.logger import expected_samples
 
 
@@ -162,7 +164,10 @@ def predict_schedule(
                 alternatives=[np.clip(alt[name], lower, upper) for _, alt in fills],
                 running=running,
             )
-            frame[f"{name}_lo"], frame[f"{name}_hi"] = lo, hi
+            if m.fit.get("ticks"):  # measured in whole clock ticks
+                lo, hi = on_grid(lo, hi, tick_step(name, model.n_cpus, schedule.interval_s))
+            frame[f"{name}_lo"] = np.clip(lo, lower, upper)
+            frame[f"{name}_hi"] = np.clip(hi, lower, upper)
     return pd.DataFrame(frame)
 
 

@@ -9,6 +9,8 @@ choice of columns (the metric lists analysis, the model and the UIs pick from).
 
 from __future__ import annotations
 
+import os
+import re
 from dataclasses import dataclass
 
 
@@ -40,6 +42,22 @@ ACTIVE_EVENTS = Column(
     "ids",
     "Ids of the stress events running at the sample, `;`-separated, empty when none.",
 )
+
+
+CLOCK_TICKS_PER_S = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def tick_step(metric: str, n_cpus: int, interval_s: float) -> float | None:
+    """The step a CPU share moves by at `interval_s`: /proc/stat counts CPU time in clock
+    ticks, so a share over an interval is a whole number of ticks over all the interval's
+    (at 0.5 s on 2 CPUs, one point); None for a column not counted in ticks."""
+    if interval_s <= 0:
+        return None
+    if metric == "cpu_percent":
+        return 100.0 / (max(1, n_cpus) * interval_s * CLOCK_TICKS_PER_S)
+    if re.fullmatch(r"cpu\d+_percent", metric):
+        return 100.0 / (interval_s * CLOCK_TICKS_PER_S)
+    return None
 
 
 def cpu_core_column(i: int) -> Column:
