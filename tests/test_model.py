@@ -684,6 +684,48 @@ def test_fidelity_record_trend_and_refit(
     )
 
 
+def test_a_cpu_verify_step_is_saturated_by_what_it_held_not_by_one_catch_up_burst() -> None:
+    """On a VM the hypervisor delays a worker (steal) and the worker catches up on its share in
+    a burst: one sample of an 89 % step reads 100 %. The step is not saturated for that (its
+    median is what it held), the limit lies between the steps that held under and over 98 %,
+    and the steal each step lost is reported."""
+    from types import SimpleNamespace
+
+    from core.model import capacity
+    from core.schedule import Event
+
+    model = SimpleNamespace(ram_bytes=8 * 1024**3, n_cpus=2, kinds={})
+    loads = [49.0, 74.0, 89.0, 98.5]
+    events = [
+        Event(f"v{i + 1:02d}", "cpu", {"load_percent": x, "workers": 2}, 3.0 + 9 * i, 6.0)
+        for i, x in enumerate(loads)
+    ]
+    t = np.arange(1, 80) * 0.5
+    busy, steal = np.zeros(t.shape), np.zeros(t.shape)
+    for e, load in zip(events, loads, strict=True):
+        inside = (t > e.start_s) & (t <= e.end_s)
+        busy[inside] = min(load + 1.0, 100.0)
+    burst = int(np.flatnonzero(t == events[2].end_s - 1.0)[0])  # in the 89 % step's 2nd half
+    busy[burst], steal[burst] = 100.0, 30.0
+    data = {"cpu_percent": busy, capacity.STEAL_COLUMN: steal}
+    steps, limit = capacity.measured_limit(
+        model,  # type: ignore[arg-type]
+        "cpu",
+        "cpu_saturated",
+        t,
+        data,
+        events,
+    )
+    assert [crossed for _, _, crossed in steps] == [False, False, False, True]
+    assert steps[2][1] == pytest.approx(90.0)
+    assert limit is not None and 89.0 < limit < 98.5  # 89 + (98 - 90) / (99.5 - 90) x 9.5
+    assert limit == pytest.approx(89.0 + 8.0 / 9.5 * 9.5)
+    stolen = capacity.step_steal(t, data, events)
+    assert stolen[2] == pytest.approx(30.0 / 6) and stolen[0] == stolen[1] == stolen[3] == 0.0
+    # with the old "worst sample of the second half", the burst would have set the limit at 89
+    assert capacity.step_level(t, busy, events[2], True) == 100.0
+
+
 def test_a_memory_verify_sweep_lasts_the_fill_and_a_refused_step_bounds_the_limit() -> None:
     """Steps long enough to fill at the learnt rate; a step refused outright (it holds nothing)
     does not make the limit zero: the limit is the most any step held."""

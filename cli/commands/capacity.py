@@ -24,18 +24,24 @@ from core.errors import EXIT_OK, BadInput
 from core.model import measure_levels, predict_schedule
 from core.model.capacity import (
     PARAMS,
+    STEAL_COLUMN,
+    STEAL_NOTED_PERCENT,
     UNITS,
     Capacity,
     capacity,
     capacity_of,
+    cpu_step_level,
     measured_limit,
     step_level,
+    step_steal,
     verify_schedule,
 )
 from core.model.store import TwinModel
+from core.probes.spec import Tolerance
 from core.profile import load_profile, resolve_schedule
 from core.rundir.layout import DEFAULT_RUNS_DIR
 from core.rundir.read import load_run
+from core.schedule import Schedule
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -74,7 +80,8 @@ def _verify(model: TwinModel, kind: str, level: float, out: Path | None) -> int:
         code = execute(schedule, parent, "")
     run_dir = Path(printed.getvalue().strip().splitlines()[-1])
     data = load_run(run_dir).dataset
-    columns = {c: data[c].to_numpy(dtype=float) for c in data.columns if c in model.metrics}
+    wanted = {*model.metrics, STEAL_COLUMN}
+    columns = {c: data[c].to_numpy(dtype=float) for c in data.columns if c in wanted}
     t = data["elapsed_s"].to_numpy(dtype=float)
     steps, measured = measured_limit(model, kind, cap.limit, t, columns, schedule.events)
     pred = predict_schedule(model, schedule, levels, None)
@@ -88,18 +95,35 @@ def _verify(model: TwinModel, kind: str, level: float, out: Path | None) -> int:
     print(
         f"verify {kind}: {len(steps)} steps across the predicted limit ({cap.limit}); run {run_dir}"
     )
-    print(f"{'step ' + unit:>14} {'predicted':>12} {'measured':>12}  crossed")
-    for (value, level_measured, crossed), event in zip(steps, schedule.events, strict=True):
-        guess = step_level(
-            pt, pred[metric].to_numpy(dtype=float), event, metric != "mem_available_bytes"
-        )
+    # steal: CPU time other guests took, busy in cpu_percent; shown when a step lost much of it
+    stolen = step_steal(t, columns, schedule.events) if metric == "cpu_percent" else []
+    crossed_at = next((i for i, step in enumerate(steps) if step[2]), len(steps) - 1)
+    bearing = stolen[: crossed_at + 1]  # steal past the first crossing moves no limit
+    show_steal = bool(bearing) and max(bearing) >= STEAL_NOTED_PERCENT
+    print(
+        f"{'step ' + unit:>14} {'predicted':>12} {'measured':>12}  crossed"
+        + ("  steal %" if show_steal else "")
+    )
+    for i, ((value, level_measured, crossed), event) in enumerate(
+        zip(steps, schedule.events, strict=True)
+    ):
+        predicted = pred[metric].to_numpy(dtype=float)
+        if metric == "cpu_percent":
+            guess = cpu_step_level(pt, predicted, event)
+        else:
+            guess = step_level(pt, predicted, event, metric != "mem_available_bytes")
         scale = 1 if metric == "cpu_percent" else 1024**2
         if cap.limit == "memory_reserve":  # the MiB the step added, against what it asked
             guess = min(value, cap.value)
             scale = 1
         print(
             f"{value:>14.0f} {guess / scale:>12.1f} {level_measured / scale:>12.1f}  "
-            f"{'yes' if crossed else 'no'}"
+            f"{'yes' if crossed else 'no ':<7}" + (f"  {stolen[i]:>7.1f}" if show_steal else "")
+        )
+    if show_steal:
+        print(
+            f"steal: other guests took up to {max(bearing):.0f} % of the CPUs in a step up to the "
+            "limit; busy as this node sees it, it lowers the measured limit"
         )
     if measured is None:
         print(f"predicted limit {cap.value:.0f} {unit}; measured: not crossed within the sweep")
@@ -115,7 +139,8 @@ def _verify(model: TwinModel, kind: str, level: float, out: Path | None) -> int:
 def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
     level = interval_level(args)
-    background, tolerances = None, ()
+    background: Schedule | None = None
+    tolerances: tuple[Tolerance, ...] = ()
     if args.profile is not None:
         profile = load_profile(args.profile)
         background = resolve_schedule(profile)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -127,7 +127,7 @@ def _bar(start: float, end: float, total: float, mark: str) -> str:
     return "".join(cells)
 
 
-def shape_lines(events: list[Event]) -> list[str]:
+def shape_lines(events: Sequence[Event]) -> list[str]:
     """A sparkline per shaped event over its length (core.shapes), lowest to highest level."""
     lines: list[str] = []
     for e in events:

@@ -39,6 +39,8 @@ MEMORY_RESERVE = "memory_reserve"
 # 250 MiB between planning a sweep and its top step's start on the bench VM (a 128 MiB margin
 # got that step refused, and the 5 % limit above the step before it was never crossed).
 SPARE_MARGIN_MB = 384.0
+STEAL_COLUMN = "cpu_steal_percent"  # CPU time the hypervisor gave other guests
+STEAL_NOTED_PERCENT = 5.0  # a verify step that lost this much of the CPUs to steal is noted
 FILL_SETTLE_S = 1.0  # after its fill, extra memory settles this long before the plan starts
 
 
@@ -288,12 +290,37 @@ def _step_value(value: float, whole: bool) -> float:
     return float(int(value)) if whole else round(value, 1)
 
 
+def _second_half(t: Array, y: Array, event: Event) -> Array:
+    inside = (t > event.start_s + event.duration_s / 2) & (t <= event.end_s) & np.isfinite(y)
+    return y[inside]
+
+
 def step_level(t: Array, y: Array, event: Event, high: bool) -> float:
     """A step's settled level: the worst of its second half (max, or min when low is bad)."""
-    inside = (t > event.start_s + event.duration_s / 2) & (t <= event.end_s) & np.isfinite(y)
-    if not inside.any():
+    held = _second_half(t, y, event)
+    if not held.size:
         return float("nan")
-    return float(y[inside].max() if high else y[inside].min())
+    return float(held.max() if high else held.min())
+
+
+def cpu_step_level(t: Array, busy: Array, event: Event) -> float:
+    """The CPU share a step held: the median of its second half.
+
+    A worker the hypervisor delayed (steal) catches up on its own share in a burst, so one
+    sample of a step well under the limit can read 100 %: saturation is what the step held.
+    """
+    held = _second_half(t, busy, event)
+    return float(np.median(held)) if held.size else float("nan")
+
+
+def step_steal(t: Array, data: Mapping[str, Array], events: Sequence[Event]) -> list[float]:
+    """Per step the mean share of the CPUs the hypervisor gave other guests (steal) over its
+    second half: busy in `cpu_percent`, yet no load of this node (0 where not recorded)."""
+    steal = data.get(STEAL_COLUMN)
+    if steal is None:
+        return [0.0] * len(events)
+    held = [_second_half(t, steal, e) for e in events]
+    return [float(h.mean()) if h.size else 0.0 for h in held]
 
 
 Step = tuple[float, float, bool]
@@ -324,7 +351,8 @@ def measured_limit(
     events: Sequence[Event],
 ) -> tuple[list[Step], float | None]:
     """Per step (value, measured level of the binding metric, crossed?) and the measured limit:
-    where the binding metric crosses its threshold, interpolated between the steps around it."""
+    where the binding metric crosses its threshold, interpolated between the steps around it.
+    CPU is the share each step held (`cpu_step_level`), steal included: the CPUs were full."""
     if limit == MEMORY_RESERVE and "mem_used_bytes" in data:
         return _reserve_steps(t, data["mem_used_bytes"], events)
     if limit == "memory" and "mem_available_bytes" in data:
@@ -335,7 +363,10 @@ def measured_limit(
         return [], None
     steps: list[Step] = []
     for e in events:
-        level = step_level(t, data[metric], e, high)
+        if metric == "cpu_percent":
+            level = cpu_step_level(t, data[metric], e)
+        else:
+            level = step_level(t, data[metric], e, high)
         steps.append(
             (
                 float(e.params[PARAMS[kind]]),
