@@ -332,6 +332,39 @@ def test_side_effects_are_not_extrapolated() -> None:
     assert steady["mem_used_bytes"] == pytest.approx(1e9 + 8000 * MIB)
 
 
+def test_no_cpu_demand_is_less_than_what_the_cpu_stressors_burn_themselves() -> None:
+    """A fit with an offset (on = -2 points, as one recording learnt) lands under the
+    stressor's own share: at 100 % on every worker it read 97.6 over an idle of 0, so the CPU
+    was never saturated and `twin capacity --verify cpu` had no limit to cross."""
+    from core.model import capacity
+
+    cpu = MetricModel(
+        baseline=1.3,
+        average=True,
+        lower=0.0,
+        upper=100.0,
+        terms={"cpu": Term(0.0, 0.0, {"on": -2.0, "drive": 99.6})},
+    )
+    model = TwinModel(
+        host={"id": "x"},
+        n_cpus=2,
+        ram_bytes=float(RAM),
+        metrics={"cpu_percent": cpu},
+        kinds={"cpu": {"features": ["on", "drive"], "feature_max": {"drive": 1.0}}},
+    )
+    idle = {"cpu_percent": 0.0}
+    full = predict_schedule(model, whatif_schedule(model, cpu_percent=100, duration_s=10), idle)
+    assert full["cpu_percent"].max() == pytest.approx(100.0)
+    half = predict_schedule(model, whatif_schedule(model, cpu_percent=50, duration_s=10), idle)
+    assert half["cpu_percent"].max() == pytest.approx(50.0)  # the ask; the fit said 47.8
+    cap = capacity.capacity_of(model, "cpu", baseline=idle)
+    assert cap.limit == "cpu_saturated" and cap.value == pytest.approx(98.0, abs=0.1)
+    # a host where the stressor does not get its ask (a CPU quota: 90 points at full drive)
+    cpu.terms["cpu"] = Term(0.0, 0.0, {"drive": 90.0})
+    quota = predict_schedule(model, whatif_schedule(model, cpu_percent=50, duration_s=10), idle)
+    assert quota["cpu_percent"].max() == pytest.approx(45.0)
+
+
 # ---- issue 14: transients, saturation, extrapolation, intervals, capacity, the record -------
 
 FILL_MB_S, FILL_CPU = 256.0, 40.0  # the known machine fills memory at 256 MiB/s, burning 40 points

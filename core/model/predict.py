@@ -38,12 +38,15 @@ from core.model.response import (
     kind_columns,
 )
 from core.model.session import with_session
-from core.model.store import DEFAULT_MODELS_DIR, TwinModel, find_model, load_model
+from core.model.store import DEFAULT_MODELS_DIR, Term, TwinModel, find_model, load_model
 from core.model.transients import MEMORY_FILL, FillProfile, with_transients
 from core.rundir.layout import PREDICTION
 from core.schedule import Event, Schedule
 from core.telemetry.columns import tick_step
 from core.telemetry.logger import expected_samples
+
+CPU_METRIC = "cpu_percent"
+ASK_TOLERANCE = 5.0  # points: a fit this close to the ask at full drive is the stressor's own
 
 
 def sample_clock(schedule: Schedule) -> Array:
@@ -123,7 +126,33 @@ def predict_demand(
             )
             y = y + cols @ np.array([term.gains[f] for f in features])
         out[name] = y
+    cpu = model.metrics.get(CPU_METRIC)
+    if cpu is not None and delivers_its_ask(cpu.terms.get("cpu")):
+        asked = asked_cpu(times, pulses, schedule.interval_s, cpu.average)
+        out[CPU_METRIC] = np.maximum(out[CPU_METRIC], asked)
     return out
+
+
+def delivers_its_ask(term: Term | None) -> bool:
+    """Whether training shows the CPU stressor getting the share it asks for on this host: its
+    effect at full drive (`on` + `drive`) within `ASK_TOLERANCE` of 100 points. Not so under
+    a CPU quota, or on a machine whose response is not the stressor's (synthetic ones)."""
+    if term is None or "drive" not in term.gains:
+        return False
+    full = term.gains["drive"] + term.gains.get("on", 0.0)
+    return abs(full - 100.0) <= ASK_TOLERANCE
+
+
+def asked_cpu(t: Array, pulses: Sequence[Pulse], interval_s: float, average: bool) -> Array:
+    """The share of the machine (%) the plan's CPU stressors burn themselves. Where they get it
+    (`delivers_its_ask`: their controller holds it to a tenth of a point, `bench/stressors.py`)
+    no demand is less: a fit with an offset lands under it (-2 points at every load on one
+    recording), and at 100 % on every worker that read as a CPU that is never saturated."""
+    mine = [p for p in pulses if p.kind == "cpu"]
+    if not mine:
+        return np.zeros(len(t))
+    drive: Array = 100.0 * kind_columns(t, mine, ["drive"], 0.0, 0.0, interval_s, average)[:, 0]
+    return drive
 
 
 def predict_schedule(
