@@ -28,6 +28,7 @@ from core.model import (
     predict_schedule,
     whatif_schedule,
 )
+from core.model.transients import MEMORY_FILL as MEMORY_FILL_KIND
 from core.rundir.layout import ANNOTATION_COLUMNS
 from core.schedule import Event, Schedule
 from core.telemetry.logger import expected_samples
@@ -417,6 +418,40 @@ def test_memory_fills_at_the_learnt_rate_and_its_cpu_is_a_transient(fill_model: 
     half = pred.loc[7.0, "mem_used_bytes"] - MEM_BASE
     assert half == pytest.approx(512 * MIB, rel=0.25)  # half way through the 4 s fill
     assert pred.loc[12.0, "mem_used_bytes"] - MEM_BASE == pytest.approx(1024 * MIB, rel=0.05)
+
+
+def test_a_fills_cpu_is_its_cores_at_work_with_no_step_and_no_lag(tmp_path: Path) -> None:
+    """Training fills at two paces (one ramped over 8 s: a quarter of the cores' time) give the
+    fill's CPU two levels. With an `on` step and a free lag the fit could split them any way
+    (on one recording -476 + 3018 points per core, 15 s lag: a contended fill predicted at
+    433 % of the machine); the fill's CPU is its threads at work: a gain per core, no lag."""
+    events = [
+        _ev("m0", "memory", 5, 10, size_mb=512),
+        _ev("m1", "memory", 20, 10, size_mb=1024),
+        _ev("m2", "memory", 35, 12, size_mb=512, ramp_s=8),
+    ]
+    run = _write_run(tmp_path, "fills", events, 50.0, 7)
+    data = pd.read_csv(run / "system_metrics_dataset.csv")
+    t = data["elapsed_s"].to_numpy()
+    rng = np.random.default_rng(7)
+    cpu = CPU_BASE + rng.normal(0, 1.0, len(t))
+    mem = MEM_BASE + rng.normal(0, 4 * MIB, len(t))
+    for e in events:
+        size, x = e.params["size_mb"], t - e.start_s
+        fill_s = max(size / FILL_MB_S, float(e.params.get("ramp_s", 0)))
+        pace = (size / FILL_MB_S) / fill_s  # the share of the time the filler is at work
+        inside = (x > 0) & (x <= e.duration_s)
+        mem += np.where(inside, np.minimum(x / fill_s, 1.0) * size * MIB, 0.0)
+        busy = np.clip(np.minimum(x, fill_s) - np.maximum(x - 0.5, 0.0), 0.0, 0.5) / 0.5
+        cpu += FILL_CPU * pace * busy
+    data["cpu_percent"] = np.clip(cpu, 0, 100)
+    _save_memory(run, data, mem)
+    fitted = fit_runs([run])[0]
+    term = fitted.metrics["cpu_percent"].terms[MEMORY_FILL_KIND]
+    assert set(term.gains) == {"fill"} and (term.tau_rise_s, term.tau_fall_s) == (0.0, 0.0)
+    pred = predict_schedule(fitted, whatif_schedule(fitted, memory_mb=1024, duration_s=10))
+    fill = pred.set_index("elapsed_s").loc[6.0:8.5, "cpu_percent"]
+    assert fill.max() == pytest.approx(CPU_BASE + FILL_CPU, abs=6.0)  # a fill alone, full pace
 
 
 def test_saturation_holds_cpu_and_its_band_under_100(model: TwinModel) -> None:
