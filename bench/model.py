@@ -44,7 +44,7 @@ from core.model import (  # noqa: E402
 from core.model.fit import load_training_run  # noqa: E402
 from core.model.metric_fit import averaged  # noqa: E402
 from core.model.predict import plan_pulses  # noqa: E402
-from core.model.transients import MEMORY_RESIDUE, measured_releases  # noqa: E402
+from core.model.transients import MEMORY_FILL, MEMORY_RESIDUE, measured_releases  # noqa: E402
 from core.profile import load_profile, resolve_schedule  # noqa: E402
 
 TRAIN = ("train-cpu", "train-memory")
@@ -225,6 +225,20 @@ def main() -> int:
     for note in notes:
         print(f"note: {note}")
     print(f"learnt fill: {model.fill or 'none'}")
+    cpu_terms = model.metrics["cpu_percent"].terms if "cpu_percent" in model.metrics else {}
+    if MEMORY_FILL in cpu_terms:
+        fill_term = cpu_terms[MEMORY_FILL]
+        print(
+            f"  its CPU: {fill_term.gains.get('fill', 0.0):.1f} points per core at work"
+            + (f", step {fill_term.gains['on']:+.1f}" if "on" in fill_term.gains else "")
+            + f", lag {fill_term.tau_rise_s:g} s"
+        )
+    if "cpu" in cpu_terms:
+        gains = cpu_terms["cpu"].gains
+        print(
+            f"learnt CPU stressor: {gains.get('drive', 0.0) + gains.get('on', 0.0):.1f} points "
+            f"over idle at 100 % on every worker (step {gains.get('on', 0.0):+.1f})"
+        )
     print(f"learnt release debt: {model.release or 'none'}")
     for run in map(load_training_run, train):
         for r in measured_releases(run.data, run.pulses, run.interval_s):
