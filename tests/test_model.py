@@ -877,6 +877,11 @@ def test_band_knows_the_error_on_an_event_it_never_saw(tmp_path: Path) -> None:
     data["mem_available_bytes"] = RAM - data["mem_used_bytes"]
     data.to_csv(run / "system_metrics_dataset.csv", index=False)
     fitted, _ = fit_runs([run])
+    # one draw per event of how far it sits off the law (as a CPU event's off its line): a
+    # fit on the other event alone scales that one's offset with the size, so it misses the
+    # small event by 35 MiB and the large one by 210 (their RMS, less the noise: ~130)
+    event_sd = fitted.metrics["mem_used_bytes"].fit["event_sd"] / MIB
+    assert 100.0 <= event_sd <= 160.0, event_sd
     inside = []
     for k, off in enumerate((-30.0, 30.0, -25.0, 25.0)):
         new = [_ev("n", "memory", 5, 10, size_mb=768)]

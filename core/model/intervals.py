@@ -13,7 +13,7 @@ A band has two parts:
     prediction starts from the run's own idle: calibrated);
   and, apart (in quadrature with the rest, at a normal quantile), `level_sd`: how far a
   level metric's run settles off the fit once it runs, from run to run, and `event_sd`: how
-  far a rate settles off it per event running (each a draw of its own: `misses`);
+  far a metric settles off it per event running (each a draw of its own: `misses`);
   and `q` the training samples' own quantiles of that standardized miss, signed (`z`), so a
   band is as lopsided and heavy-tailed as training was. Each event's misses are taken from a
   fit without that event (`misses`): a fit explains its own data better than a new plan's.

@@ -314,12 +314,14 @@ def fit_metric(
                 after = launched(design, i)
                 miss_all[after] -= np.clip(miss_all[after], min(0.0, d), max(0.0, d))
     event_sd = 0.0
-    if average:  # a rate: each event's own offset from a fit without it is a draw of its wander
-        events = event_offsets(design, y_abs - unseen, mask & (regime_all == STEADY))
-        if events:
-            event_sd = math.sqrt(sum(d * d for _, d in events) / len(events))
-            for core, d in events:  # the misses within an event are what is left around it
-                miss_all[core] -= np.clip(miss_all[core], min(0.0, d), max(0.0, d))
+    # each event's own offset from a fit without it is a draw of its wander: a rate's (a CPU
+    # event off the line through the training's levels) as a level's (a memory event some MiB
+    # off the size law); the misses within it are then taken around it, not counted twice
+    events = event_offsets(design, y_abs - unseen, mask & (regime_all == STEADY))
+    if events:
+        event_sd = math.sqrt(sum(d * d for _, d in events) / len(events))
+        for core, d in events:  # the misses within an event are what is left around it
+            miss_all[core] -= np.clip(miss_all[core], min(0.0, d), max(0.0, d))
     miss = miss_all[mask]
     spread = spread_stats(miss, (fitted - base_part)[mask], baselines, regime_all[mask])
     spread["level_sd"] = level_sd

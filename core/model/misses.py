@@ -90,9 +90,10 @@ def run_offsets(
 def event_offsets(design: Design, resid: Array, rows: BoolArray) -> list[tuple[BoolArray, float]]:
     """Per stress event of every run, its steady samples (within `rows`, a step's edge
     `REACH_S` in from either end) and how far they sat from a fit that never saw the event (the
-    median of `resid`, measured less that fit): a new event's rate settles off the fit by its
-    own amount (a CPU event at 40 % on one worker 1.5 points under a line drawn through two
-    workers' levels), one draw per event, however many samples it lasts."""
+    median of `resid`, measured less that fit): a new event settles off the fit by its own
+    amount (a CPU event at 40 % on one worker 1.5 points under a line drawn through two
+    workers' levels; a memory event some MiB off the size law), one draw per event, however
+    many samples it lasts."""
     out: list[tuple[BoolArray, float]] = []
     t = design.t
     for i, run in enumerate(design.runs):
