@@ -326,7 +326,8 @@ def floor_run(exe: Path, huge: bool) -> tuple[float, str]:
 def bench_memory(runs: int = 5) -> None:
     print(
         f"\n## memory 2 GiB: seconds from start until resident, {runs} runs per tool, "
-        "alternating (on a VM the host backs fresh guest memory lazily: a first touch after a "
+        "alternating, each round starting with the next tool (on a VM the host backs fresh guest "
+        "memory lazily: a first touch after a "
         "pause costs every tool alike). The floor rows are this machine's own speed: C writing "
         f"one byte per page from {NCPU} threads (bench/fill_floor.c), no tool can beat them"
     )
@@ -343,7 +344,8 @@ def bench_memory(runs: int = 5) -> None:
     times: dict[str, list[float]] = {tool: [] for tool, _ in tools}
     try:
         for run in range(runs):
-            for tool, fn in tools:
+            # each round starts with the next tool: none always pays the first fill of a round
+            for tool, fn in tools[run % len(tools) :] + tools[: run % len(tools)]:
                 took, detail = fn()
                 times[tool].append(took)
                 print(f"{tool:<9} run {run + 1}: {took:.3f} s from start ({detail})", flush=True)
