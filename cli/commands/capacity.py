@@ -30,9 +30,8 @@ from core.model.capacity import (
     Capacity,
     capacity,
     capacity_of,
-    cpu_step_level,
     measured_limit,
-    step_level,
+    settled_level,
     step_steal,
     verify_schedule,
 )
@@ -104,14 +103,11 @@ def _verify(model: TwinModel, kind: str, level: float, out: Path | None) -> int:
         f"{'step ' + unit:>14} {'predicted':>12} {'measured':>12}  crossed"
         + ("  steal %" if show_steal else "")
     )
+    predicted = pred[metric].to_numpy(dtype=float)
     for i, ((value, level_measured, crossed), event) in enumerate(
         zip(steps, schedule.events, strict=True)
     ):
-        predicted = pred[metric].to_numpy(dtype=float)
-        if metric == "cpu_percent":
-            guess = cpu_step_level(pt, predicted, event)
-        else:
-            guess = step_level(pt, predicted, event, metric != "mem_available_bytes")
+        guess = settled_level(pt, predicted, event, metric)
         scale = 1 if metric == "cpu_percent" else 1024**2
         if cap.limit == "memory_reserve":  # the MiB the step added, against what it asked
             guess = min(value, cap.value)

@@ -313,6 +313,15 @@ def cpu_step_level(t: Array, busy: Array, event: Event) -> float:
     return float(np.median(held)) if held.size else float("nan")
 
 
+def settled_level(t: Array, y: Array, event: Event, metric: str) -> float:
+    """A step's level of `metric`, measured or predicted: CPU by what the step held
+    (`cpu_step_level`), a memory level by its worst sample (`step_level`: used memory high,
+    available memory low)."""
+    if metric == "cpu_percent":
+        return cpu_step_level(t, y, event)
+    return step_level(t, y, event, high=metric != "mem_available_bytes")
+
+
 def step_steal(t: Array, data: Mapping[str, Array], events: Sequence[Event]) -> list[float]:
     """Per step the mean share of the CPUs the hypervisor gave other guests (steal) over its
     second half: busy in `cpu_percent`, yet no load of this node (0 where not recorded)."""
@@ -352,7 +361,7 @@ def measured_limit(
 ) -> tuple[list[Step], float | None]:
     """Per step (value, measured level of the binding metric, crossed?) and the measured limit:
     where the binding metric crosses its threshold, interpolated between the steps around it.
-    CPU is the share each step held (`cpu_step_level`), steal included: the CPUs were full."""
+    CPU is the share each step held (`settled_level`), steal included: the CPUs were full."""
     if limit == MEMORY_RESERVE and "mem_used_bytes" in data:
         return _reserve_steps(t, data["mem_used_bytes"], events)
     if limit == "memory" and "mem_available_bytes" in data:
@@ -363,10 +372,7 @@ def measured_limit(
         return [], None
     steps: list[Step] = []
     for e in events:
-        if metric == "cpu_percent":
-            level = cpu_step_level(t, data[metric], e)
-        else:
-            level = step_level(t, data[metric], e, high)
+        level = settled_level(t, data[metric], e, metric)
         steps.append(
             (
                 float(e.params[PARAMS[kind]]),

@@ -208,8 +208,9 @@ def fit_metric(
         offset = offset + residue_gain * design.columns(MEMORY_RESIDUE, 0.0, 0.0, average)[:, 0]
     y_all = y_abs - offset
     kinds = [k for k in design.features if _possible(metric, k) and k != MEMORY_RESIDUE]
-    grid = TAU_GRID if metric == "load_1m" or metric.startswith("temp_") else FAST_TAU_GRID
-    fixed = FIXED_TAUS if grid is TAU_GRID else {**FIXED_TAUS, **FIXED_FAST_TAUS}
+    slow = metric == "load_1m" or metric.startswith("temp_")  # a response with its own lag
+    grid = TAU_GRID if slow else FAST_TAU_GRID
+    fixed = FIXED_TAUS if slow else {**FIXED_TAUS, **FIXED_FAST_TAUS}
     taus = {k: fixed.get(k, (1.0, 1.0)) for k in kinds}
 
     def cols_for(current: dict[str, tuple[float, float]]) -> Array:
