@@ -41,10 +41,11 @@ from core.model import (  # noqa: E402
     predict_schedule,
     write_prediction,
 )
+from core.model.fills import MEMORY_FILL  # noqa: E402
 from core.model.fit import load_training_run  # noqa: E402
 from core.model.metric_fit import averaged  # noqa: E402
 from core.model.predict import plan_pulses  # noqa: E402
-from core.model.transients import MEMORY_FILL, MEMORY_RESIDUE, measured_releases  # noqa: E402
+from core.model.transients import MEMORY_RESIDUE, measured_releases  # noqa: E402
 from core.profile import load_profile, resolve_schedule  # noqa: E402
 
 TRAIN = ("train-cpu", "train-memory")

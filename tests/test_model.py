@@ -28,7 +28,7 @@ from core.model import (
     predict_schedule,
     whatif_schedule,
 )
-from core.model.transients import MEMORY_FILL as MEMORY_FILL_KIND
+from core.model.fills import MEMORY_FILL as MEMORY_FILL_KIND
 from core.rundir.layout import ANNOTATION_COLUMNS
 from core.schedule import Event, Schedule
 from core.telemetry.logger import expected_samples
@@ -800,7 +800,7 @@ def test_a_memory_verify_sweep_lasts_the_fill_and_a_refused_step_bounds_the_limi
     from types import SimpleNamespace
 
     from core.model import capacity
-    from core.model.transients import FillProfile
+    from core.model.fills import FillProfile
 
     model = SimpleNamespace(
         ram_bytes=8 * 1024**3, fill_mb_s=500.0, fill=FillProfile(500.0), n_cpus=2, kinds={}
@@ -839,9 +839,9 @@ def test_a_memory_verify_sweep_lasts_the_fill_and_a_refused_step_bounds_the_limi
 
 def test_regimes_mark_the_fill_and_what_a_release_leaves() -> None:
     """A memory event's fill and the stretch after its release get quantiles of their own."""
+    from core.model.fills import MEMORY_FILL
     from core.model.intervals import FILLING, RELEASED, STEADY, regimes
     from core.model.response import Pulse
-    from core.model.transients import MEMORY_FILL
 
     t = np.arange(1, 121) * 0.5
     pulses = [
@@ -901,8 +901,8 @@ def test_a_fill_read_from_three_samples_keeps_its_knee() -> None:
     the grid their events start on): fast up to the knee, then the slower rate, as measured on
     the bench VM (2111 MiB/s to 1056 MiB, then 674). Read before, the sample at the start made
     the curve look flat at its origin and the fill was learnt at 20480 MiB/s."""
+    from core.model.fills import learn_fill_profile
     from core.model.response import Pulse
-    from core.model.transients import learn_fill_profile
 
     t = np.round(np.arange(0.0, 12.0, 0.5) + 0.001, 3)
     start, size, knee, fast, slow = 4.0, 2048.0, 1000.0, 2000.0, 700.0

@@ -13,8 +13,9 @@ import pandas as pd
 import pytest
 
 from core.model import TwinModel, fit_runs, load_model, predict_schedule, whatif_schedule
+from core.model.fills import FillProfile
 from core.model.response import Pulse
-from core.model.transients import FillProfile, with_transients
+from core.model.transients import with_transients
 from tests.test_model import MEM_BASE, MIB, N_CPUS, RAM, _ev, _save_memory, _write_run
 
 # the known machine's fill: 800 MiB/s up to 1600 MiB, then 200 MiB/s with a whole core

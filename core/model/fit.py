@@ -26,16 +26,14 @@ import psutil
 from core.errors import BadInput
 from core.host import host_fingerprint
 from core.model.design import Design
+from core.model.fills import FILL_SPREAD, MEMORY_FILL, learn_fill_profile
 from core.model.metric_fit import fit_metric, metric_bounds
 from core.model.response import KINDS, Array, Pulse, event_features, event_levels, event_ramp_s
 from core.model.session import BOOT, FOOTPRINT, SESSION, with_session
 from core.model.store import MetricModel, TwinModel
 from core.model.transients import (
-    FILL_SPREAD,
-    MEMORY_FILL,
     MEMORY_RESIDUE,
     TRANSIENT_KINDS,
-    learn_fill_profile,
     learn_release_profile,
     with_transients,
 )

@@ -34,9 +34,9 @@ from statistics import NormalDist
 
 import numpy as np
 
+from core.model.fills import MEMORY_FILL
 from core.model.response import KINDS, Array, BoolArray, Pulse
 from core.model.store import MetricModel
-from core.model.transients import MEMORY_FILL
 
 DEFAULT_INTERVAL = 0.9
 TAILS = (0.005, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.975, 0.995)

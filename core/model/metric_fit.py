@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from core.model.design import Design
+from core.model.fills import MIB
 from core.model.intervals import STEADY, for_metric, spread_stats
 from core.model.misses import (
     MIN_IDLE_SAMPLES,
@@ -27,7 +28,7 @@ from core.model.misses import (
 )
 from core.model.response import Array, BoolArray
 from core.model.store import MetricModel, Term
-from core.model.transients import MEMORY_RESIDUE, MIB
+from core.model.transients import MEMORY_RESIDUE
 from core.telemetry import metric_lists
 
 TAU_GRID = (0.0, 0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0, 60.0, 120.0)

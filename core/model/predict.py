@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from core.host import host_fingerprint
+from core.model.fills import MEMORY_FILL, FillProfile
 from core.model.intervals import (
     DEFAULT_INTERVAL,
     FILLING,
@@ -39,7 +40,7 @@ from core.model.response import (
 )
 from core.model.session import with_session
 from core.model.store import DEFAULT_MODELS_DIR, Term, TwinModel, find_model, load_model
-from core.model.transients import MEMORY_FILL, FillProfile, with_transients
+from core.model.transients import with_transients
 from core.rundir.layout import PREDICTION
 from core.schedule import Event, Schedule
 from core.telemetry.columns import tick_step

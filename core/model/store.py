@@ -32,7 +32,8 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import BadInput
-from core.model.transients import FILL_SPREAD, FillProfile, ReleaseProfile
+from core.model.fills import FILL_SPREAD, FillProfile
+from core.model.transients import ReleaseProfile
 from core.rundir.atomic import write_json_atomic
 from core.rundir.layout import DEFAULT_MODELS_DIR as DEFAULT_MODELS_DIR  # re-exported
 
@@ -99,7 +100,7 @@ class TwinModel:
 
     @property
     def fill(self) -> FillProfile | None:
-        """The learnt fill (`core.model.transients`), or None."""
+        """The learnt fill (`core.model.fills`), or None."""
         if not self.fill_mb_s or self.fill_mb_s <= 0:
             return None
         return FillProfile(
