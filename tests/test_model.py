@@ -837,6 +837,33 @@ def test_a_memory_verify_sweep_lasts_the_fill_and_a_refused_step_bounds_the_limi
     assert limit == pytest.approx(sizes[1], abs=1.0)  # bounded below by the last full step
 
 
+def test_a_memory_limit_is_measured_on_memory_never_on_the_cpu() -> None:
+    """The verify table's predicted column and the sweep's measured limit read one column per
+    limit (`binding_metric`); a memory limit on a dataset without MemAvailable has nothing to
+    measure, instead of a limit read off the CPU a memory sweep hardly moves."""
+    from types import SimpleNamespace
+
+    from core.model import capacity
+    from core.schedule import Event
+
+    assert capacity.binding_metric("memory") == "mem_available_bytes"
+    assert capacity.binding_metric(capacity.MEMORY_RESERVE) == "mem_used_bytes"
+    assert capacity.binding_metric("cpu_saturated") == "cpu_percent"
+    model = SimpleNamespace(ram_bytes=8 * 1024**3, n_cpus=2, kinds={})
+    events = [Event("v01", "memory", {"size_mb": 1024.0}, 2.0, 6.0)]
+    t = np.arange(1, 20) * 0.5
+    busy = np.full(t.shape, 99.0)  # saturated CPU: a CPU reading would call it crossed
+    steps, limit = capacity.measured_limit(
+        model,  # type: ignore[arg-type]
+        "memory",
+        "memory",
+        t,
+        {"cpu_percent": busy},
+        events,
+    )
+    assert (steps, limit) == ([], None)
+
+
 def test_regimes_mark_the_fill_and_what_a_release_leaves() -> None:
     """A memory event's fill and the stretch after its release get quantiles of their own."""
     from core.model.fills import MEMORY_FILL

@@ -23,11 +23,13 @@ from cli.model_options import add_model_options, interval_level, load_chosen_mod
 from core.errors import EXIT_OK, BadInput
 from core.model import measure_levels, predict_schedule
 from core.model.capacity import (
+    MEMORY_RESERVE,
     PARAMS,
     STEAL_COLUMN,
     STEAL_NOTED_PERCENT,
     UNITS,
     Capacity,
+    binding_metric,
     capacity,
     capacity_of,
     measured_limit,
@@ -35,6 +37,7 @@ from core.model.capacity import (
     step_steal,
     verify_schedule,
 )
+from core.model.predict import CPU_METRIC
 from core.model.store import TwinModel
 from core.probes.spec import Tolerance
 from core.profile import load_profile, resolve_schedule
@@ -85,17 +88,13 @@ def _verify(model: TwinModel, kind: str, level: float, out: Path | None) -> int:
     steps, measured = measured_limit(model, kind, cap.limit, t, columns, schedule.events)
     pred = predict_schedule(model, schedule, levels, None)
     pt = pred["elapsed_s"].to_numpy(dtype=float)
-    metric = (
-        "mem_used_bytes"
-        if cap.limit == "memory_reserve"
-        else ("mem_available_bytes" if cap.limit == "memory" else "cpu_percent")
-    )
+    metric = binding_metric(cap.limit)
     unit = UNITS[kind]
     print(
         f"verify {kind}: {len(steps)} steps across the predicted limit ({cap.limit}); run {run_dir}"
     )
     # steal: CPU time other guests took, busy in cpu_percent; shown when a step lost much of it
-    stolen = step_steal(t, columns, schedule.events) if metric == "cpu_percent" else []
+    stolen = step_steal(t, columns, schedule.events) if metric == CPU_METRIC else []
     crossed_at = next((i for i, step in enumerate(steps) if step[2]), len(steps) - 1)
     bearing = stolen[: crossed_at + 1]  # steal past the first crossing moves no limit
     show_steal = bool(bearing) and max(bearing) >= STEAL_NOTED_PERCENT
@@ -108,8 +107,8 @@ def _verify(model: TwinModel, kind: str, level: float, out: Path | None) -> int:
         zip(steps, schedule.events, strict=True)
     ):
         guess = settled_level(pt, predicted, event, metric)
-        scale = 1 if metric == "cpu_percent" else 1024**2
-        if cap.limit == "memory_reserve":  # the MiB the step added, against what it asked
+        scale = 1 if metric == CPU_METRIC else 1024**2
+        if cap.limit == MEMORY_RESERVE:  # the MiB the step added, against what it asked
             guess = min(value, cap.value)
             scale = 1
         print(

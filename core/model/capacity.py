@@ -20,8 +20,13 @@ import numpy as np
 import psutil
 
 from core.model.intervals import DEFAULT_INTERVAL, half_width, running_events
-from core.model.overload import CPU_SATURATED_PERCENT, memory_available, overload_warnings
-from core.model.predict import plan_pulses, predict_demand, whatif_schedule
+from core.model.overload import (
+    CPU_SATURATED_PERCENT,
+    MEM_AVAILABLE_MIN_FRACTION,
+    memory_available,
+    overload_warnings,
+)
+from core.model.predict import CPU_METRIC, plan_pulses, predict_demand, whatif_schedule
 from core.model.response import Array, Pulse
 from core.model.store import TwinModel
 from core.probes.spec import Tolerance
@@ -42,6 +47,15 @@ SPARE_MARGIN_MB = 384.0
 STEAL_COLUMN = "cpu_steal_percent"  # CPU time the hypervisor gave other guests
 STEAL_NOTED_PERCENT = 5.0  # a verify step that lost this much of the CPUs to steal is noted
 FILL_SETTLE_S = 1.0  # after its fill, extra memory settles this long before the plan starts
+# The dataset column a limit is crossed on; every other limit (CPU, pressure, a tolerance) is
+# read on the CPU a sweep saturates.
+BINDING_METRICS = {MEMORY_RESERVE: "mem_used_bytes", "memory": "mem_available_bytes"}
+
+
+def binding_metric(limit: str) -> str:
+    """The dataset column on which `limit` is crossed: one answer for the sweep's measured
+    limit and for the verify table's predicted column."""
+    return BINDING_METRICS.get(limit, CPU_METRIC)
 
 
 @dataclass(frozen=True)
@@ -317,7 +331,7 @@ def settled_level(t: Array, y: Array, event: Event, metric: str) -> float:
     """A step's level of `metric`, measured or predicted: CPU by what the step held
     (`cpu_step_level`), a memory level by its worst sample (`step_level`: used memory high,
     available memory low)."""
-    if metric == "cpu_percent":
+    if metric == CPU_METRIC:
         return cpu_step_level(t, y, event)
     return step_level(t, y, event, high=metric != "mem_available_bytes")
 
@@ -362,14 +376,16 @@ def measured_limit(
     """Per step (value, measured level of the binding metric, crossed?) and the measured limit:
     where the binding metric crosses its threshold, interpolated between the steps around it.
     CPU is the share each step held (`settled_level`), steal included: the CPUs were full."""
-    if limit == MEMORY_RESERVE and "mem_used_bytes" in data:
-        return _reserve_steps(t, data["mem_used_bytes"], events)
-    if limit == "memory" and "mem_available_bytes" in data:
-        metric, high, threshold = "mem_available_bytes", False, 0.05 * model.ram_bytes
-    elif "cpu_percent" in data:
-        metric, high, threshold = "cpu_percent", True, CPU_SATURATED_PERCENT
-    else:
+    metric = binding_metric(limit)
+    if metric not in data:
         return [], None
+    if limit == MEMORY_RESERVE:
+        return _reserve_steps(t, data[metric], events)
+    high, threshold = (
+        (True, CPU_SATURATED_PERCENT)
+        if metric == CPU_METRIC
+        else (False, MEM_AVAILABLE_MIN_FRACTION * model.ram_bytes)
+    )
     steps: list[Step] = []
     for e in events:
         level = settled_level(t, data[metric], e, metric)
