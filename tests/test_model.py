@@ -759,7 +759,7 @@ def test_a_cpu_verify_step_is_saturated_by_what_it_held_not_by_one_catch_up_burs
     and the steal each step lost is reported."""
     from types import SimpleNamespace
 
-    from core.model import capacity
+    from core.model import capacity_verify
     from core.schedule import Event
 
     model = SimpleNamespace(ram_bytes=8 * 1024**3, n_cpus=2, kinds={})
@@ -775,8 +775,8 @@ def test_a_cpu_verify_step_is_saturated_by_what_it_held_not_by_one_catch_up_burs
         busy[inside] = min(load + 1.0, 100.0)
     burst = int(np.flatnonzero(t == events[2].end_s - 1.0)[0])  # in the 89 % step's 2nd half
     busy[burst], steal[burst] = 100.0, 30.0
-    data = {"cpu_percent": busy, capacity.STEAL_COLUMN: steal}
-    steps, limit = capacity.measured_limit(
+    data = {"cpu_percent": busy, capacity_verify.STEAL_COLUMN: steal}
+    steps, limit = capacity_verify.measured_limit(
         model,  # type: ignore[arg-type]
         "cpu",
         "cpu_saturated",
@@ -788,10 +788,10 @@ def test_a_cpu_verify_step_is_saturated_by_what_it_held_not_by_one_catch_up_burs
     assert steps[2][1] == pytest.approx(90.0)
     assert limit is not None and 89.0 < limit < 98.5  # 89 + (98 - 90) / (99.5 - 90) x 9.5
     assert limit == pytest.approx(89.0 + 8.0 / 9.5 * 9.5)
-    stolen = capacity.step_steal(t, data, events)
+    stolen = capacity_verify.step_steal(t, data, events)
     assert stolen[2] == pytest.approx(30.0 / 6) and stolen[0] == stolen[1] == stolen[3] == 0.0
     # with the old "worst sample of the second half", the burst would have set the limit at 89
-    assert capacity.step_level(t, busy, events[2], True) == 100.0
+    assert capacity_verify.step_level(t, busy, events[2], True) == 100.0
 
 
 def test_a_memory_verify_sweep_lasts_the_fill_and_a_refused_step_bounds_the_limit() -> None:
@@ -799,13 +799,13 @@ def test_a_memory_verify_sweep_lasts_the_fill_and_a_refused_step_bounds_the_limi
     does not make the limit zero: the limit is the most any step held."""
     from types import SimpleNamespace
 
-    from core.model import capacity
+    from core.model import capacity, capacity_verify
     from core.model.fills import FillProfile
 
     model = SimpleNamespace(
         ram_bytes=8 * 1024**3, fill_mb_s=500.0, fill=FillProfile(500.0), n_cpus=2, kinds={}
     )
-    schedule = capacity.verify_schedule(model, "memory", 4000.0, 0.5)  # type: ignore[arg-type]
+    schedule = capacity_verify.verify_schedule(model, "memory", 4000.0, 0.5)  # type: ignore[arg-type]
     sizes = [float(e.params["size_mb"]) for e in schedule.events]
     assert all(size == int(size) for size in sizes)  # whole MiB, as the stressor table takes
     for event, size in zip(schedule.events, sizes, strict=True):
@@ -821,11 +821,11 @@ def test_a_memory_verify_sweep_lasts_the_fill_and_a_refused_step_bounds_the_limi
         used[(t > event.start_s) & (t <= event.end_s)] += mib * MIB
     # the top steps stop where the stressor would refuse, so they are held and cross
     spare = 4.75 * 1024**3  # MemAvailable: 4864 MiB; the stressor keeps 256 + 32 of them
-    capped = capacity.verify_schedule(model, "memory", 4000.0, 0.5, spare)  # type: ignore[arg-type]
+    capped = capacity_verify.verify_schedule(model, "memory", 4000.0, 0.5, spare)  # type: ignore[arg-type]
     tops = [float(e.params["size_mb"]) for e in capped.events]
-    assert max(tops) == 4864 - 256 - 32 - capacity.SPARE_MARGIN_MB
+    assert max(tops) == 4864 - 256 - 32 - capacity_verify.SPARE_MARGIN_MB
     assert tops[:4] == [2000.0, 3000.0, 3600.0, 4000.0]
-    steps, limit = capacity.measured_limit(
+    steps, limit = capacity_verify.measured_limit(
         model,  # type: ignore[arg-type]
         "memory",
         capacity.MEMORY_RESERVE,
@@ -843,17 +843,17 @@ def test_a_memory_limit_is_measured_on_memory_never_on_the_cpu() -> None:
     measure, instead of a limit read off the CPU a memory sweep hardly moves."""
     from types import SimpleNamespace
 
-    from core.model import capacity
+    from core.model import capacity, capacity_verify
     from core.schedule import Event
 
-    assert capacity.binding_metric("memory") == "mem_available_bytes"
-    assert capacity.binding_metric(capacity.MEMORY_RESERVE) == "mem_used_bytes"
-    assert capacity.binding_metric("cpu_saturated") == "cpu_percent"
+    assert capacity_verify.binding_metric("memory") == "mem_available_bytes"
+    assert capacity_verify.binding_metric(capacity.MEMORY_RESERVE) == "mem_used_bytes"
+    assert capacity_verify.binding_metric("cpu_saturated") == "cpu_percent"
     model = SimpleNamespace(ram_bytes=8 * 1024**3, n_cpus=2, kinds={})
     events = [Event("v01", "memory", {"size_mb": 1024.0}, 2.0, 6.0)]
     t = np.arange(1, 20) * 0.5
     busy = np.full(t.shape, 99.0)  # saturated CPU: a CPU reading would call it crossed
-    steps, limit = capacity.measured_limit(
+    steps, limit = capacity_verify.measured_limit(
         model,  # type: ignore[arg-type]
         "memory",
         "memory",

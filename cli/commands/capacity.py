@@ -22,16 +22,11 @@ from pathlib import Path
 from cli.model_options import add_model_options, interval_level, load_chosen_model
 from core.errors import EXIT_OK, BadInput
 from core.model import measure_levels, predict_schedule
-from core.model.capacity import (
-    MEMORY_RESERVE,
-    PARAMS,
+from core.model.capacity import MEMORY_RESERVE, MIB, PARAMS, UNITS, Capacity, capacity, capacity_of
+from core.model.capacity_verify import (
     STEAL_COLUMN,
     STEAL_NOTED_PERCENT,
-    UNITS,
-    Capacity,
     binding_metric,
-    capacity,
-    capacity_of,
     measured_limit,
     settled_level,
     step_steal,
@@ -107,7 +102,7 @@ def _verify(model: TwinModel, kind: str, level: float, out: Path | None) -> int:
         zip(steps, schedule.events, strict=True)
     ):
         guess = settled_level(pt, predicted, event, metric)
-        scale = 1 if metric == CPU_METRIC else 1024**2
+        scale = 1 if metric == CPU_METRIC else MIB
         if cap.limit == MEMORY_RESERVE:  # the MiB the step added, against what it asked
             guess = min(value, cap.value)
             scale = 1
