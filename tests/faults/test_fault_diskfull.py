@@ -7,6 +7,7 @@ allowed."""
 from __future__ import annotations
 
 import os
+import signal
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -108,22 +109,33 @@ def test_a_disk_event_bigger_than_the_free_space_above_the_reserve_is_refused(
 
 
 def test_the_disk_stressor_stops_growing_before_the_reserve(tmp_path: Path) -> None:
-    """The free space shrinks under the stressor (another writer): it re-checks and stops
-    growing its file before the reserve is touched."""
+    """The free space shrinks under the stressor after its size was checked (another writer
+    takes 60 MiB): it re-checks as it grows and stops before the reserve is touched. The
+    stressor is armed for a start 1 s ahead and held (SIGSTOP) while the other writer writes,
+    so the 60 MiB are gone before its first block, whatever the scheduler does with this test:
+    the first 64 MiB still fit, the re-check at 64 MiB stops it."""
     with tmpfs(tmp_path / "fs", "size=1200m") as fs:
         free, size = disk_space(fs)
         reserve = disk_reserve_bytes(size)
         file_mb = (free - reserve) // MIB - 4  # fits when it starts
-        handle = start_stressor("disk", {"file_mb": file_mb, "rate_mb_s": 200}, 3.0, fs)
+        start_at = time.monotonic() + 1.0
+        handle = start_stressor(
+            "disk", {"file_mb": file_mb, "rate_mb_s": 200}, 3.0, fs, start_at=start_at
+        )
         try:
+            os.kill(handle.pid, signal.SIGSTOP)
+            assert time.monotonic() < start_at, "could not hold the armed stressor in time"
             with (fs / "other-writer").open("wb") as f:  # someone else takes 60 MiB
                 f.write(os.urandom(MIB) * 60)
+            os.kill(handle.pid, signal.SIGCONT)
             lowest = free
             while handle.poll() is None:
                 lowest = min(lowest, disk_space(fs)[0])
                 time.sleep(0.02)
             status = handle.status()
         finally:
+            if handle.poll() is None:
+                os.kill(handle.pid, signal.SIGCONT)  # a held process would ignore the stop
             handle.stop(1.0)
         assert handle.poll() is not None and handle.poll().ok  # type: ignore[union-attr]
         assert "stopped growing at 64 MiB" in status["limited"], status
