@@ -40,9 +40,13 @@ ROBUST_ITERATIONS = 4
 HUBER_K = 1.345
 RIDGE = 1e-4
 DRAIN_MB = 16.0  # a run's memory falling more than this before its first event: still draining
-# What one MiB of freed memory still counted as used moves a metric by (its residue term's gain:
-# the residue is read off used memory in MiB, `transients.learn_release_profile`)
-RESIDUE_GAIN = {"mem_used_bytes": MIB, "mem_available_bytes": -MIB}
+# What one MiB counted as used moves a metric by. Known, not fitted, for the MiB a memory event
+# holds (its `size_mb`: a stressor of N MiB holds N MiB; fitting that slope read 1.018 MiB per
+# MiB off one recording's steps, the 2048 MiB one high by the residue of a release still
+# draining, and put a 4 GiB event 70 MiB high) and for freed memory still counted (its residue
+# term's gain: the residue is read off used memory in MiB, `transients.learn_release_profile`).
+HELD_GAIN = {"mem_used_bytes": MIB, "mem_available_bytes": -MIB}
+HELD_FEATURE = ("memory", "size_mb")
 FIXED_TAUS = {  # steps; a residue's drain is its own shape (its levels)
     "session": (0.0, 0.0),
     "footprint": (0.0, 0.0),
@@ -116,8 +120,31 @@ def _possible(metric: str, kind: str) -> bool:
     )
 
 
-def solve_ridge(intercepts: Array, cols: Array, y: Array) -> tuple[Array, float]:
-    """Least squares with a small ridge on the (scaled) event columns: (beta, SSE)."""
+def known_gains(metric: str, kinds: Sequence[str], features: dict[str, list[str]]) -> Array:
+    """Per event column of `kinds` (in `Design.columns` order), its known gain, NaN where the
+    gain is fitted: a memory event's `size_mb` on a metric `HELD_GAIN` knows."""
+    known = [
+        HELD_GAIN[metric] if (kind, name) == HELD_FEATURE and metric in HELD_GAIN else math.nan
+        for kind in kinds
+        for name in features[kind]
+    ]
+    return np.asarray(known, dtype=np.float64)
+
+
+def solve_ridge(
+    intercepts: Array, cols: Array, y: Array, known: Array | None = None
+) -> tuple[Array, float]:
+    """Least squares with a small ridge on the (scaled) event columns: (beta, SSE). Columns
+    with a finite `known` gain keep it (their part is taken off `y` first), the rest are fitted."""
+    if known is not None and np.isfinite(known).any():
+        fixed = np.isfinite(known)
+        k = intercepts.shape[1]
+        free, sse = solve_ridge(intercepts, cols[:, ~fixed], y - cols[:, fixed] @ known[fixed])
+        beta_all = np.empty(k + cols.shape[1])
+        beta_all[:k] = free[:k]
+        beta_all[k:][~fixed] = free[k:]
+        beta_all[k:][fixed] = known[fixed]
+        return beta_all, sse
     x = np.hstack([intercepts, cols])
     if cols.shape[1] == 0:
         plain, *_ = np.linalg.lstsq(x, y, rcond=None)
@@ -204,7 +231,7 @@ def fit_metric(
         for level, i in zip(idle, runs_present, strict=True):
             offset[design.run_index == i] = level
         intercepts = np.zeros((design.n, 0))
-    residue_gain = RESIDUE_GAIN.get(metric) if MEMORY_RESIDUE in design.features else None
+    residue_gain = HELD_GAIN.get(metric) if MEMORY_RESIDUE in design.features else None
     if residue_gain is not None:  # a residue is read in MiB of used memory: known, not fitted
         offset = offset + residue_gain * design.columns(MEMORY_RESIDUE, 0.0, 0.0, average)[:, 0]
     y_all = y_abs - offset
@@ -222,7 +249,9 @@ def fit_metric(
 
     def solve(current: dict[str, tuple[float, float]], rows: BoolArray) -> tuple[Array, float]:
         w = weights[rows][:, None]
-        return solve_ridge(intercepts[rows] * w, cols_for(current)[rows] * w, y_all[rows] * w[:, 0])
+        cols = cols_for(current)[rows] * w
+        known = known_gains(metric, kinds, design.features)
+        return solve_ridge(intercepts[rows] * w, cols, y_all[rows] * w[:, 0], known)
 
     def search(rows: BoolArray, sweeps: int) -> None:
         for _ in range(sweeps):
@@ -278,11 +307,13 @@ def fit_metric(
             w = weights[rows][:, None]
             blocks = [design.columns(k, *taus[k], average) for k in without]
             rest = np.hstack(blocks) if blocks else np.zeros((design.n, 0))
-            err = solve_ridge(intercepts[rows] * w, rest[rows] * w, y_all[rows] * w[:, 0])[1]
+            known = known_gains(metric, without, design.features)
+            err = solve_ridge(intercepts[rows] * w, rest[rows] * w, y_all[rows] * w[:, 0], known)[1]
             if err <= full * (1.0 + SECONDARY_MIN_GAIN):
                 kinds = without
         beta = reweight(rows)
     cols = cols_for(taus)
+    known_all = known_gains(metric, kinds, design.features)
     k = intercepts.shape[1]
     base_part = intercepts @ beta[:k] + offset
     baselines = beta[:k] if idle is None else idle
@@ -294,9 +325,9 @@ def fit_metric(
     for block in event_blocks(design, tail):
         others = rows & ~block
         if others.sum() >= 3 and block.any():
-            keep = identified_columns(cols[others], kinds, design.features)
+            keep = identified_columns(cols[others], kinds, design.features, known_all)
             sub = solve_ridge(intercepts[others] * w[others], cols[others][:, keep] * w[others],
-                              y_all[others] * w[others, 0])[0]  # fmt: skip
+                              y_all[others] * w[others, 0], known_all[keep])[0]  # fmt: skip
             b = np.zeros(x.shape[1])
             b[:k], b[k + keep] = sub[:k], sub[k:]
             unseen[block] = (offset + x @ b)[block]

@@ -41,18 +41,22 @@ def event_blocks(design: Design, tail_s: float) -> list[BoolArray]:
     return blocks
 
 
-def identified_columns(cols: Array, kinds: Sequence[str], features: dict[str, list[str]]) -> Array:
+def identified_columns(
+    cols: Array, kinds: Sequence[str], features: dict[str, list[str]], known: Array | None = None
+) -> Array:
     """Indices of the columns a fit on these rows can tell apart: a kind left with one event
     (or one level of its drive) has an `on` column proportional to its drive's, and any split
     of its effect between the two fits the rows equally (one split gave a disk event at 20 MB/s
     12 points of CPU where the one at 60 MB/s had 4); without `on`, the effect scales with the
-    drive from that event, the plain extrapolation."""
+    drive from that event, the plain extrapolation. A drive whose gain is `known` (finite) is
+    not fitted, so it leaves `on` alone to tell apart."""
     keep: list[int] = []
     at = 0
     for kind in kinds:
         names = features[kind]
         own = list(range(at, at + len(names)))
-        if "on" in names and len(own) > 1 and np.linalg.matrix_rank(cols[:, own]) < len(own):
+        free = [i for i in own if known is None or not np.isfinite(known[i])]
+        if "on" in names and len(free) > 1 and np.linalg.matrix_rank(cols[:, free]) < len(free):
             own.remove(at + names.index("on"))
         keep += own
         at += len(names)
