@@ -24,7 +24,7 @@ from core.model.response import SHAPE_POINTS, Array, Pulse
 MEMORY_FILL = "memory_fill"
 MIN_FILL_EVENT_MB = 128.0  # smaller events fill within a sample: their rise says nothing
 DONE = 0.97  # a fill is over once this share of the event's size is resident
-SLOWER = 0.6  # a knee: the rate after it is under 60 % of the rate before
+SLOWER = 0.7  # a knee: the rate after it is under 70 % of the rate before
 MIN_AFTER_KNEE = 2  # samples the slow rate is read from (a 2 GiB fill at 0.5 s has 3 in all)
 KNEE_GAIN = 0.5  # ...and two rates cut the squared error of one by half
 SAME_START_S = 0.5  # CPU events starting this soon after the filler compete with it
@@ -52,6 +52,10 @@ class FillProfile:
     """How many threads the filler faults pages in with (the CPU a training fill kept busy)."""
     spread: float = FILL_SPREAD
     """How much faster or slower (relative) a fill may run than these rates."""
+    knee_backed: bool = False
+    """Every training fill that showed the knee followed releases of at least that many MiB in
+    its run: the fast MiB are pages freed before and still backed (a VM's host keeps them),
+    so a fill fills fast what its run freed before it (`freed_before`), and no more."""
 
     def scaled(self, factor: float) -> FillProfile:
         """The same fill at `factor` times its rates (the knee stays where it is)."""
@@ -62,27 +66,34 @@ class FillProfile:
         if self.knee_mb is None or not self.slow_mb_s:
             return f"{self.fast_mb_s:.0f} MiB/s"
         threads = f" ({self.threads} threads)" if self.threads > 1 else ""
-        return (
-            f"{self.fast_mb_s:.0f} MiB/s up to {self.knee_mb:.0f} MiB, "
-            f"then {self.slow_mb_s:.0f} MiB/s{threads}"
-        )
+        if self.knee_backed:
+            fast = f"for as many MiB as its run freed before (training: {self.knee_mb:.0f})"
+        else:
+            fast = f"up to {self.knee_mb:.0f} MiB"
+        return f"{self.fast_mb_s:.0f} MiB/s {fast}, then {self.slow_mb_s:.0f} MiB/s{threads}"
 
-    def _parts(self, size_mb: float, share: float) -> tuple[float, float, float]:
-        """(MiB filled fast, its rate, the slow rate) for one event at a CPU `share`."""
+    def _parts(
+        self, size_mb: float, share: float, freed_mb: float | None
+    ) -> tuple[float, float, float]:
+        """(MiB filled fast, its rate, the slow rate) for one event at a CPU `share`, its run
+        having freed `freed_mb` before it (None: unknown, the knee as learnt)."""
         part = max(share, 0.05) / self.threads  # of the cores its threads would have alone
         if self.knee_mb is None or not self.slow_mb_s:
             rate = self.fast_mb_s * part
             return size_mb, rate, rate
-        return min(size_mb, self.knee_mb), self.fast_mb_s, self.slow_mb_s * part
+        knee = freed_mb if self.knee_backed and freed_mb is not None else self.knee_mb
+        return min(size_mb, knee), self.fast_mb_s, self.slow_mb_s * part
 
-    def seconds(self, size_mb: float, share: float = 1.0) -> float:
+    def seconds(self, size_mb: float, share: float = 1.0, freed_mb: float | None = None) -> float:
         """How long `size_mb` takes to become resident."""
-        fast, fast_rate, slow_rate = self._parts(size_mb, share)
+        fast, fast_rate, slow_rate = self._parts(size_mb, share, freed_mb)
         return fast / fast_rate + max(size_mb - fast, 0.0) / slow_rate
 
-    def filled(self, x: Array, size_mb: float, share: float = 1.0) -> Array:
+    def filled(
+        self, x: Array, size_mb: float, share: float = 1.0, freed_mb: float | None = None
+    ) -> Array:
         """MiB resident `x` s after the fill started."""
-        fast, fast_rate, slow_rate = self._parts(size_mb, share)
+        fast, fast_rate, slow_rate = self._parts(size_mb, share, freed_mb)
         x = np.maximum(x, 0.0)
         knee_s = fast / fast_rate
         out: Array = np.where(x <= knee_s, x * fast_rate, fast + (x - knee_s) * slow_rate)
@@ -114,8 +125,11 @@ def event_fill_curve(t: Array, mem_used: Array, pulse: Pulse) -> tuple[Array, Ar
     reused = float(np.clip(size - final, 0.0, size))  # counted as used before: filled first
     filled = np.clip(np.where(rise > 0.0, rise + reused, 0.0), 0.0, size)
     # A sample taken at the event's own instant (the run samples on the grid its events start
-    # on, a millisecond apart) shows nothing resident yet: the curve begins at the first rise.
-    began = np.nonzero(filled > 0.0)[0]
+    # on, a millisecond apart) shows next to nothing resident yet (a 256 MiB event's 7 MiB 1 ms
+    # in, read as a 2560 MiB/s fill): the curve begins at the first rise a tenth of an
+    # interval or more into the event.
+    step = float(np.median(np.diff(t))) if len(t) > 1 else 0.0
+    began = np.nonzero((filled > 0.0) & (x >= 0.1 * step))[0]
     if not len(began):
         return None
     x, filled = x[began[0] :], filled[began[0] :]
@@ -166,6 +180,15 @@ def _busy_cores(data: pd.DataFrame, pulse: Pulse, x: Array, n_cpus: int) -> floa
     return float(np.median(cpu[inside] - idle)) / 100.0 * n_cpus
 
 
+def freed_before(pulse: Pulse, pulses: Sequence[Pulse]) -> float:
+    """MiB the memory events of `pulse`'s run released before it started."""
+    return sum(
+        p.features.get("size_mb", 0.0)
+        for p in pulses
+        if p.kind == "memory" and p is not pulse and p.end_s <= pulse.start_s
+    )
+
+
 def _alone(pulse: Pulse, pulses: Sequence[Pulse]) -> bool:
     return not any(
         p is not pulse and p.start_s < pulse.end_s and pulse.start_s < p.end_s for p in pulses
@@ -197,23 +220,35 @@ def learn_fill_profile(
     fast: list[float] = []
     knees: list[float] = []
     slow: list[float] = []
+    backed = True  # every knee came after releases of at least its MiB
+    unfreed: list[float] = []  # one-rate fills with nothing freed before them in their run
     for pulse, pulses, n_cpus, curve in fills:
         share = max(_filler_share(pulse, pulses, n_cpus, min(threads, n_cpus)), 0.05)
         rate, knee, after = fit_fill_curve(*curve, pulse.features["size_mb"])
         alone = min(threads, n_cpus) / share  # what the same fill runs at on its own
         if knee is None or after is None:
-            fast.append(rate * alone)
+            if freed_before(pulse, pulses) < MIN_FILL_EVENT_MB:
+                unfreed.append(rate * alone)
+            else:
+                fast.append(rate * alone)
         else:
             fast.append(rate)
             knees.append(knee)
             slow.append(after * alone)
+            # the knee is read at a sample: up to one interval of the slow fill past it
+            step = float(np.median(np.diff(curve[0]))) if len(curve[0]) > 1 else 0.0
+            backed = backed and knee <= freed_before(pulse, pulses) + after * step
+    if knees and backed:
+        slow += unfreed  # with nothing freed before, no page was still backed: all slow
+    else:
+        fast += unfreed
     if not fast:
         return None
     rates = slow if knees else fast  # the rate most of a big fill runs at
     spread = max(FILL_SPREAD, (max(rates) - min(rates)) / (2.0 * float(np.median(rates))))
     if knees:
         median = (float(np.median(v)) for v in (fast, knees, slow))
-        return FillProfile(next(median), next(median), next(median), threads, spread)
+        return FillProfile(next(median), next(median), next(median), threads, spread, backed)
     return FillProfile(float(np.median(fast)), threads=threads, spread=spread)
 
 
@@ -249,18 +284,20 @@ def _filler_share(pulse: Pulse, others: Sequence[Pulse], n_cpus: int, threads: i
     return float(sum(shares[len(demands) :]))
 
 
-def _fill_levels(pulse: Pulse, fill: FillProfile, share: float) -> tuple[tuple[float, ...], float]:
+def _fill_levels(
+    pulse: Pulse, fill: FillProfile, share: float, freed_mb: float
+) -> tuple[tuple[float, ...], float]:
     """The memory input over the event (shares of its size, equal steps of at most
     `FILL_STEP_S`, each at its middle) and the seconds the fill lasts: the fill curve, no
     faster than the event's own ramp."""
     size = pulse.features.get("size_mb", 0.0)
     duration = pulse.end_s - pulse.start_s
-    fill_s = fill.seconds(size, share)
+    fill_s = fill.seconds(size, share, freed_mb)
     if size <= 0 or duration <= 0:
         return (), fill_s
     points = int(min(max(SHAPE_POINTS, np.ceil(duration / FILL_STEP_S)), MAX_FILL_POINTS))
     x = (np.arange(points) + 0.5) * duration / points
-    resident = fill.filled(x, size, share)
+    resident = fill.filled(x, size, share, freed_mb)
     if pulse.ramp_s > 0:
         resident = np.minimum(resident, size * x / pulse.ramp_s)
         fill_s = max(fill_s, pulse.ramp_s)
@@ -277,14 +314,15 @@ def with_fills(pulses: Sequence[Pulse], fill: FillProfile | None, n_cpus: int) -
             continue
         share = max(_filler_share(pulse, pulses, n_cpus, min(fill.threads, n_cpus)), 0.05)
         size = pulse.features.get("size_mb", 0.0)
+        freed = freed_before(pulse, pulses)
         if pulse.levels:
-            fill_s = fill.seconds(size, share)
+            fill_s = fill.seconds(size, share, freed)
             out.append(pulse)
         else:
-            levels, fill_s = _fill_levels(pulse, fill, share)
+            levels, fill_s = _fill_levels(pulse, fill, share, freed)
             out.append(replace(pulse, levels=levels) if levels else pulse)
         end = min(pulse.end_s, pulse.start_s + fill_s)
-        busy = fill.seconds(size, share) / fill_s if fill_s > 0 else 1.0
+        busy = fill.seconds(size, share, freed) / fill_s if fill_s > 0 else 1.0
         cores = min(share, float(fill.threads)) * busy
         out.append(Pulse(MEMORY_FILL, pulse.start_s, end, {"fill": cores}))
     return out

@@ -10,7 +10,8 @@ Format (`"format": "server-twin-model"`, `"version": 1`):
   takes its time to stop and give back its memory; absent: the start lag);
 - `fill_mb_s`, `fill_knee_mb`, `fill_slow_mb_s`: how fast memory becomes resident (null when
   not learnt; no knee: one rate), `fill_threads`: with how many threads (1 when absent),
-  `fill_spread`: how much faster or slower a fill may run (relative; absent: `FILL_SPREAD`);
+  `fill_spread`: how much faster or slower a fill may run (relative; absent: `FILL_SPREAD`),
+  `fill_knee_backed`: the knee's fast MiB are pages freed before in the run (absent: false);
 - `release_share`, `release_drain_mb_s`, `release_most_mb`: what a memory event's fill
   leaves to drain (a share of its size, at most `release_most_mb` MiB) and the MiB/s it drains
   at from the fill's end: what is left when the event lets go stays counted as used meanwhile
@@ -84,6 +85,7 @@ class TwinModel:
     fill_slow_mb_s: float | None = None
     fill_threads: int = 1
     fill_spread: float = FILL_SPREAD
+    fill_knee_backed: bool = False
     release_share: float | None = None
     """The share of a memory event's size its fill leaves to drain (at most `release_most_mb`)
     at `release_drain_mb_s` from the fill's end (None: not learnt)."""
@@ -109,6 +111,7 @@ class TwinModel:
             self.fill_slow_mb_s,
             max(1, self.fill_threads),
             self.fill_spread,
+            self.fill_knee_backed,
         )
 
     @property
@@ -133,6 +136,7 @@ class TwinModel:
             "fill_slow_mb_s": self.fill_slow_mb_s,
             "fill_threads": self.fill_threads,
             "fill_spread": self.fill_spread,
+            "fill_knee_backed": self.fill_knee_backed,
             "release_share": self.release_share,
             "release_drain_mb_s": self.release_drain_mb_s,
             "release_most_mb": self.release_most_mb,
@@ -178,6 +182,7 @@ class TwinModel:
             fill_slow_mb_s=_optional(data, "fill_slow_mb_s"),
             fill_threads=int(data.get("fill_threads") or 1),
             fill_spread=float(data.get("fill_spread") or FILL_SPREAD),
+            fill_knee_backed=bool(data.get("fill_knee_backed", False)),
             release_share=_optional(data, "release_share"),
             release_drain_mb_s=_optional(data, "release_drain_mb_s"),
             release_most_mb=_optional(data, "release_most_mb"),
