@@ -886,24 +886,32 @@ def test_regimes_mark_the_fill_and_what_a_release_leaves() -> None:
     assert codes[40.5] == STEADY and codes[41.0] == codes[60.0] == RELEASED
 
 
+def _memory_steps_run(
+    parent: Path, sizes_offsets: list[tuple[int, float]], every_s: float, hold_s: float, seed: int
+) -> Path:
+    """Memory events of these sizes, one every `every_s` from 5 s, each held `hold_s` and
+    landing its offset (MiB) off the law while it holds."""
+    events = [
+        _ev(f"m{i}", "memory", 5 + every_s * i, hold_s, size_mb=size)
+        for i, (size, _) in enumerate(sizes_offsets)
+    ]
+    run = _write_run(parent, "steps", events, 5 + every_s * len(sizes_offsets) + 7, seed)
+    data = pd.read_csv(run / "system_metrics_dataset.csv")
+    for e, (_, offset) in zip(events, sizes_offsets, strict=True):
+        on = (data["elapsed_s"] > e.start_s) & (data["elapsed_s"] <= e.end_s)
+        data.loc[on, "mem_used_bytes"] += offset * MIB
+    data["mem_available_bytes"] = RAM - data["mem_used_bytes"]
+    data.to_csv(run / "system_metrics_dataset.csv", index=False)
+    return run
+
+
 def test_a_memory_event_holds_its_size_whatever_the_training_steps_drift(tmp_path: Path) -> None:
     """A stressor of N MiB holds N MiB. Training steps sit some MiB above their sizes, the
     largest the most (on the bench VM: 256 -> +11, 1024 -> +12, 2048 -> +43, freed memory of the
     event before still draining into it); a slope fitted to them (1.018 MiB per MiB) put a 4 GiB
     event 70 MiB high. With the size's gain known, only the step is fitted: a 4 GiB event lands
     within the steps' own excess."""
-    sizes_excess = [(256, 11.0), (1024, 12.0), (2048, 43.0)]
-    events = [
-        _ev(f"m{i}", "memory", 5 + 16 * i, 8, size_mb=size)
-        for i, (size, _) in enumerate(sizes_excess)
-    ]
-    run = _write_run(tmp_path, "steps", events, 55.0, 5)
-    data = pd.read_csv(run / "system_metrics_dataset.csv")
-    for e, (_, excess) in zip(events, sizes_excess, strict=True):
-        on = (data["elapsed_s"] > e.start_s) & (data["elapsed_s"] <= e.end_s)
-        data.loc[on, "mem_used_bytes"] += excess * MIB
-    data["mem_available_bytes"] = RAM - data["mem_used_bytes"]
-    data.to_csv(run / "system_metrics_dataset.csv", index=False)
+    run = _memory_steps_run(tmp_path, [(256, 11.0), (1024, 12.0), (2048, 43.0)], 16, 8, 5)
     fitted, _ = fit_runs([run])
     assert fitted.metrics["mem_used_bytes"].terms["memory"].gains["size_mb"] == MIB
     question = Schedule("q", "parallel", (_ev("q", "memory", 5, 20, size_mb=4096),), 30.0, 0.5, 5.0)
@@ -921,18 +929,7 @@ def test_band_knows_the_error_on_an_event_it_never_saw(tmp_path: Path) -> None:
     two events explains its own data exactly (two gains, two levels), so in-sample misses would
     give a band of the noise alone; the misses are taken with each event left out of the fit,
     so a band for a new event covers where such an event lands."""
-    sizes_offsets = [(256, 30.0), (1536, -30.0)]
-    events = [
-        _ev(f"m{i}", "memory", 5 + 20 * i, 10, size_mb=size)
-        for i, (size, _) in enumerate(sizes_offsets)
-    ]
-    run = _write_run(tmp_path, "offsets", events, 50.0, 3)
-    data = pd.read_csv(run / "system_metrics_dataset.csv")
-    for e, (_, off) in zip(events, sizes_offsets, strict=True):
-        on = (data["elapsed_s"] > e.start_s) & (data["elapsed_s"] <= e.end_s)
-        data.loc[on, "mem_used_bytes"] += off * MIB
-    data["mem_available_bytes"] = RAM - data["mem_used_bytes"]
-    data.to_csv(run / "system_metrics_dataset.csv", index=False)
+    run = _memory_steps_run(tmp_path, [(256, 30.0), (1536, -30.0)], 20, 10, 3)
     fitted, _ = fit_runs([run])
     # one draw per event of how far it sits off the law (as a CPU event's off its line): a
     # fit on the other event alone takes that one's offset for the step every memory event
