@@ -153,6 +153,11 @@ def test_fast_pages_that_only_follow_releases_are_only_as_many_as_the_run_freed(
     for at in (0.5, 1.0, 2.0, 6.0):  # fast up to the 1280 MiB freed, then slow
         got, want = predicted.loc[second + at], measured["mem_used_bytes"].loc[second + at]
         assert abs(got - want) / MIB < 60, (at, got / MIB, want / MIB)
+    # capacity's probe starts before its plan with nothing freed before it: its lead (the
+    # seconds it is given to fill) is the all-slow fill, 16 s here, not the knee's 10 s
+    from core.model.capacity import FILL_SETTLE_S, probe_lead
+
+    assert probe_lead(model, "memory", 3200) == pytest.approx(3200 / SLOW + FILL_SETTLE_S, rel=0.05)
 
 
 def test_release_residue_leaves_the_idle_and_the_per_event_gain_alone(

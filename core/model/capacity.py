@@ -97,9 +97,10 @@ def background_schedule(model: TwinModel, background: Schedule | None) -> Schedu
 
 
 def probe_lead(model: TwinModel, kind: str, value: float) -> float:
-    """Seconds the probe needs before the plan starts: extra memory's fill and settling."""
+    """Seconds the probe needs before the plan starts: extra memory's fill and settling (it
+    starts first, with nothing freed before it)."""
     fill = model.fill
-    return fill.seconds(value) + FILL_SETTLE_S if kind == "memory" and fill else 0.0
+    return fill.seconds(value, freed_mb=0.0) + FILL_SETTLE_S if kind == "memory" and fill else 0.0
 
 
 def with_probe(model: TwinModel, base: Schedule, kind: str, value: float) -> Schedule:

@@ -76,12 +76,12 @@ def memory_spare_mb(model: TwinModel, available_bytes: float | None = None) -> f
 
 
 def _step_length(model: TwinModel, kind: str, value: float) -> float:
-    """A memory step lasts its fill at the rate this machine fills (learnt), plus as long again
-    to settle; every other step `STEP_S`."""
+    """A memory step lasts its fill at the rate this machine fills (learnt; as slow as with
+    nothing freed before it), plus as long again to settle; every other step `STEP_S`."""
     fill = model.fill
     if kind != "memory" or fill is None:
         return STEP_S
-    return max(STEP_S, round(2.0 * fill.seconds(value) + 2.0, 1))
+    return max(STEP_S, round(2.0 * fill.seconds(value, freed_mb=0.0) + 2.0, 1))
 
 
 def _step_value(value: float, whole: bool) -> float:
