@@ -132,6 +132,9 @@ def test_fast_pages_that_only_follow_releases_are_only_as_many_as_the_run_freed(
     model = fit_runs(runs)[0]
     fill = model.fill
     assert fill is not None and fill.knee_backed, fill
+    saved = tmp_path / "backed.json"
+    saved.write_text(json.dumps(model.to_json()))
+    assert load_model(saved).fill == fill  # the model file keeps it
     assert fill.slow_mb_s == pytest.approx(SLOW, rel=0.05)  # the first fills' rate too
     assert fill.fast_mb_s == pytest.approx(FAST, rel=0.05)
     assert fill.seconds(3200, freed_mb=0.0) == pytest.approx(3200 / SLOW, rel=0.05)

@@ -182,7 +182,7 @@ class TwinModel:
             fill_slow_mb_s=_optional(data, "fill_slow_mb_s"),
             fill_threads=int(data.get("fill_threads") or 1),
             fill_spread=float(data.get("fill_spread") or FILL_SPREAD),
-            fill_knee_backed=bool(data.get("fill_knee_backed", False)),
+            fill_knee_backed=data.get("fill_knee_backed") is True,  # JSON true only
             release_share=_optional(data, "release_share"),
             release_drain_mb_s=_optional(data, "release_drain_mb_s"),
             release_most_mb=_optional(data, "release_most_mb"),
