@@ -901,6 +901,7 @@ def _memory_steps_run(
         on = (data["elapsed_s"] > e.start_s) & (data["elapsed_s"] <= e.end_s)
         data.loc[on, "mem_used_bytes"] += offset * MIB
     data["mem_available_bytes"] = RAM - data["mem_used_bytes"]
+    data["mem_percent"] = 100.0 * data["mem_used_bytes"] / RAM
     data.to_csv(run / "system_metrics_dataset.csv", index=False)
     return run
 
@@ -914,13 +915,15 @@ def test_a_memory_event_holds_its_size_whatever_the_training_steps_drift(tmp_pat
     run = _memory_steps_run(tmp_path, [(256, 11.0), (1024, 12.0), (2048, 43.0)], 16, 8, 5)
     fitted, _ = fit_runs([run])
     assert fitted.metrics["mem_used_bytes"].terms["memory"].gains["size_mb"] == MIB
+    assert fitted.metrics["mem_percent"].terms["memory"].gains["size_mb"] == 100.0 * MIB / RAM
     question = Schedule("q", "parallel", (_ev("q", "memory", 5, 20, size_mb=4096),), 30.0, 0.5, 5.0)
     pred = predict_schedule(fitted, question)
     t = pred["elapsed_s"]
-    for metric, sign in (("mem_used_bytes", 1.0), ("mem_available_bytes", -1.0)):
+    per_mib = {"mem_used_bytes": MIB, "mem_available_bytes": -MIB, "mem_percent": 100 * MIB / RAM}
+    for metric, gain in per_mib.items():
         idle = float(pred[metric][t < 5].mean())
         held = float(pred[metric][(t > 15) & (t < 25)].mean())
-        excess = sign * (held - idle) / MIB - 4096
+        excess = (held - idle) / gain - 4096
         assert 11.0 - 5.0 <= excess <= 43.0, (metric, excess)  # a fitted slope: +88
 
 

@@ -201,7 +201,7 @@ def fit_runs(paths: Sequence[Path]) -> tuple[TwinModel, list[str]]:
     design = Design(runs, features)
     metrics: dict[str, MetricModel] = {}
     for metric in _metrics(runs):
-        fitted = fit_metric(design, metric, metric_bounds(metric, ram))
+        fitted = fit_metric(design, metric, metric_bounds(metric, ram), ram)
         if fitted is not None:
             metrics[metric] = fitted
     lags: dict[str, list[float]] = {}

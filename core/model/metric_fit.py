@@ -47,6 +47,16 @@ DRAIN_MB = 16.0  # a run's memory falling more than this before its first event:
 # term's gain: the residue is read off used memory in MiB, `transients.learn_release_profile`).
 HELD_GAIN = {"mem_used_bytes": MIB, "mem_available_bytes": -MIB}
 HELD_FEATURE = ("memory", "size_mb")
+
+
+def held_gain(metric: str, ram: float) -> float | None:
+    """What one MiB counted as used moves `metric` by (None: not a memory level; the memory
+    percentage needs the RAM size)."""
+    if metric == "mem_percent":
+        return 100.0 * MIB / ram if ram > 0 else None
+    return HELD_GAIN.get(metric)
+
+
 FIXED_TAUS = {  # steps; a residue's drain is its own shape (its levels)
     "session": (0.0, 0.0),
     "footprint": (0.0, 0.0),
@@ -120,11 +130,11 @@ def _possible(metric: str, kind: str) -> bool:
     )
 
 
-def known_gains(metric: str, kinds: Sequence[str], features: dict[str, list[str]]) -> Array:
+def known_gains(held: float | None, kinds: Sequence[str], features: dict[str, list[str]]) -> Array:
     """Per event column of `kinds` (in `Design.columns` order), its known gain, NaN where the
-    gain is fitted: a memory event's `size_mb` on a metric `HELD_GAIN` knows."""
+    gain is fitted: a memory event's `size_mb` moves a memory level by `held` per MiB."""
     known = [
-        HELD_GAIN[metric] if (kind, name) == HELD_FEATURE and metric in HELD_GAIN else math.nan
+        held if (kind, name) == HELD_FEATURE and held is not None else math.nan
         for kind in kinds
         for name in features[kind]
     ]
@@ -208,7 +218,7 @@ def idle_levels(
 
 
 def fit_metric(
-    design: Design, metric: str, bounds: tuple[float | None, float | None]
+    design: Design, metric: str, bounds: tuple[float | None, float | None], ram: float = 0.0
 ) -> MetricModel | None:
     y_all = np.concatenate(
         [pd.to_numeric(r.data[metric], errors="coerce").to_numpy(dtype=float) for r in design.runs]
@@ -231,7 +241,8 @@ def fit_metric(
         for level, i in zip(idle, runs_present, strict=True):
             offset[design.run_index == i] = level
         intercepts = np.zeros((design.n, 0))
-    residue_gain = HELD_GAIN.get(metric) if MEMORY_RESIDUE in design.features else None
+    held = held_gain(metric, ram)
+    residue_gain = held if MEMORY_RESIDUE in design.features else None
     if residue_gain is not None:  # a residue is read in MiB of used memory: known, not fitted
         offset = offset + residue_gain * design.columns(MEMORY_RESIDUE, 0.0, 0.0, average)[:, 0]
     y_all = y_abs - offset
@@ -250,7 +261,7 @@ def fit_metric(
     def solve(current: dict[str, tuple[float, float]], rows: BoolArray) -> tuple[Array, float]:
         w = weights[rows][:, None]
         cols = cols_for(current)[rows] * w
-        known = known_gains(metric, kinds, design.features)
+        known = known_gains(held, kinds, design.features)
         return solve_ridge(intercepts[rows] * w, cols, y_all[rows] * w[:, 0], known)
 
     def search(rows: BoolArray, sweeps: int) -> None:
@@ -307,13 +318,13 @@ def fit_metric(
             w = weights[rows][:, None]
             blocks = [design.columns(k, *taus[k], average) for k in without]
             rest = np.hstack(blocks) if blocks else np.zeros((design.n, 0))
-            known = known_gains(metric, without, design.features)
+            known = known_gains(held, without, design.features)
             err = solve_ridge(intercepts[rows] * w, rest[rows] * w, y_all[rows] * w[:, 0], known)[1]
             if err <= full * (1.0 + SECONDARY_MIN_GAIN):
                 kinds = without
         beta = reweight(rows)
     cols = cols_for(taus)
-    known_all = known_gains(metric, kinds, design.features)
+    known_all = known_gains(held, kinds, design.features)
     k = intercepts.shape[1]
     base_part = intercepts @ beta[:k] + offset
     baselines = beta[:k] if idle is None else idle
