@@ -19,10 +19,7 @@ from typing import Any
 import numpy as np
 
 from core.model.intervals import DEFAULT_INTERVAL, half_width, running_events
-from core.model.overload import (
-    memory_available,
-    overload_warnings,
-)
+from core.model.overload import memory_available, overload_warnings
 from core.model.predict import plan_pulses, predict_demand, whatif_schedule
 from core.model.response import Array, Pulse
 from core.model.store import TwinModel

@@ -1,8 +1,8 @@
 """Learn one metric: its per-run baselines, each stressor kind's gains and time constants.
 
-Over the training runs' `Design`, the gains come from a slightly ridged least squares with
-Huber weights (outside load is damped), the time constants from a grid searched one kind at a
-time; what the fit misses by, for the intervals, from `misses`.
+Over the training runs' `Design`, the gains come from a slightly ridged least squares
+(`ridge`) with Huber weights (outside load is damped), the time constants from a grid searched
+one kind at a time; what the fit misses by, for the intervals, from `misses`.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from core.model.misses import (
     run_offsets,
 )
 from core.model.response import Array, BoolArray
+from core.model.ridge import solve_ridge
 from core.model.store import MetricModel, Term
 from core.model.transients import MEMORY_RESIDUE
 from core.telemetry import metric_lists
@@ -38,7 +39,6 @@ SWEEPS = 2
 SECONDARY_MIN_GAIN = 0.05  # a secondary kind must cut the residual sum of squares by 5%
 ROBUST_ITERATIONS = 4
 HUBER_K = 1.345
-RIDGE = 1e-4
 DRAIN_MB = 16.0  # a run's memory falling more than this before its first event: still draining
 # What one MiB counted as used moves a metric by. Known, not fitted, for the MiB a memory event
 # holds (its `size_mb`: a stressor of N MiB holds N MiB; fitting that slope read 1.018 MiB per
@@ -141,40 +141,6 @@ def known_gains(held: float | None, kinds: Sequence[str], features: dict[str, li
     return np.asarray(known, dtype=np.float64)
 
 
-def solve_ridge(
-    intercepts: Array, cols: Array, y: Array, known: Array | None = None
-) -> tuple[Array, float]:
-    """Least squares with a small ridge on the (scaled) event columns: (beta, SSE). Columns
-    with a finite `known` gain keep it (their part is taken off `y` first), the rest are fitted."""
-    if known is not None and np.isfinite(known).any():
-        fixed = np.isfinite(known)
-        k = intercepts.shape[1]
-        free, sse = solve_ridge(intercepts, cols[:, ~fixed], y - cols[:, fixed] @ known[fixed])
-        beta_all = np.empty(k + cols.shape[1])
-        beta_all[:k] = free[:k]
-        beta_all[k:][~fixed] = free[k:]
-        beta_all[k:][fixed] = known[fixed]
-        return beta_all, sse
-    x = np.hstack([intercepts, cols])
-    if cols.shape[1] == 0:
-        plain, *_ = np.linalg.lstsq(x, y, rcond=None)
-        solution: Array = np.asarray(plain, dtype=np.float64)
-        resid0 = y - x @ solution
-        return solution, float(resid0 @ resid0)
-    scale = np.sqrt((cols**2).mean(axis=0))
-    scale[scale == 0] = 1.0
-    xs = np.hstack([intercepts, cols / scale])
-    k = intercepts.shape[1]
-    penalty = np.zeros((cols.shape[1], xs.shape[1]))
-    penalty[:, k:] = np.eye(cols.shape[1]) * math.sqrt(RIDGE * len(y))
-    yy = np.concatenate([y, np.zeros(cols.shape[1])])
-    beta_s, *_ = np.linalg.lstsq(np.vstack([xs, penalty]), yy, rcond=None)
-    beta: Array = np.asarray(beta_s, dtype=np.float64).copy()
-    beta[k:] = beta[k:] / scale
-    resid = y - x @ beta
-    return beta, float(resid @ resid)
-
-
 def draining_runs(design: Design) -> set[int]:
     """Runs whose memory still fell before their first event (more than `DRAIN_MB` from the
     first third of that idle to the last): memory freed before the run was still draining,
@@ -247,6 +213,7 @@ def fit_metric(
         offset = offset + residue_gain * design.columns(MEMORY_RESIDUE, 0.0, 0.0, average)[:, 0]
     y_all = y_abs - offset
     kinds = [k for k in design.features if _possible(metric, k) and k != MEMORY_RESIDUE]
+    known = known_gains(held, kinds, design.features)  # per column of `kinds`, kept in step
     slow = metric == "load_1m" or metric.startswith("temp_")  # a response with its own lag
     grid = TAU_GRID if slow else FAST_TAU_GRID
     fixed = FIXED_TAUS if slow else {**FIXED_TAUS, **FIXED_FAST_TAUS}
@@ -261,7 +228,6 @@ def fit_metric(
     def solve(current: dict[str, tuple[float, float]], rows: BoolArray) -> tuple[Array, float]:
         w = weights[rows][:, None]
         cols = cols_for(current)[rows] * w
-        known = known_gains(held, kinds, design.features)
         return solve_ridge(intercepts[rows] * w, cols, y_all[rows] * w[:, 0], known)
 
     def search(rows: BoolArray, sweeps: int) -> None:
@@ -318,13 +284,12 @@ def fit_metric(
             w = weights[rows][:, None]
             blocks = [design.columns(k, *taus[k], average) for k in without]
             rest = np.hstack(blocks) if blocks else np.zeros((design.n, 0))
-            known = known_gains(held, without, design.features)
-            err = solve_ridge(intercepts[rows] * w, rest[rows] * w, y_all[rows] * w[:, 0], known)[1]
+            trial = known_gains(held, without, design.features)
+            err = solve_ridge(intercepts[rows] * w, rest[rows] * w, y_all[rows] * w[:, 0], trial)[1]
             if err <= full * (1.0 + SECONDARY_MIN_GAIN):
-                kinds = without
+                kinds, known = without, trial
         beta = reweight(rows)
     cols = cols_for(taus)
-    known_all = known_gains(held, kinds, design.features)
     k = intercepts.shape[1]
     base_part = intercepts @ beta[:k] + offset
     baselines = beta[:k] if idle is None else idle
@@ -336,9 +301,9 @@ def fit_metric(
     for block in event_blocks(design, tail):
         others = rows & ~block
         if others.sum() >= 3 and block.any():
-            keep = identified_columns(cols[others], kinds, design.features, known_all)
+            keep = identified_columns(cols[others], kinds, design.features, known)
             sub = solve_ridge(intercepts[others] * w[others], cols[others][:, keep] * w[others],
-                              y_all[others] * w[others, 0], known_all[keep])[0]  # fmt: skip
+                              y_all[others] * w[others, 0], known[keep])[0]  # fmt: skip
             b = np.zeros(x.shape[1])
             b[:k], b[k + keep] = sub[:k], sub[k:]
             unseen[block] = (offset + x @ b)[block]
