@@ -2,7 +2,9 @@
 
     .venv/bin/python bench/model.py [--out DIR] [--reuse]
 
-Records `profiles/train-cpu.toml` and `profiles/train-memory.toml` (training) and
+Records `profiles/train-cpu.toml`, `profiles/train-contention.toml` and
+`profiles/train-memory.toml` (training, in that order: the contended fills come before any
+release in the recording, after train-cpu, which frees no memory) and
 `profiles/holdout-mixed.toml` (held out: a schedule the model never saw) with `twin --batch`,
 fits a model on the training runs only, predicts the held-out profile from its plan and scores
 the prediction against what the held-out run measured: MAE and bias per metric, CPU in points,
@@ -48,7 +50,7 @@ from core.model.predict import plan_pulses  # noqa: E402
 from core.model.transients import MEMORY_RESIDUE, measured_releases  # noqa: E402
 from core.profile import load_profile, resolve_schedule  # noqa: E402
 
-TRAIN = ("train-cpu", "train-memory")
+TRAIN = ("train-contention", "train-cpu", "train-memory")
 QUESTION = "whatif-question"
 QUESTION_TOML = """\
 name = "whatif-question"

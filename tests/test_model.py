@@ -1305,3 +1305,28 @@ def test_a_cpu_counted_in_ticks_gets_a_band_out_to_the_ticks_it_can_land_on(
     on_grid = (pred["cpu_percent_lo"] + 0.05 * step) / step
     inner = pred["cpu_percent_lo"] > 0
     assert np.allclose(on_grid[inner], np.round(on_grid[inner]))  # edges on the ticks
+
+
+def test_samples_held_at_100_percent_teach_no_smaller_gain(tmp_path: Path) -> None:
+    """Two CPU events at 60 and 50 % overlapping ask 104 % of the machine: they read 100 %.
+    Such samples say only that the demand reached the bound; fitted as levels they would pull
+    the gain down to make 100 % the prediction there."""
+    sweep = _write_run(
+        tmp_path,
+        "sweep",
+        [_ev(f"c{i}", "cpu", 5 + 15 * i, 10, load_percent=p) for i, p in enumerate((25, 50))],
+        40,
+        1,
+    )
+    overlap = _write_run(
+        tmp_path,
+        "overlap",
+        [_ev("a", "cpu", 5, 40, load_percent=60), _ev("b", "cpu", 10, 30, load_percent=50)],
+        50,
+        2,
+    )
+    data = pd.read_csv(overlap / "system_metrics_dataset.csv")
+    assert (data["cpu_percent"] >= 99.5).sum() >= 12  # the overlap is saturated
+    model = fit_runs([sweep, overlap])[0]
+    drive_gain = model.metrics["cpu_percent"].terms["cpu"].gains["drive"]
+    assert drive_gain == pytest.approx(CPU_GAIN, rel=0.03)

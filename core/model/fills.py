@@ -6,8 +6,12 @@ machine may fill its first `knee_mb` fast (a VM's already-backed pages, free hug
 rest at a slower `slow_mb_s`, the rate at which the filler's threads (`threads`: the cores a
 training fill kept busy) can fault pages in; that slow part is scaled by the share of the
 cores those threads get next to the CPU events running at the same time (max-min fair
-sharing, as the scheduler does). So the memory term rises along that fill curve (the pulse's
-`levels`), and a `memory_fill` pulse (feature `fill`: the cores the filler uses) lasts
+sharing, as the scheduler does). A fill that shares the cores does not slow in proportion
+to its share (on a VM the host's backing of pages paces it as much as the guest's CPU): when
+training had such fills (`profiles/train-contention.toml`), the rate at a share is read off
+them (`contended`: the rate at each share seen, interpolated up to the rate alone; below the
+smallest share seen, in proportion to it). So the memory term rises along that fill curve
+(the pulse's `levels`), and a `memory_fill` pulse (feature `fill`: the cores the filler uses) lasts
 exactly the fill (`with_fills`): its CPU is a transient, not a constant of the event.
 """
 
@@ -56,41 +60,63 @@ class FillProfile:
     """Every training fill that showed the knee followed releases of at least that many MiB in
     its run: the fast MiB are pages freed before and still backed (a VM's host keeps them),
     so a fill fills fast what its run freed before it (`freed_before`), and no more."""
+    contended: tuple[tuple[float, float], ...] = ()
+    """(cores the filler's threads had, MiB/s of its slow part) of training fills that shared
+    the cores with CPU events, by cores; empty: the rate scales with the share."""
 
     def scaled(self, factor: float) -> FillProfile:
         """The same fill at `factor` times its rates (the knee stays where it is)."""
         slow = None if self.slow_mb_s is None else self.slow_mb_s * factor
-        return replace(self, fast_mb_s=self.fast_mb_s * factor, slow_mb_s=slow)
+        contended = tuple((cores, rate * factor) for cores, rate in self.contended)
+        return replace(self, fast_mb_s=self.fast_mb_s * factor, slow_mb_s=slow, contended=contended)
+
+    def shared_rate(self, alone_mb_s: float, share: float) -> float:
+        """The rate a fill running at `alone_mb_s` on its own keeps when its threads get `share`
+        cores: read off the contended training fills where they reach, up to the rate alone at
+        all its threads; in proportion to the share below the smallest share seen."""
+        share = max(share, 0.05)
+        cores = [c for c, _ in self.contended if c < self.threads] + [float(self.threads)]
+        rates = [r for c, r in self.contended if c < self.threads] + [alone_mb_s]
+        if share < cores[0]:
+            return rates[0] * share / cores[0]
+        return float(np.interp(share, cores, rates))
 
     def __str__(self) -> str:
         if self.knee_mb is None or not self.slow_mb_s:
-            return f"{self.fast_mb_s:.0f} MiB/s"
+            shared = "".join(f", {r:.0f} on {c:.2f} cores" for c, r in self.contended)
+            return f"{self.fast_mb_s:.0f} MiB/s{shared}"
         threads = f" ({self.threads} threads)" if self.threads > 1 else ""
         if self.knee_backed:
             fast = f"for as many MiB as its run freed before (training: {self.knee_mb:.0f})"
         else:
             fast = f"up to {self.knee_mb:.0f} MiB"
-        return f"{self.fast_mb_s:.0f} MiB/s {fast}, then {self.slow_mb_s:.0f} MiB/s{threads}"
+        shared = "".join(f", {r:.0f} on {c:.2f} cores" for c, r in self.contended)
+        return (
+            f"{self.fast_mb_s:.0f} MiB/s {fast}, then {self.slow_mb_s:.0f} MiB/s{threads}{shared}"
+        )
 
     def _parts(
-        self, size_mb: float, share: float, freed_mb: float | None
+        self, size_mb: float, share: float | None, freed_mb: float | None
     ) -> tuple[float, float, float]:
-        """(MiB filled fast, its rate, the slow rate) for one event at a CPU `share`, its run
-        having freed `freed_mb` before it (None: unknown, the knee as learnt)."""
-        part = max(share, 0.05) / self.threads  # of the cores its threads would have alone
+        """(MiB filled fast, its rate, the slow rate) for one event whose filler gets `share`
+        cores (None: alone, a core per thread), its run having freed `freed_mb` before it
+        (None: unknown, the knee as learnt)."""
+        share = float(self.threads) if share is None else share
         if self.knee_mb is None or not self.slow_mb_s:
-            rate = self.fast_mb_s * part
+            rate = self.shared_rate(self.fast_mb_s, share)
             return size_mb, rate, rate
         knee = freed_mb if self.knee_backed and freed_mb is not None else self.knee_mb
-        return min(size_mb, knee), self.fast_mb_s, self.slow_mb_s * part
+        return min(size_mb, knee), self.fast_mb_s, self.shared_rate(self.slow_mb_s, share)
 
-    def seconds(self, size_mb: float, share: float = 1.0, freed_mb: float | None = None) -> float:
+    def seconds(
+        self, size_mb: float, share: float | None = None, freed_mb: float | None = None
+    ) -> float:
         """How long `size_mb` takes to become resident."""
         fast, fast_rate, slow_rate = self._parts(size_mb, share, freed_mb)
         return fast / fast_rate + max(size_mb - fast, 0.0) / slow_rate
 
     def filled(
-        self, x: Array, size_mb: float, share: float = 1.0, freed_mb: float | None = None
+        self, x: Array, size_mb: float, share: float | None = None, freed_mb: float | None = None
     ) -> Array:
         """MiB resident `x` s after the fill started."""
         fast, fast_rate, slow_rate = self._parts(size_mb, share, freed_mb)
@@ -199,8 +225,10 @@ def learn_fill_profile(
     runs: Iterable[tuple[pd.DataFrame, Sequence[Pulse], int]],
 ) -> FillProfile | None:
     """The fill over the training runs' unramped memory events: the filler's threads (the cores
-    a fill running alone kept busy), then median rates and knee (each event's slow rate scaled
-    to a filler alone: by its threads over the share they had)."""
+    a fill running alone kept busy), the median fast rate and knee of every fill, the median
+    slow rate of the fills alone, and per share of the cores the median slow rate of the fills
+    that shared them (`contended`; when every fill shared them, the rate alone is theirs
+    scaled by threads over share)."""
     fills: list[tuple[Pulse, Sequence[Pulse], int, tuple[Array, Array]]] = []
     cores: list[float] = []
     for data, pulses, n_cpus in runs:
@@ -222,34 +250,51 @@ def learn_fill_profile(
     slow: list[float] = []
     backed = True  # every knee came after releases of at least its MiB
     unfreed: list[float] = []  # one-rate fills with nothing freed before them in their run
+    shared: dict[float, list[float]] = {}  # cores the filler had -> rates of fills sharing them
+    scaled_up: list[float] = []  # ...and those rates scaled to a filler alone
     for pulse, pulses, n_cpus, curve in fills:
-        share = max(_filler_share(pulse, pulses, n_cpus, min(threads, n_cpus)), 0.05)
+        alone_cores = float(min(threads, n_cpus))
+        share = max(_filler_share(pulse, pulses, n_cpus, int(alone_cores)), 0.05)
         rate, knee, after = fit_fill_curve(*curve, pulse.features["size_mb"])
-        alone = min(threads, n_cpus) / share  # what the same fill runs at on its own
+        freed = freed_before(pulse, pulses)
+        sharing = share < alone_cores - 1e-6
         if knee is None or after is None:
-            if freed_before(pulse, pulses) < MIN_FILL_EVENT_MB:
-                unfreed.append(rate * alone)
-            else:
-                fast.append(rate * alone)
+            if not sharing:
+                (unfreed if freed < MIN_FILL_EVENT_MB else fast).append(rate)
+            elif freed < MIN_FILL_EVENT_MB:  # slow from its start: its rate is the shared one
+                shared.setdefault(round(share, 2), []).append(rate)
+                scaled_up.append(rate * alone_cores / share)
+            # (one rate after releases may be all fast pages: no shared rate to read)
+            continue
+        fast.append(rate)
+        knees.append(knee)
+        if sharing:  # its slow part is a point of its own; its fast start, as any fill's
+            shared.setdefault(round(share, 2), []).append(after)
+            scaled_up.append(after * alone_cores / share)
         else:
-            fast.append(rate)
-            knees.append(knee)
-            slow.append(after * alone)
-            # the knee is read at a sample: up to one interval of the slow fill past it
-            step = float(np.median(np.diff(curve[0]))) if len(curve[0]) > 1 else 0.0
-            backed = backed and knee <= freed_before(pulse, pulses) + after * step
+            slow.append(after)
+        # the knee is read at a sample: up to one interval of the slow fill past it
+        step = float(np.median(np.diff(curve[0]))) if len(curve[0]) > 1 else 0.0
+        backed = backed and knee <= freed + after * step
     if knees and backed:
         slow += unfreed  # with nothing freed before, no page was still backed: all slow
     else:
         fast += unfreed
+    if knees and not slow:  # every fill with a slow part shared the cores
+        slow.extend(scaled_up)
+    alone = slow if knees else fast  # the rate most of a big fill runs at on its own
+    contended = tuple((c, float(np.median(r))) for c, r in sorted(shared.items()))
+    if not fast:  # every fill shared the cores and filled at one rate
+        fast.extend(scaled_up)
     if not fast:
         return None
-    rates = slow if knees else fast  # the rate most of a big fill runs at
-    spread = max(FILL_SPREAD, (max(rates) - min(rates)) / (2.0 * float(np.median(rates))))
+    spread = max(FILL_SPREAD, (max(alone) - min(alone)) / (2.0 * float(np.median(alone))))
     if knees:
-        median = (float(np.median(v)) for v in (fast, knees, slow))
-        return FillProfile(next(median), next(median), next(median), threads, spread, backed)
-    return FillProfile(float(np.median(fast)), threads=threads, spread=spread)
+        median = (float(np.median(v)) for v in (fast, knees, alone))
+        return FillProfile(
+            next(median), next(median), next(median), threads, spread, backed, contended
+        )
+    return FillProfile(float(np.median(fast)), threads=threads, spread=spread, contended=contended)
 
 
 def fair_share(demands: Sequence[float], capacity: float) -> list[float]:

@@ -247,6 +247,7 @@ def fit_runs(paths: Sequence[Path]) -> tuple[TwinModel, list[str]]:
         fill_threads=fill.threads if fill else 1,
         fill_spread=fill.spread if fill else FILL_SPREAD,
         fill_knee_backed=fill.knee_backed if fill else False,
+        fill_contended=fill.contended if fill else (),
         release_share=release.share if release else None,
         release_drain_mb_s=release.drain_mb_s if release else None,
         release_most_mb=release.most_mb if release else None,

@@ -11,7 +11,9 @@ Format (`"format": "server-twin-model"`, `"version": 1`):
 - `fill_mb_s`, `fill_knee_mb`, `fill_slow_mb_s`: how fast memory becomes resident (null when
   not learnt; no knee: one rate), `fill_threads`: with how many threads (1 when absent),
   `fill_spread`: how much faster or slower a fill may run (relative; absent: `FILL_SPREAD`),
-  `fill_knee_backed`: the knee's fast MiB are pages freed before in the run (absent: false);
+  `fill_knee_backed`: the knee's fast MiB are pages freed before in the run (absent: false),
+  `fill_contended`: `[cores, MiB/s]` pairs, the slow rate training fills kept while sharing
+  the cores with CPU events (absent or empty: the rate scales with the share);
 - `release_share`, `release_drain_mb_s`, `release_most_mb`: what a memory event's fill
   leaves to drain (a share of its size, at most `release_most_mb` MiB) and the MiB/s it drains
   at from the fill's end: what is left when the event lets go stays counted as used meanwhile
@@ -86,6 +88,7 @@ class TwinModel:
     fill_threads: int = 1
     fill_spread: float = FILL_SPREAD
     fill_knee_backed: bool = False
+    fill_contended: tuple[tuple[float, float], ...] = ()
     release_share: float | None = None
     """The share of a memory event's size its fill leaves to drain (at most `release_most_mb`)
     at `release_drain_mb_s` from the fill's end (None: not learnt)."""
@@ -112,6 +115,7 @@ class TwinModel:
             max(1, self.fill_threads),
             self.fill_spread,
             self.fill_knee_backed,
+            self.fill_contended,
         )
 
     @property
@@ -137,6 +141,7 @@ class TwinModel:
             "fill_threads": self.fill_threads,
             "fill_spread": self.fill_spread,
             "fill_knee_backed": self.fill_knee_backed,
+            "fill_contended": [list(pair) for pair in self.fill_contended],
             "release_share": self.release_share,
             "release_drain_mb_s": self.release_drain_mb_s,
             "release_most_mb": self.release_most_mb,
@@ -183,6 +188,7 @@ class TwinModel:
             fill_threads=int(data.get("fill_threads") or 1),
             fill_spread=float(data.get("fill_spread") or FILL_SPREAD),
             fill_knee_backed=data.get("fill_knee_backed") is True,  # JSON true only
+            fill_contended=_pairs(data, "fill_contended"),
             release_share=_optional(data, "release_share"),
             release_drain_mb_s=_optional(data, "release_drain_mb_s"),
             release_most_mb=_optional(data, "release_most_mb"),
@@ -197,6 +203,18 @@ def _optional(data: dict[str, Any], key: str) -> float | None:
     """A number the model file may lack (files from before it was learnt): None then."""
     value = data.get(key)
     return None if value is None else float(value)
+
+
+def _pairs(data: dict[str, Any], key: str) -> tuple[tuple[float, float], ...]:
+    """Positive `[a, b]` number pairs the model file may lack (empty then); `ValueError` for
+    anything else."""
+    pairs = []
+    for pair in data.get(key) or []:
+        a, b = (float(v) for v in pair)
+        if not (a > 0 and b > 0 and math.isfinite(a) and math.isfinite(b)):
+            raise ValueError(f"{key}: {pair!r} is not two positive numbers")
+        pairs.append((a, b))
+    return tuple(sorted(pairs))
 
 
 def load_model(path: Path) -> TwinModel:
