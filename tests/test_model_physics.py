@@ -236,7 +236,7 @@ def test_a_filler_on_several_cores_shares_them_all_with_cpu_events(tmp_path: Pat
 CONTENDED = 190.0  # MiB/s the known machine's slow fill keeps on 0.8 of a core (not 160)
 
 
-def _contended_run(parent: Path, name: str, seed: int) -> Path:
+def _contended_run(parent: Path, name: str, seed: int, drop_mb: float = 0.0) -> Path:
     """Four CPU workers at 100 % on the four cores, and 2400 MiB filled a second into them: the
     filler's thread gets 0.8 of a core (CPU reads 100 %), its fast start is as alone, its slow
     part CONTENDED."""
@@ -249,6 +249,7 @@ def _contended_run(parent: Path, name: str, seed: int) -> Path:
     t = data["elapsed_s"].to_numpy()
     mem = np.full(len(t), MEM_BASE) + np.random.default_rng(seed).normal(0, 2 * MIB, len(t))
     mem += np.where(t > 4.0, SESSION_MB * MIB, 0.0)
+    mem -= np.where(t > 5.0, drop_mb * MIB, 0.0)  # something else let go as the CPU started
     x = t - 6.0
     knee_s = KNEE / FAST
     resident = np.where(x <= knee_s, x * FAST, KNEE + (x - knee_s) * CONTENDED)
@@ -314,6 +315,25 @@ def test_a_fill_that_shared_the_cores_in_training_keeps_the_rate_it_kept_there(
     assert rise_at(crowded, 6.0) == pytest.approx(KNEE + 4.0 * slower, rel=0.03)
     alone = whatif_schedule(model, memory_mb=3200)
     assert rise_at(alone, 6.0) == pytest.approx(KNEE + 4.0 * SLOW, rel=0.03)
+
+
+def test_a_run_whose_memory_only_filled_beside_cpu_events_teaches_no_memory_levels(
+    tmp_path: Path,
+) -> None:
+    """On the bench VM the memory of a `train-contention` run fell 40 MiB as its CPU workers
+    started (the run before it still draining): fitted, it taught every CPU event a 92 MiB
+    drop. Such a run teaches the fill's pace under contention, not levels."""
+    runs = [
+        _memory_run(tmp_path, "cpu-only", (0, 0), 4),
+        _memory_run(tmp_path, "mem-a", (512, 3200), 5),
+        _contended_run(tmp_path, "contended", 6, drop_mb=80.0),
+    ]
+    model = fit_runs(runs)[0]
+    assert model.fill is not None and model.fill.contended  # its fill is still read
+    plan = whatif_schedule(model, cpu_percent=50, duration_s=20)
+    pred = predict_schedule(model, plan).set_index("elapsed_s")["mem_used_bytes"]
+    during = float(pred.loc[plan.events[0].start_s + 10.0])
+    assert abs(during - (MEM_BASE + SESSION_MB * MIB)) < 12 * MIB, (during - MEM_BASE) / MIB
 
 
 def test_the_rate_between_shares_seen_is_read_between_them() -> None:
