@@ -82,15 +82,17 @@ class FillProfile:
         return float(np.interp(share, cores, rates))
 
     def __str__(self) -> str:
+        shared = "; sharing the cores: " + ", ".join(
+            f"{r:.0f} MiB/s on {c:.2f} cores" for c, r in self.contended
+        )
+        shared = shared if self.contended else ""
         if self.knee_mb is None or not self.slow_mb_s:
-            shared = "".join(f", {r:.0f} on {c:.2f} cores" for c, r in self.contended)
             return f"{self.fast_mb_s:.0f} MiB/s{shared}"
         threads = f" ({self.threads} threads)" if self.threads > 1 else ""
         if self.knee_backed:
             fast = f"for as many MiB as its run freed before (training: {self.knee_mb:.0f})"
         else:
             fast = f"up to {self.knee_mb:.0f} MiB"
-        shared = "".join(f", {r:.0f} on {c:.2f} cores" for c, r in self.contended)
         return (
             f"{self.fast_mb_s:.0f} MiB/s {fast}, then {self.slow_mb_s:.0f} MiB/s{threads}{shared}"
         )
