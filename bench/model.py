@@ -2,9 +2,9 @@
 
     .venv/bin/python bench/model.py [--out DIR] [--reuse]
 
-Records `profiles/train-cpu.toml`, `profiles/train-contention.toml` and
-`profiles/train-memory.toml` (training, in that order: the contended fills come before any
-release in the recording, after train-cpu, which frees no memory) and
+Records `profiles/train-contention.toml`, `profiles/train-cpu.toml` and
+`profiles/train-memory.toml` (training, in that order: train-cpu holds no memory, so what
+the contended fills free drains during it and train-memory starts on a settled idle) and
 `profiles/holdout-mixed.toml` (held out: a schedule the model never saw) with `twin --batch`,
 fits a model on the training runs only, predicts the held-out profile from its plan and scores
 the prediction against what the held-out run measured: MAE and bias per metric, CPU in points,
