@@ -322,7 +322,8 @@ def test_a_run_whose_memory_only_filled_beside_cpu_events_teaches_no_memory_leve
 ) -> None:
     """On the bench VM the memory of a `train-contention` run fell 40 MiB as its CPU workers
     started (the run before it still draining): fitted, it taught every CPU event a 92 MiB
-    drop. Such a run teaches the fill's pace under contention, not levels."""
+    drop. Such a run teaches the fill's pace under contention, not levels; how far its levels
+    stray from the fit is what the band learns from it."""
     runs = [
         _memory_run(tmp_path, "cpu-only", (0, 0), 4),
         _memory_run(tmp_path, "mem-a", (512, 3200), 5),
@@ -334,6 +335,17 @@ def test_a_run_whose_memory_only_filled_beside_cpu_events_teaches_no_memory_leve
     pred = predict_schedule(model, plan).set_index("elapsed_s")["mem_used_bytes"]
     during = float(pred.loc[plan.events[0].start_s + 10.0])
     assert abs(during - (MEM_BASE + SESSION_MB * MIB)) < 12 * MIB, (during - MEM_BASE) / MIB
+    # ...but how far its levels strayed is a spread the band keeps: a held event's band is
+    # wider than a fit on the other runs alone gives
+    without = fit_runs(runs[:2])[0]
+    held = whatif_schedule(model, memory_mb=1024, duration_s=30)
+
+    def width(m: TwinModel) -> float:
+        band = predict_schedule(m, held).set_index("elapsed_s")
+        at = held.events[0].start_s + 20.0
+        return float(band.loc[at, "mem_used_bytes_hi"] - band.loc[at, "mem_used_bytes_lo"])
+
+    assert width(model) > width(without) + 20 * MIB, (width(model) / MIB, width(without) / MIB)
 
 
 def test_the_rate_between_shares_seen_is_read_between_them() -> None:

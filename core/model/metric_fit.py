@@ -146,7 +146,8 @@ def contended_runs(design: Design) -> set[int]:
     they teach how fast a fill goes while it shares the cores (`fills`), not memory levels.
     Beside CPU workers at 100 % the held level moved with the CPU events' own processes and
     the previous run's drain (one such run taught every CPU event a 92 MiB drop, and the
-    held-out run's memory missed by 8.4 % of its mean instead of 2.7 %)."""
+    held-out run's memory missed by 8.4 % of its mean instead of 2.7 %). How far their
+    levels stray from the fit is still a draw of the machine's wander: the band reads them."""
     out: set[int] = set()
     for i, run in enumerate(design.runs):
         memory = [p for p in run.pulses if p.kind == "memory"]
@@ -209,16 +210,24 @@ def fit_metric(
     first = np.concatenate([np.arange(len(r.data)) == 0 for r in design.runs])
     mask = np.isfinite(y_all) & ~first  # the first sample of a run primes the counters
     average = averaged(metric)
+    band_only = np.zeros(design.n, dtype=bool)  # samples the band learns from, not the fit
     if lingers(metric, average):
-        draining = draining_runs(design) | contended_runs(design)
-        if len(draining) < len(design.runs):
+        draining = draining_runs(design)
+        contended = contended_runs(design) - draining
+        if len(draining | contended) < len(design.runs):
             mask &= ~np.isin(design.run_index, sorted(draining))
-    if mask.sum() < 3:
+            band_only = np.isin(design.run_index, sorted(contended))
+    if (mask & ~band_only).sum() < 3:
         return None
     runs_present = sorted(set(design.run_index[mask].tolist()))
     intercepts = np.stack([(design.run_index == i).astype(float) for i in runs_present], axis=1)
     y_abs = y_all
     idle = idle_levels(design, y_abs, mask, runs_present, average)
+    if idle is None and band_only.any():  # a free baseline per run: theirs is not fitted
+        mask &= ~band_only
+        band_only[:] = False
+        runs_present = sorted(set(design.run_index[mask].tolist()))
+        intercepts = np.stack([(design.run_index == i).astype(float) for i in runs_present], axis=1)
     offset = np.zeros(design.n)
     if idle is not None:  # each run's own idle is its baseline, as a calibrated prediction's
         for level, i in zip(idle, runs_present, strict=True):
@@ -274,12 +283,12 @@ def fit_metric(
             beta = solve(taus, rows)[0]
         return beta
 
-    rows: BoolArray = mask
+    rows: BoolArray = mask & ~band_only
     if lingers(metric, average):
         # memory freed by an event stays counted as used a while, by an amount a residue term
         # (known, not fitted) tells only roughly: levels are fitted without those samples
-        settled = mask & ~design.released
-        rows = settled if settled.sum() >= 3 else mask
+        settled = rows & ~design.released
+        rows = settled if settled.sum() >= 3 else rows
     lower, upper = bounds
     searchable = bool(kinds) and float(np.nanstd(y_all[mask])) > 0.0
     if searchable:
