@@ -41,6 +41,14 @@ def need_binary(path: str, package: str) -> str:
     return found
 
 
+START_ATTEMPTS = 3  # a free port can be taken before the server binds it: pick again
+
+
+class PortTaken(Exception):
+    """The server exited because its port was taken between `free_port()` and its bind (a
+    client socket of another test got that ephemeral port meanwhile)."""
+
+
 @dataclass
 class Server:
     url: str
@@ -59,7 +67,10 @@ def running(argv: list[str], url: str, ready_path: str, log: Path) -> Iterator[S
         deadline = time.monotonic() + 30
         while True:
             if process.poll() is not None:
-                pytest.fail(f"{argv[0]} exited {process.returncode}: {log.read_text()[-2000:]}")
+                text = log.read_text()
+                if "address already in use" in text:
+                    raise PortTaken(text[-300:])
+                pytest.fail(f"{argv[0]} exited {process.returncode}: {text[-2000:]}")
             with contextlib.suppress(requests.RequestException):
                 if requests.get(url + ready_path, timeout=1).status_code < 300:
                     break
@@ -101,13 +112,19 @@ bind-address = "127.0.0.1:{rpc}"
 def influxd(root: Path) -> Iterator[Server]:
     """InfluxDB 1.x (Debian `influxdb`) on a free loopback port, data under `root`."""
     binary = need_binary("/usr/bin/influxd", "influxdb")
-    port = free_port()
     root.mkdir(parents=True, exist_ok=True)
     conf = root / "influxdb.conf"
-    conf.write_text(INFLUXD_CONF.format(root=root, port=port, rpc=free_port()))
-    url = f"http://127.0.0.1:{port}"
-    with running([binary, "-config", str(conf)], url, "/ping", root / "influxd.log") as server:
-        yield server
+    for attempt in range(START_ATTEMPTS):
+        port = free_port()
+        conf.write_text(INFLUXD_CONF.format(root=root, port=port, rpc=free_port()))
+        url = f"http://127.0.0.1:{port}"
+        try:
+            with running([binary, "-config", str(conf)], url, "/ping", root / "influxd.log") as up:
+                yield up
+            return
+        except PortTaken:
+            if attempt == START_ATTEMPTS - 1:
+                raise
 
 
 def influx_query(url: str, db: str, query: str) -> list[dict[str, object]]:
@@ -134,16 +151,22 @@ scrape_configs:
 def prometheus(root: Path, target_port: int) -> Iterator[Server]:
     """Prometheus (Debian `prometheus`) scraping 127.0.0.1:`target_port` every second."""
     binary = need_binary("/usr/bin/prometheus", "prometheus")
-    port = free_port()
     root.mkdir(parents=True, exist_ok=True)
     conf = root / "prometheus.yml"
     conf.write_text(PROMETHEUS_CONF.format(target=target_port))
-    argv = [
-        binary,
-        f"--config.file={conf}",
-        f"--storage.tsdb.path={root / 'tsdb'}",
-        f"--web.listen-address=127.0.0.1:{port}",
-    ]
-    url = f"http://127.0.0.1:{port}"
-    with running(argv, url, "/-/ready", root / "prometheus.log") as server:
-        yield server
+    for attempt in range(START_ATTEMPTS):
+        port = free_port()
+        argv = [
+            binary,
+            f"--config.file={conf}",
+            f"--storage.tsdb.path={root / 'tsdb'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+        ]
+        url = f"http://127.0.0.1:{port}"
+        try:
+            with running(argv, url, "/-/ready", root / "prometheus.log") as up:
+                yield up
+            return
+        except PortTaken:
+            if attempt == START_ATTEMPTS - 1:
+                raise
