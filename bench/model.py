@@ -243,6 +243,16 @@ def main() -> int:
             f"over idle at 100 % on every worker (step {gains.get('on', 0.0):+.1f})"
         )
     print(f"learnt release debt: {model.release or 'none'}")
+    used_fit = model.metrics.get("mem_used_bytes")
+    lists = used_fit.fit.get("pcp_tails") if used_fit else None
+    if model.pcp_ref_bytes is not None and isinstance(lists, dict):
+        print(
+            f"learnt per-CPU free lists: {model.pcp_ref_bytes / 2**20:.0f} MiB at the median "
+            f"training sample; they move used memory {lists['0.05'] / 2**20:+.0f} / "
+            f"{lists['0.95'] / 2**20:+.0f} MiB at its 5 / 95 % quantiles"
+        )
+    else:
+        print("learnt per-CPU free lists: not recorded")
     for run in map(load_training_run, train):
         for r in measured_releases(run.data, run.pulses, run.interval_s):
             print(

@@ -294,6 +294,9 @@ def test_real_fit_and_predict_end_to_end(tmp_path: Path) -> None:
     assert frame.columns[0] == "elapsed_s"
     for column in ("cpu_percent", "mem_used_bytes", "mem_available_bytes", "load_1m"):
         assert column in frame.columns and column in dataset.columns
+    if "mem_pcp_free_bytes" in dataset.columns:  # memory learnt as at the lists' usual count
+        assert model.pcp_ref_bytes == pytest.approx(dataset["mem_pcp_free_bytes"].median())
+        assert "pcp_tails" in model.metrics["mem_used_bytes"].fit
     assert frame.notna().all().all()
     try:
         from core.analysis.fidelity import score_prediction

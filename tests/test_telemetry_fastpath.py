@@ -150,6 +150,13 @@ def ref_values(
         "net_ext_sent_bytes_per_s": (n1[2] - n0[2]) / dt,
         "net_ext_recv_bytes_per_s": (n1[3] - n0[3]) / dt,
     }
+    if "zoneinfo" in cur:  # every per-CPU pageset's count: free pages MemFree leaves out
+        counts = [
+            line.split()[1]
+            for line in cur["zoneinfo"].splitlines()
+            if line.strip().startswith(b"count:")
+        ]
+        out["mem_pcp_free_bytes"] = sum(int(c) for c in counts) * PAGE_SIZE
     for res in C.PSI_RESOURCES:
         if f"pressure/{res}" in cur:
             p0, p1 = ref_psi(prev[f"pressure/{res}"]), ref_psi(cur[f"pressure/{res}"])
@@ -185,11 +192,13 @@ def scripted_sampler(first: dict[str, bytes]) -> tuple[SystemSampler, dict[str, 
         setattr(sampler, attr, ScriptedFile(name, lambda: current))
     sampler._psi = {res: ScriptedFile(f"pressure/{res}", lambda: current) for res in sampler._psi}
     sampler._block_stat = None  # /proc/diskstats (the one-disk file: its own test below)
+    if sampler._zoneinfo is not None:
+        sampler._zoneinfo = ScriptedFile("zoneinfo", lambda: current)
     return sampler, current
 
 
 def snapshot() -> dict[str, bytes]:
-    names = list(FILES) + [f"pressure/{r}" for r in C.PSI_RESOURCES]
+    names = list(FILES) + ["zoneinfo"] + [f"pressure/{r}" for r in C.PSI_RESOURCES]
     return {n: Path(f"/proc/{n}").read_bytes() for n in names if Path(f"/proc/{n}").exists()}
 
 

@@ -73,7 +73,7 @@ def dictionary_order(n_cpus: int) -> list[C.Column]:
     cols = [*C.CONTRACT_BEFORE_CORES, *(C.cpu_core_column(i) for i in range(n_cpus))]
     cols += [*C.CONTRACT_AFTER_CORES, *C.CPU_EXTRAS, *C.MEM_EXTRAS, *C.NET_EXTRAS]
     cols += [C.psi_column(res, kind) for res in C.PSI_RESOURCES for kind in ("full", "some")]
-    return [*cols, C.FREQ, *C.OUTPUT_FS, *C.QUALITY, *C.STRESS_WORK]
+    return [*cols, C.PCP_FREE, C.FREQ, *C.OUTPUT_FS, *C.QUALITY, *C.STRESS_WORK]
 
 
 def dataset_columns(n_cpus: int, present: set[str]) -> list[C.Column]:

@@ -28,6 +28,7 @@ from core.host import host_fingerprint
 from core.model.design import Design
 from core.model.fills import FILL_SPREAD, MEMORY_FILL, learn_fill_profile
 from core.model.metric_fit import fit_metric, metric_bounds
+from core.model.percpu import list_counts, reference, steadied, tails
 from core.model.response import KINDS, Array, Pulse, event_features, event_levels, event_ramp_s
 from core.model.session import BOOT, FOOTPRINT, SESSION, with_session
 from core.model.store import MetricModel, TwinModel
@@ -192,6 +193,11 @@ def fit_runs(paths: Sequence[Path]) -> tuple[TwinModel, list[str]]:
         ram = float(
             np.nanmax([r.data.get("mem_total_bytes", pd.Series([0.0])).max() for r in runs])
         )
+    lists = list_counts(r.data for r in runs)  # the per-CPU free lists' count, sample by sample
+    pcp_ref = reference(lists) if lists is not None else None
+    if pcp_ref is not None:
+        for run in runs:
+            run.data = steadied(run.data, pcp_ref, ram)
     fill = learn_fill_profile((r.data, r.pulses, r.n_cpus) for r in runs)
     release = learn_release_profile((r.data, r.pulses, r.interval_s) for r in runs)
     for run in runs:
@@ -204,6 +210,10 @@ def fit_runs(paths: Sequence[Path]) -> tuple[TwinModel, list[str]]:
         fitted = fit_metric(design, metric, metric_bounds(metric, ram), ram)
         if fitted is not None:
             metrics[metric] = fitted
+    if lists is not None:
+        for metric, table in tails(lists, ram).items():
+            if metric in metrics:
+                metrics[metric].fit["pcp_tails"] = table
     lags: dict[str, list[float]] = {}
     end_lags: dict[str, list[float]] = {}
     for run in runs:
@@ -251,6 +261,7 @@ def fit_runs(paths: Sequence[Path]) -> tuple[TwinModel, list[str]]:
         release_share=release.share if release else None,
         release_drain_mb_s=release.drain_mb_s if release else None,
         release_most_mb=release.most_mb if release else None,
+        pcp_ref_bytes=pcp_ref,
         created_at=now_utc().isoformat(timespec="seconds").replace("+00:00", "Z"),
     )
     return model, notes

@@ -194,19 +194,28 @@ def half_width(
     `running` stress events at each sample."""
     q_lo, q_hi = quantiles(m.fit, level)
     width: Array = np.hypot(
-        (q_hi if side > 0 else -q_lo) * scale(m, effect), wander(m, level, running)
+        (q_hi if side > 0 else -q_lo) * scale(m, effect), wander(m, level, running, side)
     )
     return width
 
 
-def wander(m: MetricModel, level: float, running: Array | float = 0.0) -> Array:
-    """The band's share for the offsets a run draws apart from its misses, at a normal
-    quantile, in quadrature: a level's own offset for the whole run (`level_sd`), and a rate's
-    per event running (`event_sd`: `running` events' offsets add as independent draws)."""
+def wander(m: MetricModel, level: float, running: Array | float = 0.0, side: int = 1) -> Array:
+    """The band's share above (`side` +1) or below (-1) for the offsets a run draws apart from
+    its misses, in quadrature: at a normal quantile, a level's own offset for the whole run
+    (`level_sd`) and a rate's per event running (`event_sd`: `running` events' offsets add as
+    independent draws); at its own quantile, what the free pages the kernel's per-CPU lists
+    will hold move a memory level by (`pcp_tails`: `percpu`; they climb far more than they
+    fall, so the two sides differ)."""
     level_sd = float(m.fit.get("level_sd") or 0.0)
     event_sd = float(m.fit.get("event_sd") or 0.0)
     sd: Array = np.sqrt(level_sd**2 + event_sd**2 * np.asarray(running, dtype=np.float64))
-    return sd * _normal_q(0.5 + level / 2.0)
+    lists = m.fit.get("pcp_tails")
+    pcp = 0.0
+    if isinstance(lists, Mapping) and lists:
+        tail = 0.5 + level / 2.0 if side > 0 else 0.5 - level / 2.0
+        pcp = max(0.0, side * _signed_q(lists, tail))
+    offset: Array = np.hypot(sd * _normal_q(0.5 + level / 2.0), pcp)
+    return offset
 
 
 GRID_SLACK = 0.05  # of a step: a sample's interval is a few % off nominal, and its tick with it
@@ -265,7 +274,7 @@ def bands(
         env_lo, env_hi = np.minimum(env_lo, alt_lo), np.maximum(env_hi, alt_hi)
     lower = -np.inf if m.lower is None else m.lower
     upper = np.inf if m.upper is None else m.upper
-    offset = wander(m, level, running)  # the run's and its events' offsets, apart
-    lo = np.clip(env_lo - np.hypot(q_lo * spread, offset), lower, upper)
-    hi = np.clip(env_hi + np.hypot(q_hi * spread, offset), lower, upper)
+    below, above = wander(m, level, running, -1), wander(m, level, running, 1)  # offsets, apart
+    lo = np.clip(env_lo - np.hypot(q_lo * spread, below), lower, upper)
+    hi = np.clip(env_hi + np.hypot(q_hi * spread, above), lower, upper)
     return np.minimum(lo, value), np.maximum(hi, value)

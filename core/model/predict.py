@@ -30,6 +30,7 @@ from core.model.intervals import (
     running_events,
 )
 from core.model.metric_fit import lingers
+from core.model.percpu import steady_levels
 from core.model.response import (
     Array,
     Pulse,
@@ -88,9 +89,13 @@ def _capped(pulse: Pulse, caps: Mapping[str, float]) -> Pulse:
 
 
 def _base(model: TwinModel, name: str, baseline: Mapping[str, float] | None) -> float:
-    """A metric's idle level: the `baseline` given (calibrated), else the model's."""
+    """A metric's idle level: the `baseline` given (calibrated: memory referred to the per-CPU
+    free lists' training count, `percpu`), else the model's."""
     m = model.metrics[name]
-    return m.baseline if baseline is None else float(baseline.get(name, m.baseline))
+    if baseline is None:
+        return m.baseline
+    levels = steady_levels(baseline, model.pcp_ref_bytes, model.ram_bytes)
+    return float(levels.get(name, m.baseline))
 
 
 def predict_demand(

@@ -18,6 +18,10 @@ Format (`"format": "server-twin-model"`, `"version": 1`):
   leaves to drain (a share of its size, at most `release_most_mb` MiB) and the MiB/s it drains
   at from the fill's end: what is left when the event lets go stays counted as used meanwhile
   (null when not learnt: files from before it, or too few releases);
+- `pcp_ref_bytes`: the free pages the kernel's per-CPU lists held at the median training
+  sample: the memory levels are learnt as at that count, and each memory metric's
+  `fit.pcp_tails` (quantiles of what the count's departures moved it by) widens its bands
+  (`core.model.percpu`; null when a training run did not record `mem_pcp_free_bytes`);
 - `kinds`: per stressor kind, its drive features, their largest training values
   (`feature_max`) and how many training events it had;
 - `metrics`: per metric, `baseline`, `average` (interval-averaged or a level), `lower`/`upper`
@@ -94,6 +98,9 @@ class TwinModel:
     at `release_drain_mb_s` from the fill's end (None: not learnt)."""
     release_drain_mb_s: float | None = None
     release_most_mb: float | None = None
+    pcp_ref_bytes: float | None = None
+    """The per-CPU free lists' median count in training, the memory levels' reference (None:
+    not recorded)."""
 
     @property
     def release(self) -> ReleaseProfile | None:
@@ -145,6 +152,7 @@ class TwinModel:
             "release_share": self.release_share,
             "release_drain_mb_s": self.release_drain_mb_s,
             "release_most_mb": self.release_most_mb,
+            "pcp_ref_bytes": self.pcp_ref_bytes,
             "kinds": self.kinds,
             "metrics": {name: asdict(m) for name, m in self.metrics.items()},
         }
@@ -192,6 +200,7 @@ class TwinModel:
             release_share=_optional(data, "release_share"),
             release_drain_mb_s=_optional(data, "release_drain_mb_s"),
             release_most_mb=_optional(data, "release_most_mb"),
+            pcp_ref_bytes=_optional(data, "pcp_ref_bytes"),
         )
 
     def save(self, path: Path) -> None:

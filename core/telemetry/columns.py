@@ -175,6 +175,13 @@ NET_EXTRAS = [
     Column("net_ext_sent_bytes_per_s", "B/s", "Bytes sent per second, loopback excluded.", 1),
     Column("net_ext_recv_bytes_per_s", "B/s", "Bytes received per second, loopback excluded.", 1),
 ]
+PCP_FREE = Column(
+    "mem_pcp_free_bytes",
+    "B",
+    "Free pages held on the kernel's per-CPU lists (/proc/zoneinfo pagesets `count`, x page size): free, yet counted in mem_used_bytes; only where /proc/zoneinfo is readable.",
+    0,
+    level=True,
+)
 PSI_RESOURCES = ("cpu", "memory", "io")
 
 

@@ -35,6 +35,7 @@ from core.telemetry.procfs import (
     parse_diskstats,
     parse_keyed,
     parse_net_dev,
+    parse_pcp_pages,
     parse_psi,
     parse_stat,
     physical_disks,
@@ -144,6 +145,10 @@ class SystemSampler:
             if (f := open_optional(f"/proc/pressure/{res}")) is not None
         }
         self._psi_kinds = {res: sorted(parse_psi(f.read())) for res, f in self._psi.items()}
+        self._zoneinfo = open_optional("/proc/zoneinfo")  # per-CPU free lists (~30 us a read)
+        if self._zoneinfo is not None and parse_pcp_pages(self._zoneinfo.read()) <= 0:
+            self._zoneinfo.close()  # no pagesets listed (a container's view, an old kernel)
+            self._zoneinfo = None
         self._freq = [f for p in find_cpufreq_files() if (f := open_optional(p)) is not None]
         self._temps = {
             name: f for name, p in find_temperature_sensors().items() if (f := open_optional(p))
@@ -173,6 +178,8 @@ class SystemSampler:
         cols += C.CPU_EXTRAS + C.MEM_EXTRAS + C.NET_EXTRAS
         for res in self._psi:
             cols += [C.psi_column(res, kind) for kind in self._psi_kinds[res]]
+        if self._zoneinfo is not None:
+            cols.append(C.PCP_FREE)
         if self._freq:
             cols.append(C.FREQ)
         cols += [C.temperature_column(name) for name in self._temps]
@@ -291,6 +298,8 @@ class SystemSampler:
             net_ext_recv,
             *psi,
         ]
+        if self._zoneinfo is not None:
+            values.append(parse_pcp_pages(self._zoneinfo.read()) * PAGE_SIZE)
         if self._freq:
             khz = [int(f.read()) for f in self._freq]
             values.append(sum(khz) / len(khz) / 1000.0)
@@ -311,6 +320,7 @@ class SystemSampler:
             self._netdev,
             self._loadavg,
             *self._psi.values(),
+            *([self._zoneinfo] if self._zoneinfo is not None else []),
             *([self._block_stat] if self._block_stat is not None else []),
             *self._freq,
             *self._temps.values(),
