@@ -2,9 +2,9 @@
 
 `mem_used_bytes` is MemTotal - MemAvailable, and the free pages on the per-CPU lists are not in
 MemAvailable. Kernels from 6.7 tune those lists as allocations come and go (here between 22 and
-224 MiB a CPU), so used memory wanders with nothing in use changing: on this 2-core machine, 12
-holds of one stressor settled between 40 MiB under and 112 MiB over idle + size, while used
-minus the lists settled within a 16 MiB range (standard deviation 4 MiB). A plan cannot tell
+224 MiB a CPU), so used memory wanders with nothing in use changing: on the bench VM, 12 holds
+of one stressor settled from 78 MiB under to 4 MiB over idle + size (standard deviation 29.8
+MiB), used minus the lists from 7.6 to 23.8 MiB over it (4.1; `bench/percpu.py`). A plan cannot tell
 the count to come, so the fit learns on levels referred to the training runs' median count
 (`steadied`: the centre a prediction aims at) and the bands add the count's own quantiles
 (`pcp_tails` in a memory metric's fit, `intervals.wander`); a calibrated prediction's idle
