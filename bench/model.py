@@ -46,6 +46,7 @@ from core.model import (  # noqa: E402
 from core.model.fills import MEMORY_FILL  # noqa: E402
 from core.model.fit import load_training_run  # noqa: E402
 from core.model.metric_fit import averaged  # noqa: E402
+from core.model.percpu import summary as lists_summary  # noqa: E402
 from core.model.predict import plan_pulses  # noqa: E402
 from core.model.transients import MEMORY_RESIDUE, measured_releases  # noqa: E402
 from core.profile import load_profile, resolve_schedule  # noqa: E402
@@ -244,15 +245,8 @@ def main() -> int:
         )
     print(f"learnt release debt: {model.release or 'none'}")
     used_fit = model.metrics.get("mem_used_bytes")
-    lists = used_fit.fit.get("pcp_tails") if used_fit else None
-    if model.pcp_ref_bytes is not None and isinstance(lists, dict):
-        print(
-            f"learnt per-CPU free lists: {model.pcp_ref_bytes / 2**20:.0f} MiB at the median "
-            f"training sample; they move used memory {lists['0.05'] / 2**20:+.0f} / "
-            f"{lists['0.95'] / 2**20:+.0f} MiB at its 5 / 95 % quantiles"
-        )
-    else:
-        print("learnt per-CPU free lists: not recorded")
+    fit_of_used = used_fit.fit if used_fit is not None else {}
+    print(f"learnt per-CPU free lists: {lists_summary(model.pcp_ref_bytes, fit_of_used)}")
     for run in map(load_training_run, train):
         for r in measured_releases(run.data, run.pulses, run.interval_s):
             print(

@@ -202,3 +202,15 @@ def test_this_machine_reports_its_lists_in_whole_pages_inside_used_memory() -> N
     count = row[PCP]
     assert count > 0 and count % PAGE_SIZE == 0
     assert count < row["mem_used_bytes"]  # free pages the used figure counts
+
+
+def test_model_show_says_what_was_learnt_of_the_lists(models: dict[str, TwinModel]) -> None:
+    from cli.commands.model import describe
+
+    recorded = models["recorded"]
+    tails = recorded.metrics["mem_used_bytes"].fit["pcp_tails"]
+    line = next(x for x in describe(recorded).splitlines() if "per-CPU free lists" in x)
+    assert f"as at {recorded.pcp_ref_bytes / MIB:.0f} MiB" in line
+    assert f"{tails['0.05'] / MIB:+.0f} / {tails['0.95'] / MIB:+.0f} MiB" in line
+    blind = describe(models["unrecorded"])
+    assert "per-CPU free lists: not recorded in training" in blind

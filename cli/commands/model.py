@@ -23,6 +23,7 @@ from core.model import (
     fit_runs,
     load_model,
 )
+from core.model.percpu import summary as lists_summary
 from core.model.record import log_path, read_records, trend_lines
 
 
@@ -70,12 +71,15 @@ def _fmt(value: float) -> str:
 def describe(model: TwinModel) -> str:
     """A readable summary: host, training runs, and per metric the fit and each kind's term."""
     host = model.host
+    used = model.metrics.get("mem_used_bytes")
     lines = [
         f"host {host.get('hostname', '?')} (id {model.host_id or '?'}): "
         f"{model.n_cpus} CPUs, {model.ram_bytes / 1024**3:.1f} GiB RAM; memory fills at "
         + (str(model.fill) if model.fill else "? (no memory event)"),
         "a memory release leaves to drain: "
         + (str(model.release) if model.release else "nothing learnt (too few releases)"),
+        "the kernel's per-CPU free lists: "
+        + lists_summary(model.pcp_ref_bytes, used.fit if used is not None else {}),
         f"trained on {len(model.training_runs)} run(s): "
         + ", ".join(str(r.get("run_id")) for r in model.training_runs),
         "stressor kinds: "

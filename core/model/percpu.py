@@ -87,3 +87,15 @@ def steady_levels(levels: Mapping[str, float], ref: float | None, ram: float) ->
         if name in out:
             out[name] = out[name] - weight * (count - ref)
     return out
+
+
+def summary(ref: float | None, fit: Mapping[str, object]) -> str:
+    """What the model learnt of the lists, for a person (`fit`: used memory's)."""
+    table = fit.get("pcp_tails")
+    if ref is None or not isinstance(table, Mapping):
+        return "not recorded in training (memory bands carry their wander in their offsets)"
+    low, high = float(table["0.05"]) / 2**20, float(table["0.95"]) / 2**20
+    return (
+        f"memory learnt as at {ref / 2**20:.0f} MiB on them (the median training sample); "
+        f"their count moves used memory {low:+.0f} / {high:+.0f} MiB at its 5 / 95 % quantiles"
+    )
