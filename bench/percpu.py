@@ -24,18 +24,19 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from core.telemetry.procfs import parse_pcp_pages  # noqa: E402
+from core.telemetry.procfs import parse_keyed, parse_pcp_pages  # noqa: E402
+from core.telemetry.sampler import PAGE_SIZE  # noqa: E402
 
 MIB = 2**20
 SIZES = (256, 768, 1024, 1536, 2048)
+MEMINFO = frozenset({b"MemTotal", b"MemAvailable"})
 
 
 def levels() -> tuple[float, float]:
     """(used MiB, per-CPU free lists MiB) now."""
-    meminfo = dict(line.split(":", 1) for line in Path("/proc/meminfo").read_text().splitlines())
-    kib = {k: int(v.split()[0]) for k, v in meminfo.items() if k in ("MemTotal", "MemAvailable")}
-    used = (kib["MemTotal"] - kib["MemAvailable"]) / 1024
-    lists = parse_pcp_pages(Path("/proc/zoneinfo").read_bytes()) * 4096 / MIB
+    kib = parse_keyed(Path("/proc/meminfo").read_bytes(), MEMINFO)
+    used = (kib[b"MemTotal"] - kib[b"MemAvailable"]) / 1024
+    lists = parse_pcp_pages(Path("/proc/zoneinfo").read_bytes()) * PAGE_SIZE / MIB
     return used, lists
 
 

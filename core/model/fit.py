@@ -210,8 +210,8 @@ def fit_runs(paths: Sequence[Path]) -> tuple[TwinModel, list[str]]:
         fitted = fit_metric(design, metric, metric_bounds(metric, ram), ram)
         if fitted is not None:
             metrics[metric] = fitted
-    if lists is not None:
-        for metric, table in tails(lists, ram).items():
+    if lists is not None and pcp_ref is not None:
+        for metric, table in tails(lists, pcp_ref, ram).items():
             if metric in metrics:
                 metrics[metric].fit["pcp_tails"] = table
     lags: dict[str, list[float]] = {}

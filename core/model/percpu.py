@@ -20,7 +20,9 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
+from core.model.fills import MIB
 from core.model.intervals import TAILS
+from core.model.metric_fit import HELD_GAIN, held_gain
 from core.model.response import Array
 from core.telemetry.columns import PCP_FREE
 
@@ -29,12 +31,10 @@ MIN_SAMPLES = 20
 
 
 def weights(ram: float) -> dict[str, float]:
-    """What one byte on the lists moves each memory level by (counted in use: used up,
-    available down; the percentage needs the RAM size)."""
-    out = {"mem_used_bytes": 1.0, "mem_available_bytes": -1.0}
-    if ram > 0:
-        out["mem_percent"] = 100.0 / ram
-    return out
+    """What one byte on the lists moves each memory level by: what a byte counted as used
+    does (`metric_fit.held_gain`, per MiB there)."""
+    gains = {name: held_gain(name, ram) for name in (*HELD_GAIN, "mem_percent")}
+    return {name: gain / MIB for name, gain in gains.items() if gain is not None}
 
 
 def list_counts(frames: Iterable[pd.DataFrame]) -> Array | None:
@@ -56,10 +56,10 @@ def reference(counts: Array) -> float:
     return float(np.median(counts))
 
 
-def tails(counts: Array, ram: float) -> dict[str, dict[str, float]]:
+def tails(counts: Array, ref: float, ram: float) -> dict[str, dict[str, float]]:
     """Per memory level, the quantiles (`intervals.TAILS`) of what the count's departure from
-    its reference moves it by: the bands' share for the count to come (`pcp_tails` in a fit)."""
-    deviation = counts - reference(counts)
+    `ref` moves it by: the bands' share for the count to come (`pcp_tails` in a fit)."""
+    deviation = counts - ref
     return {
         name: {f"{p:g}": float(np.quantile(weight * deviation, p)) for p in TAILS}
         for name, weight in weights(ram).items()
@@ -77,8 +77,9 @@ def steadied(data: pd.DataFrame, ref: float, ram: float) -> pd.DataFrame:
 
 
 def steady_levels(levels: Mapping[str, float], ref: float | None, ram: float) -> dict[str, float]:
-    """Measured levels (a calibration's) referred to the lists' training `ref`; unchanged
-    when the model learnt none or the levels hold no count."""
+    """Measured levels (a calibration's) referred to the lists' training `ref`, their count
+    then `ref` (referring twice changes nothing); unchanged when the model learnt none or the
+    levels hold no count."""
     out = dict(levels)
     count = out.get(PCP)
     if ref is None or count is None or not math.isfinite(count):
@@ -86,6 +87,7 @@ def steady_levels(levels: Mapping[str, float], ref: float | None, ram: float) ->
     for name, weight in weights(ram).items():
         if name in out:
             out[name] = out[name] - weight * (count - ref)
+    out[PCP] = ref
     return out
 
 
@@ -94,8 +96,8 @@ def summary(ref: float | None, fit: Mapping[str, object]) -> str:
     table = fit.get("pcp_tails")
     if ref is None or not isinstance(table, Mapping):
         return "not recorded in training (memory bands carry their wander in their offsets)"
-    low, high = float(table["0.05"]) / 2**20, float(table["0.95"]) / 2**20
+    low, high = float(table["0.05"]) / MIB, float(table["0.95"]) / MIB
     return (
-        f"memory learnt as at {ref / 2**20:.0f} MiB on them (the median training sample); "
+        f"memory learnt as at {ref / MIB:.0f} MiB on them (the median training sample); "
         f"their count moves used memory {low:+.0f} / {high:+.0f} MiB at its 5 / 95 % quantiles"
     )
