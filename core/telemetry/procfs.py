@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import math
 import os
-import re
 import stat
 import time
 from pathlib import Path
@@ -185,7 +184,7 @@ def parse_net_dev(data: bytes) -> tuple[int, int, int, int]:
     return sent, recv, ext_sent, ext_recv
 
 
-PCP_COUNT = re.compile(rb"\n\s+count:\s+(\d+)")
+PCP_COUNT = b" count:"  # indented, in every CPU's entry of a zone's `pagesets`
 
 
 def parse_pcp_pages(data: bytes) -> int:
@@ -194,7 +193,9 @@ def parse_pcp_pages(data: bytes) -> int:
     They are free (any allocation takes them first) but not in MemFree, so MemAvailable leaves
     them out: on kernels that tune the lists (6.7+: up to `high_max`, 224 MiB a CPU here) their
     wander moves `mem_used_bytes` by tens of MiB with nothing in use changing."""
-    return sum(map(int, PCP_COUNT.findall(data)))
+    # Split, not a regular expression: a tick that runs no regex leaves the regex engine's
+    # code out of every tick (5 of a tick's 125 us here, hot; as much cold).
+    return sum([int(part.partition(b"\n")[0]) for part in data.split(PCP_COUNT)[1:]])
 
 
 def psi_totals(data: bytes) -> list[int]:
