@@ -797,6 +797,60 @@ def test_a_cpu_verify_step_is_saturated_by_what_it_held_not_by_one_catch_up_burs
     assert capacity_verify.step_level(t, busy, events[2], True) == 100.0
 
 
+def test_a_cpu_verify_told_of_the_sweeps_steal_predicts_the_limit_the_sweep_measured() -> None:
+    """The hypervisor takes 7.5 % of the CPUs while the sweep runs (0 % at idle, so no
+    prediction made before it can know): the workers count their own CPU time, so the steal
+    adds to what they burn and the CPUs fill 7.5 points early. The blind prediction misses the
+    measured limit by that much; told of the steal the sweep met, it lands on it."""
+    from core.model import capacity, capacity_verify
+    from core.schedule import Event
+
+    cpu = MetricModel(
+        baseline=0.0, average=True, lower=0.0, upper=100.0,
+        terms={"cpu": Term(0.0, 0.0, {"drive": 100.0})},
+    )  # fmt: skip
+    model = TwinModel(
+        host={"id": "x"},
+        n_cpus=2,
+        ram_bytes=float(RAM),
+        metrics={"cpu_percent": cpu},
+        kinds={"cpu": {"features": ["drive"], "feature_max": {"drive": 1.0}}},
+    )
+    idle = {"cpu_percent": 0.0, "mem_used_bytes": 1e9}
+    blind = capacity.capacity_of(model, "cpu", baseline=idle)
+    assert blind.limit == "cpu_saturated" and blind.value == pytest.approx(98.0, abs=0.1)
+    loads = [49.0, 73.5, 85.0, 92.0, 100.0]
+    events = [
+        Event(f"v{i + 1:02d}", "cpu", {"load_percent": x, "workers": 2}, 3.0 + 9 * i, 6.0)
+        for i, x in enumerate(loads)
+    ]
+    t = np.arange(1, 100) * 0.5
+    busy, steal = np.zeros(t.shape), np.zeros(t.shape)
+    for e, load in zip(events, loads, strict=True):
+        inside = (t > e.start_s) & (t <= e.end_s)
+        busy[inside], steal[inside] = min(load + 7.5, 100.0), 7.5
+    data = {"cpu_percent": busy, capacity_verify.STEAL_COLUMN: steal}
+    _, measured = capacity_verify.measured_limit(
+        model,  # type: ignore[arg-type]
+        "cpu",
+        blind.limit,
+        t,
+        data,
+        events,
+    )
+    assert measured is not None and 85.0 < measured < 92.0
+    stolen = capacity_verify.step_steal(t, data, events)
+    told = capacity.capacity_of(
+        model, "cpu", baseline=capacity_verify.with_steal(idle, sum(stolen) / len(stolen))
+    )
+    assert abs(blind.value - measured) > 6.0
+    assert told.value == pytest.approx(measured, abs=1.0), (told, measured)
+    # only the CPU level moves, and never past a full machine
+    assert capacity_verify.with_steal(idle, 7.5) == {"cpu_percent": 7.5, "mem_used_bytes": 1e9}
+    assert capacity_verify.with_steal({"cpu_percent": 97.0}, 30.0)["cpu_percent"] == 100.0
+    assert capacity_verify.with_steal(idle, -3.0) == idle
+
+
 def test_a_memory_verify_sweep_lasts_the_fill_and_a_refused_step_bounds_the_limit() -> None:
     """Steps long enough to fill at the learnt rate; a step refused outright (it holds nothing)
     does not make the limit zero: the limit is the most any step held."""

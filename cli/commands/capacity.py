@@ -31,6 +31,7 @@ from core.model.capacity_verify import (
     settled_level,
     step_steal,
     verify_schedule,
+    with_steal,
 )
 from core.model.predict import CPU_METRIC
 from core.model.store import TwinModel
@@ -57,6 +58,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--out", type=Path, default=None, help="parent directory of the verify run")
     return p
+
+
+def _off_by(predicted: float, measured: float | None) -> str:
+    """` (+2.3%)`: how far a predicted limit lies from the measured one (nothing to compare: "")."""
+    return f" ({(predicted - measured) / measured * 100:+.1f}%)" if measured else ""
 
 
 def _verify(model: TwinModel, kind: str, level: float, out: Path | None) -> int:
@@ -110,19 +116,24 @@ def _verify(model: TwinModel, kind: str, level: float, out: Path | None) -> int:
             f"{value:>14.0f} {guess / scale:>12.1f} {level_measured / scale:>12.1f}  "
             f"{'yes' if crossed else 'no ':<7}" + (f"  {stolen[i]:>7.1f}" if show_steal else "")
         )
+    told = ""  # what the model predicts once told of the steal the sweep met
     if show_steal:
         print(
             f"steal: other guests took up to {max(bearing):.0f} % of the CPUs in a step up to the "
             "limit; busy as this node sees it, it lowers the measured limit"
         )
-    if measured is None:
-        print(f"predicted limit {cap.value:.0f} {unit}; measured: not crossed within the sweep")
-    else:
-        error = (cap.value - measured) / measured * 100 if measured else float("nan")
-        print(
-            f"predicted limit {cap.value:.0f} {unit}, measured {measured:.0f} {unit} "
-            f"({error:+.1f}%)"
+        steal = sum(bearing) / len(bearing)
+        told_cap = capacity_of(model, kind, baseline=with_steal(levels, steal), level=level)
+        told = (
+            f"; told of the sweep's steal ({steal:.1f} % of the CPUs): "
+            f"{told_cap.value:.0f} {unit}{_off_by(told_cap.value, measured)}"
         )
+    found = (
+        "; measured: not crossed within the sweep"
+        if measured is None
+        else f", measured {measured:.0f} {unit}{_off_by(cap.value, measured)}"
+    )
+    print(f"predicted limit {cap.value:.0f} {unit}{found}{told}")
     return code
 
 

@@ -131,6 +131,16 @@ def step_steal(t: Array, data: Mapping[str, Array], events: Sequence[Event]) -> 
     return [float(h.mean()) if h.size else 0.0 for h in held]
 
 
+def with_steal(levels: Mapping[str, float], steal_percent: float) -> dict[str, float]:
+    """`levels` as a node that loses `steal_percent` of its CPUs to other guests sees them: busy
+    that is no load of its own. The CPU stressor's workers count their own CPU time, so what the
+    hypervisor steals adds to what they burn; the limit predicted from these levels is what the
+    model says once told of the steal (it cannot know it before: 0 % at every idle here)."""
+    out = dict(levels)
+    out[CPU_METRIC] = min(100.0, float(levels.get(CPU_METRIC, 0.0)) + max(0.0, steal_percent))
+    return out
+
+
 Step = tuple[float, float, bool]
 
 
