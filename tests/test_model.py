@@ -851,6 +851,66 @@ def test_a_cpu_verify_told_of_the_sweeps_steal_predicts_the_limit_the_sweep_meas
     assert capacity_verify.with_steal(idle, -3.0) == idle
 
 
+def test_capacity_verify_prints_the_limit_told_of_the_steal_beside_the_blind_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`twin capacity --verify cpu` on a sweep that lost 7.5 % of the CPUs to steal (the sweep
+    faked: a real one cannot be made to meet steal): the steal column, the note and, on the
+    last line, the limit predicted once told of it, nearer the measured one than the blind."""
+    import re
+
+    from cli.commands import batch
+    from cli.commands import capacity as command
+    from synthetic import BASELINES, Response, SynthEvent, write_bundle
+
+    cpu = MetricModel(
+        baseline=0.0, average=True, lower=0.0, upper=100.0,
+        terms={"cpu": Term(0.0, 0.0, {"drive": 100.0})},
+    )  # fmt: skip
+    model = TwinModel(
+        host={"id": "x"},
+        n_cpus=2,
+        ram_bytes=float(RAM),
+        metrics={"cpu_percent": cpu},
+        kinds={"cpu": {"features": ["drive"], "feature_max": {"drive": 1.0}}},
+        interval_s=0.5,
+    )
+    model_file = tmp_path / "model.json"
+    model.save(model_file)
+
+    def sweep(schedule: Schedule, parent: Path, _label: str) -> int:
+        base = BASELINES["cpu_percent"]
+        events = [
+            SynthEvent(
+                e.id, "cpu", e.start_s, e.duration_s, dict(e.params),
+                {
+                    "cpu_percent": Response(min(100.0, e.params["load_percent"] + 7.5) - base),
+                    "cpu_steal_percent": Response(7.5),
+                },
+            )  # fmt: skip
+            for e in schedule.events
+        ]
+        run = write_bundle(parent / "sweep", events, duration_s=schedule.total_s, interval_s=0.5)
+        print(run)
+        return 0
+
+    monkeypatch.setattr(batch, "execute", sweep)
+    monkeypatch.setattr(command, "measure_levels", lambda _s: {"cpu_percent": 0.0})
+    code = command.main(["--verify", "cpu", "--model", str(model_file), "--out", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "steal %" in out and "other guests took up to 8 % of the CPUs" in out, out
+    last = out.strip().splitlines()[-1]
+    found = re.fullmatch(
+        r"predicted limit (\d+) %, measured (\d+) % \(\+[\d.]+%\); told of the sweep's steal "
+        r"\(7\.5 % of the CPUs\): (\d+) % \(-?[\d.]+%\)",
+        last,
+    )
+    assert found, last
+    blind, measured, told = map(int, found.groups())
+    assert blind == 98 and told in (90, 91) and abs(told - measured) < abs(blind - measured)
+
+
 def test_a_memory_verify_sweep_lasts_the_fill_and_a_refused_step_bounds_the_limit() -> None:
     """Steps long enough to fill at the learnt rate; a step refused outright (it holds nothing)
     does not make the limit zero: the limit is the most any step held."""
