@@ -859,9 +859,10 @@ def test_capacity_verify_prints_the_limit_told_of_the_steal_beside_the_blind_one
     last line, the limit predicted once told of it, nearer the measured one than the blind."""
     import re
 
+    from synthetic import BASELINES, Response, SynthEvent, write_bundle
+
     from cli.commands import batch
     from cli.commands import capacity as command
-    from synthetic import BASELINES, Response, SynthEvent, write_bundle
 
     cpu = MetricModel(
         baseline=0.0, average=True, lower=0.0, upper=100.0,
@@ -880,14 +881,19 @@ def test_capacity_verify_prints_the_limit_told_of_the_steal_beside_the_blind_one
 
     def sweep(schedule: Schedule, parent: Path, _label: str) -> int:
         base = BASELINES["cpu_percent"]
+
+        def busy(e: Event) -> float:  # the workers' own share, and the steal on top
+            return min(100.0, float(e.params["load_percent"]) + 7.5)
+
         events = [
             SynthEvent(
-                e.id, "cpu", e.start_s, e.duration_s, dict(e.params),
-                {
-                    "cpu_percent": Response(min(100.0, e.params["load_percent"] + 7.5) - base),
-                    "cpu_steal_percent": Response(7.5),
-                },
-            )  # fmt: skip
+                e.id,
+                "cpu",
+                e.start_s,
+                e.duration_s,
+                dict(e.params),
+                {"cpu_percent": Response(busy(e) - base), "cpu_steal_percent": Response(7.5)},
+            )
             for e in schedule.events
         ]
         run = write_bundle(parent / "sweep", events, duration_s=schedule.total_s, interval_s=0.5)
