@@ -246,7 +246,8 @@ def main() -> int:
     print(f"learnt release debt: {model.release or 'none'}")
     used_fit = model.metrics.get("mem_used_bytes")
     fit_of_used = used_fit.fit if used_fit is not None else {}
-    print(f"learnt per-CPU free lists: {lists_summary(model.pcp_ref_bytes, fit_of_used)}")
+    lists = lists_summary(model.pcp_ref_bytes, fit_of_used, model.lists)
+    print(f"learnt per-CPU free lists: {lists}")
     for run in map(load_training_run, train):
         for r in measured_releases(run.data, run.pulses, run.interval_s):
             print(

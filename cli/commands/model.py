@@ -79,7 +79,7 @@ def describe(model: TwinModel) -> str:
         "a memory release leaves to drain: "
         + (str(model.release) if model.release else "nothing learnt (too few releases)"),
         "the kernel's per-CPU free lists: "
-        + lists_summary(model.pcp_ref_bytes, used.fit if used is not None else {}),
+        + lists_summary(model.pcp_ref_bytes, used.fit if used is not None else {}, model.lists),
         f"trained on {len(model.training_runs)} run(s): "
         + ", ".join(str(r.get("run_id")) for r in model.training_runs),
         "stressor kinds: "

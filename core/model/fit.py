@@ -28,7 +28,7 @@ from core.host import host_fingerprint
 from core.model.design import Design
 from core.model.fills import FILL_SPREAD, MEMORY_FILL, learn_fill_profile
 from core.model.metric_fit import fit_metric, metric_bounds
-from core.model.percpu import list_counts, reference, steadied, tails
+from core.model.percpu import read_training, steadied, tails
 from core.model.response import KINDS, Array, Pulse, event_features, event_levels, event_ramp_s
 from core.model.session import BOOT, FOOTPRINT, SESSION, with_session
 from core.model.store import MetricModel, TwinModel
@@ -193,8 +193,9 @@ def fit_runs(paths: Sequence[Path]) -> tuple[TwinModel, list[str]]:
         ram = float(
             np.nanmax([r.data.get("mem_total_bytes", pd.Series([0.0])).max() for r in runs])
         )
-    lists = list_counts(r.data for r in runs)  # the per-CPU free lists' count, sample by sample
-    pcp_ref = reference(lists) if lists is not None else None
+    # the per-CPU free lists: the count the levels are learnt at, how they move, the rest
+    learnt_lists = read_training([(r.data, r.pulses, r.interval_s) for r in runs])
+    pcp_ref, lists_profile, lists_deviation = learnt_lists or (None, None, None)
     if pcp_ref is not None:
         for run in runs:
             run.data = steadied(run.data, pcp_ref, ram)
@@ -210,8 +211,8 @@ def fit_runs(paths: Sequence[Path]) -> tuple[TwinModel, list[str]]:
         fitted = fit_metric(design, metric, metric_bounds(metric, ram), ram)
         if fitted is not None:
             metrics[metric] = fitted
-    if lists is not None and pcp_ref is not None:
-        for metric, table in tails(lists, pcp_ref, ram).items():
+    if lists_deviation is not None:
+        for metric, table in tails(lists_deviation, ram).items():
             if metric in metrics:
                 metrics[metric].fit["pcp_tails"] = table
     lags: dict[str, list[float]] = {}
@@ -262,6 +263,10 @@ def fit_runs(paths: Sequence[Path]) -> tuple[TwinModel, list[str]]:
         release_drain_mb_s=release.drain_mb_s if release else None,
         release_most_mb=release.most_mb if release else None,
         pcp_ref_bytes=pcp_ref,
+        pcp_idle_bytes=lists_profile.idle_bytes if lists_profile else None,
+        pcp_held_bytes=lists_profile.held_bytes if lists_profile else None,
+        pcp_drain_bytes_s=lists_profile.drain_bytes_s if lists_profile else None,
+        pcp_jumps=lists_profile.jumps if lists_profile else (),
         created_at=now_utc().isoformat(timespec="seconds").replace("+00:00", "Z"),
     )
     return model, notes

@@ -15,15 +15,17 @@ is not carried through the plan.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
-from core.model.fills import MIB
+from core.model.fills import MEMORY_FILL, MIB
 from core.model.intervals import TAILS
 from core.model.metric_fit import HELD_GAIN, held_gain
-from core.model.response import Array
+from core.model.pcp_lists import ListsProfile, holds_of, learn_lists
+from core.model.response import Array, Pulse
+from core.model.transients import fill_end
 from core.telemetry.columns import PCP_FREE
 
 PCP = PCP_FREE.name
@@ -56,14 +58,64 @@ def reference(counts: Array) -> float:
     return float(np.median(counts))
 
 
-def tails(counts: Array, ref: float, ram: float) -> dict[str, dict[str, float]]:
-    """Per memory level, the quantiles (`intervals.TAILS`) of what the count's departure from
-    `ref` moves it by: the bands' share for the count to come (`pcp_tails` in a fit)."""
-    deviation = counts - ref
+def tails(deviation: Array, ram: float) -> dict[str, dict[str, float]]:
+    """Per memory level, the quantiles (`intervals.TAILS`) of what the count's `deviation` (from
+    what the model draws of it: the reference, or `pcp_lists`) moves it by: the bands' share
+    for the count to come (`pcp_tails` in a fit)."""
     return {
         name: {f"{p:g}": float(np.quantile(weight * deviation, p)) for p in TAILS}
         for name, weight in weights(ram).items()
     }
+
+
+def read_training(
+    runs: Sequence[tuple[pd.DataFrame, Sequence[Pulse], float]],
+) -> tuple[float, ListsProfile | None, Array] | None:
+    """What training runs (data, their events' pulses, sampling interval) tell of the lists:
+    the reference count, how they move with memory events (`pcp_lists.learn_lists`; each
+    event holding its memory from its measured fill's end) and every sample's departure from
+    what that profile draws (from the reference, without one): None unless every run
+    recorded them."""
+    pooled = list_counts(data for data, _, _ in runs)
+    if pooled is None:
+        return None
+    ref = reference(pooled)
+    per_run = []
+    for data, pulses, interval_s in runs:
+        t = pd.to_numeric(data["elapsed_s"], errors="coerce").to_numpy(dtype=float)
+        count = pd.to_numeric(data[PCP], errors="coerce").to_numpy(dtype=float)
+        used = pd.to_numeric(data.get("mem_used_bytes", pd.Series(np.nan, index=data.index)))
+        level = used.to_numpy(dtype=float)
+        memory = [p for p in pulses if p.kind == "memory"]
+        fill_ends = {p.start_s: fill_end(t, level, p, interval_s) for p in memory}
+        ok = np.isfinite(count) & np.isfinite(t)
+        per_run.append((t[ok], count[ok], holds_of(memory, fill_ends)))
+    profile = learn_lists(per_run)
+    parts = [
+        c - (profile.counts(t, holds, float(c[0])) if profile is not None else ref)
+        for t, c, holds in per_run
+        if len(c)
+    ]
+    return ref, profile, np.concatenate(parts)
+
+
+def offsets(
+    lists: ListsProfile | None,
+    ref: float | None,
+    ram: float,
+    t: Array,
+    pulses: Sequence[Pulse],
+    start_bytes: float | None = None,
+) -> dict[str, Array]:
+    """Per memory level, what the lists' count a plan's `pulses` will see (`lists.counts`, from
+    `start_bytes`, a calibration's count) moves it by against `ref`, the count the levels were
+    learnt at; empty when the model learnt no profile."""
+    if lists is None or ref is None:
+        return {}
+    fill_ends = {p.start_s: p.end_s for p in pulses if p.kind == MEMORY_FILL}
+    start = start_bytes if start_bytes is not None and math.isfinite(start_bytes) else None
+    count = lists.counts(t, holds_of(pulses, fill_ends), start)
+    return {name: weight * (count - ref) for name, weight in weights(ram).items()}
 
 
 def steadied(data: pd.DataFrame, ref: float, ram: float) -> pd.DataFrame:
@@ -91,13 +143,14 @@ def steady_levels(levels: Mapping[str, float], ref: float | None, ram: float) ->
     return out
 
 
-def summary(ref: float | None, fit: Mapping[str, object]) -> str:
+def summary(ref: float | None, fit: Mapping[str, object], lists: ListsProfile | None = None) -> str:
     """What the model learnt of the lists, for a person (`fit`: used memory's)."""
     table = fit.get("pcp_tails")
     if ref is None or not isinstance(table, Mapping):
         return "not recorded in training (memory bands carry their wander in their offsets)"
     low, high = float(table["0.05"]) / MIB, float(table["0.95"]) / MIB
+    drawn = f"; {lists}; beyond that" if lists is not None else "; their count"
     return (
-        f"memory learnt as at {ref / MIB:.0f} MiB on them (the median training sample); "
-        f"their count moves used memory {low:+.0f} / {high:+.0f} MiB at its 5 / 95 % quantiles"
+        f"memory learnt as at {ref / MIB:.0f} MiB on them (the median training sample)"
+        f"{drawn} moves used memory {low:+.0f} / {high:+.0f} MiB at its 5 / 95 % quantiles"
     )

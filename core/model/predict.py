@@ -30,7 +30,7 @@ from core.model.intervals import (
     running_events,
 )
 from core.model.metric_fit import lingers
-from core.model.percpu import steady_levels
+from core.model.percpu import PCP, offsets, steady_levels
 from core.model.response import (
     Array,
     Pulse,
@@ -111,8 +111,10 @@ def predict_demand(
     if pulses is None:
         pulses = plan_pulses(model, schedule.events, schedule.total_s)
     out: dict[str, Array] = {"elapsed_s": times}
+    start = baseline.get(PCP) if baseline is not None else None
+    lists = offsets(model.lists, model.pcp_ref_bytes, model.ram_bytes, times, pulses, start)
     for name, m in model.metrics.items():
-        y = np.full(len(times), _base(model, name, baseline))
+        y = np.full(len(times), _base(model, name, baseline)) + lists.get(name, 0.0)
         for kind, term in m.terms.items():
             mine = [p for p in pulses if p.kind == kind]
             if not mine:

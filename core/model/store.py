@@ -22,6 +22,11 @@ Format (`"format": "server-twin-model"`, `"version": 1`):
   sample: the memory levels are learnt as at that count, and each memory metric's
   `fit.pcp_tails` (quantiles of what the count's departures moved it by) widens its bands
   (`core.model.percpu`; null when a training run did not record `mem_pcp_free_bytes`);
+- `pcp_idle_bytes`, `pcp_held_bytes`, `pcp_drain_bytes_s`, `pcp_jumps`: how the lists move
+  with memory events (`core.model.pcp_lists`: their count idle and while memory is held, the
+  pace they drain at after a release, `[MiB released, bytes they jump by]` pairs); a prediction
+  draws that count, and `fit.pcp_tails` is then the spread around it (null or absent: files
+  from before it, or no training run held memory);
 - `kinds`: per stressor kind, its drive features, their largest training values
   (`feature_max`) and how many training events it had;
 - `metrics`: per metric, `baseline`, `average` (interval-averaged or a level), `lower`/`upper`
@@ -40,6 +45,7 @@ from typing import Any
 
 from core.errors import BadInput
 from core.model.fills import FILL_SPREAD, FillProfile
+from core.model.pcp_lists import ListsProfile
 from core.model.transients import ReleaseProfile
 from core.rundir.atomic import write_json_atomic
 from core.rundir.layout import DEFAULT_MODELS_DIR as DEFAULT_MODELS_DIR  # re-exported
@@ -101,6 +107,21 @@ class TwinModel:
     pcp_ref_bytes: float | None = None
     """The per-CPU free lists' median count in training, the memory levels' reference (None:
     not recorded)."""
+    pcp_idle_bytes: float | None = None
+    pcp_held_bytes: float | None = None
+    pcp_drain_bytes_s: float | None = None
+    pcp_jumps: tuple[tuple[float, float], ...] = ()
+
+    @property
+    def lists(self) -> ListsProfile | None:
+        """How the lists move with memory events (`core.model.pcp_lists`), or None."""
+        if self.pcp_ref_bytes is None or self.pcp_idle_bytes is None:
+            return None
+        if self.pcp_held_bytes is None:
+            return None
+        return ListsProfile(
+            self.pcp_idle_bytes, self.pcp_held_bytes, self.pcp_drain_bytes_s, self.pcp_jumps
+        )
 
     @property
     def release(self) -> ReleaseProfile | None:
@@ -153,6 +174,10 @@ class TwinModel:
             "release_drain_mb_s": self.release_drain_mb_s,
             "release_most_mb": self.release_most_mb,
             "pcp_ref_bytes": self.pcp_ref_bytes,
+            "pcp_idle_bytes": self.pcp_idle_bytes,
+            "pcp_held_bytes": self.pcp_held_bytes,
+            "pcp_drain_bytes_s": self.pcp_drain_bytes_s,
+            "pcp_jumps": [list(pair) for pair in self.pcp_jumps],
             "kinds": self.kinds,
             "metrics": {name: asdict(m) for name, m in self.metrics.items()},
         }
@@ -201,6 +226,10 @@ class TwinModel:
             release_drain_mb_s=_optional(data, "release_drain_mb_s"),
             release_most_mb=_optional(data, "release_most_mb"),
             pcp_ref_bytes=_optional(data, "pcp_ref_bytes"),
+            pcp_idle_bytes=_optional(data, "pcp_idle_bytes"),
+            pcp_held_bytes=_optional(data, "pcp_held_bytes"),
+            pcp_drain_bytes_s=_optional(data, "pcp_drain_bytes_s"),
+            pcp_jumps=_pairs(data, "pcp_jumps", zero_second=True),
         )
 
     def save(self, path: Path) -> None:
@@ -214,13 +243,15 @@ def _optional(data: dict[str, Any], key: str) -> float | None:
     return None if value is None else float(value)
 
 
-def _pairs(data: dict[str, Any], key: str) -> tuple[tuple[float, float], ...]:
-    """Positive `[a, b]` number pairs the model file may lack (empty then); `ValueError` for
-    anything else."""
+def _pairs(
+    data: dict[str, Any], key: str, zero_second: bool = False
+) -> tuple[tuple[float, float], ...]:
+    """Positive `[a, b]` number pairs the model file may lack (empty then; `zero_second`: b may
+    be 0); `ValueError` for anything else."""
     pairs = []
     for pair in data.get(key) or []:
         a, b = (float(v) for v in pair)
-        if not (a > 0 and b > 0 and math.isfinite(a) and math.isfinite(b)):
+        if not (a > 0 and (b > 0 or (zero_second and b == 0)) and math.isfinite(a + b)):
             raise ValueError(f"{key}: {pair!r} is not two positive numbers")
         pairs.append((a, b))
     return tuple(sorted(pairs))

@@ -89,7 +89,7 @@ def _release_residue(
     return (start if float(left[0]) > RESIDUE_FLOOR_MB else 0.0), rate
 
 
-def _fill_end(t: Array, used: Array, pulse: Pulse, interval_s: float) -> float:
+def fill_end(t: Array, used: Array, pulse: Pulse, interval_s: float) -> float:
     """When a training event's memory was all resident: the sample its rise settled at (its
     own ramp's end, or its start, when the rise cannot be read)."""
     curve = event_fill_curve(t, used, pulse)
@@ -130,7 +130,7 @@ def measured_releases(
         until = min([pulse.end_s + MAX_RESIDUE_S, *later])
         residue = _release_residue(t, used, pulse, until, interval_s)
         if residue is not None:
-            hold = max(0.0, pulse.end_s - _fill_end(t, used, pulse, interval_s))
+            hold = max(0.0, pulse.end_s - fill_end(t, used, pulse, interval_s))
             out.append(Release(pulse, residue[0], residue[1], hold))
     return out
 
