@@ -8,7 +8,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import numpy as np
-import psutil
 
 from core.model.capacity import MEMORY_RESERVE, MIB, PARAMS, ceiling, probe_params
 from core.model.overload import CPU_SATURATED_PERCENT, MEM_AVAILABLE_MIN_FRACTION
@@ -16,8 +15,10 @@ from core.model.predict import CPU_METRIC
 from core.model.response import Array
 from core.model.store import TwinModel
 from core.schedule import Event, Schedule
+from core.stressors._proc import meminfo
 from core.stressors.params import PARAMS as STRESSOR_PARAMS
 from core.stressors.safety import PROCESS_OVERHEAD, memory_reserve_bytes, runtime_reserve
+from core.stressors.safety import available_bytes as spare_now
 
 # The verify sweep's top memory step stays this far under the refusal: MemAvailable moved by
 # 250 MiB between planning a sweep and its top step's start on the bench VM (a 128 MiB margin
@@ -67,9 +68,10 @@ def verify_schedule(
 
 
 def memory_spare_mb(model: TwinModel, available_bytes: float | None = None) -> float:
-    """The most MiB a memory stressor started now would hold (its own safety check), less
-    `SPARE_MARGIN_MB` for what the rest of the machine does meanwhile."""
-    available = psutil.virtual_memory().available if available_bytes is None else available_bytes
+    """The most MiB a memory stressor started now would hold (its own safety check: MemAvailable
+    and the per-CPU free lists), less `SPARE_MARGIN_MB` for what the rest of the machine does
+    meanwhile."""
+    available = sum(spare_now(meminfo())) if available_bytes is None else available_bytes
     reserve = runtime_reserve("memory", memory_reserve_bytes(int(model.ram_bytes)))
     spare = (available - reserve - PROCESS_OVERHEAD) / MIB - SPARE_MARGIN_MB
     return max(float(spare), 1.0)

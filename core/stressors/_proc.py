@@ -21,6 +21,8 @@ import struct
 import time
 from typing import Any
 
+from core.telemetry.procfs import parse_pcp_pages
+
 BLOCK_SIZE = 4096
 _HEADER = struct.Struct("<QI")  # sequence (odd while writing), payload length
 _PR_SET_PDEATHSIG = 1
@@ -134,6 +136,18 @@ def become_stressor(title: str, expected_parent: int, deadline_s: float, nice: i
         setproctitle.setproctitle(title)
     except ImportError:  # pragma: no cover - setproctitle is a dependency
         pass
+
+
+PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
+
+
+def lists_free_bytes() -> int:
+    """Free pages on the kernel's per-CPU lists (/proc/zoneinfo; 0 where it cannot be read)."""
+    try:
+        with open("/proc/zoneinfo", "rb") as f:
+            return parse_pcp_pages(f.read()) * PAGE_SIZE
+    except OSError:
+        return 0
 
 
 def meminfo() -> dict[str, int]:

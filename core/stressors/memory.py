@@ -7,7 +7,8 @@ filled faster last (`_Pacer`): huge pages are ~4x faster where memory is already
 a VM whose host takes freed guest memory back (free page reporting) each fresh 2 MiB page costs
 the host 512 faults, and small pages, served from memory the host still backs, are ~4x faster
 there.
-Before each chunk it re-reads /proc/meminfo and stops growing (and says so in its status) when
+Before each chunk it re-reads /proc/meminfo (and the per-CPU free lists, whose pages it takes
+first) and stops growing (and says so in its status) when
 the chunk would leave less than the reserve available or when memory is shrinking fast, the
 rule of stress-ng's `--oom-avoid`, rather than push the machine into swap or the OOM killer.
 """
@@ -23,7 +24,7 @@ from core.stressors._proc import meminfo
 from core.stressors._runtime import Reporter, Stop
 from core.stressors.memory_pages import CHUNK, GRAIN, PAGE, allocate, resident_bytes, touch
 from core.stressors.memory_shape import run_memory_shape
-from core.stressors.safety import memory_reserve_bytes, runtime_reserve
+from core.stressors.safety import available_bytes, memory_reserve_bytes, runtime_reserve
 
 
 class _Pacer:
@@ -103,7 +104,7 @@ def run_memory(params: dict[str, Any], stop: Stop, reporter: Reporter) -> None:
     start = time.monotonic()
     info = meminfo()
     reserve = runtime_reserve("memory", memory_reserve_bytes(info["MemTotal"]))
-    last_avail = info.get("MemAvailable", info["MemFree"])
+    last_avail = sum(available_bytes(info))
     last_swap_free = info.get("SwapFree", 0)
 
     def publish() -> None:
@@ -141,12 +142,13 @@ def run_memory(params: dict[str, Any], stop: Stop, reporter: Reporter) -> None:
             step = min(step, pacer.PROBE_BYTES if pacer.probing else pacer.HUGE_CHUNK)
         step = min(max(step - step % PAGE, PAGE), target - held)
         info = meminfo()
-        avail = info.get("MemAvailable", info["MemFree"])
+        avail = sum(available_bytes(info))  # the per-CPU free lists' pages too: this takes them
         others = max(last_avail - avail, 0)  # what the rest of the machine took meanwhile
         swap_drop = last_swap_free - info.get("SwapFree", 0)
         if avail - step - 2 * others < reserve:
             limited = (
-                f"stopped growing at {held >> 20} MiB: MemAvailable {avail >> 20} MiB minus this "
+                f"stopped growing at {held >> 20} MiB: MemAvailable and the per-CPU free lists "
+                f"{avail >> 20} MiB minus this "
                 f"{step >> 20} MiB step would leave less than the {reserve >> 20} MiB reserve"
             )
             break
