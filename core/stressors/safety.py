@@ -32,7 +32,8 @@ def available_bytes(info: Mapping[str, int]) -> tuple[int, int]:
     """(MemAvailable, else MemFree; free pages on the kernel's per-CPU lists), in bytes: what a
     memory target may take. The lists' pages are free (an allocation takes them first) yet
     MemAvailable leaves them out, and right after a large release they hold hundreds of MiB
-    while they drain (840-980 MiB 1 s after a 20 GiB release on the bench VM, at ~10 MiB/s)."""
+    while they drain (354-828 MiB after the 11-22 GiB steps of a verify sweep on the bench VM,
+    at ~10 MiB/s)."""
     return info.get("MemAvailable", info["MemFree"]), lists_free_bytes()
 
 
