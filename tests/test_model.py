@@ -755,6 +755,23 @@ def test_fidelity_record_trend_and_refit(
     )
 
 
+def _cpu_sweep(
+    loads: list[float], samples: int, over: float, steal_percent: float = 0.0
+) -> tuple[list[Event], np.ndarray, np.ndarray, np.ndarray]:
+    """A verify sweep's cpu steps (6 s each, 3 s apart, from 3 s) and its samples at 0.5 s:
+    each step busy at its load plus `over` (at most 100), `steal_percent` of it stolen."""
+    events = [
+        Event(f"v{i + 1:02d}", "cpu", {"load_percent": x, "workers": 2}, 3.0 + 9 * i, 6.0)
+        for i, x in enumerate(loads)
+    ]
+    t = np.arange(1, samples) * 0.5
+    busy, steal = np.zeros(t.shape), np.zeros(t.shape)
+    for e, load in zip(events, loads, strict=True):
+        inside = (t > e.start_s) & (t <= e.end_s)
+        busy[inside], steal[inside] = min(load + over, 100.0), steal_percent
+    return events, t, busy, steal
+
+
 def test_a_cpu_verify_step_is_saturated_by_what_it_held_not_by_one_catch_up_burst() -> None:
     """On a VM the hypervisor delays a worker (steal) and the worker catches up on its share in
     a burst: one sample of an 89 % step reads 100 %. The step is not saturated for that (its
@@ -763,19 +780,9 @@ def test_a_cpu_verify_step_is_saturated_by_what_it_held_not_by_one_catch_up_burs
     from types import SimpleNamespace
 
     from core.model import capacity_verify
-    from core.schedule import Event
 
     model = SimpleNamespace(ram_bytes=8 * 1024**3, n_cpus=2, kinds={})
-    loads = [49.0, 74.0, 89.0, 98.5]
-    events = [
-        Event(f"v{i + 1:02d}", "cpu", {"load_percent": x, "workers": 2}, 3.0 + 9 * i, 6.0)
-        for i, x in enumerate(loads)
-    ]
-    t = np.arange(1, 80) * 0.5
-    busy, steal = np.zeros(t.shape), np.zeros(t.shape)
-    for e, load in zip(events, loads, strict=True):
-        inside = (t > e.start_s) & (t <= e.end_s)
-        busy[inside] = min(load + 1.0, 100.0)
+    events, t, busy, steal = _cpu_sweep([49.0, 74.0, 89.0, 98.5], 80, 1.0)
     burst = int(np.flatnonzero(t == events[2].end_s - 1.0)[0])  # in the 89 % step's 2nd half
     busy[burst], steal[burst] = 100.0, 30.0
     data = {"cpu_percent": busy, capacity_verify.STEAL_COLUMN: steal}
@@ -797,38 +804,34 @@ def test_a_cpu_verify_step_is_saturated_by_what_it_held_not_by_one_catch_up_burs
     assert capacity_verify.step_level(t, busy, events[2], True) == 100.0
 
 
+def _cpu_at_its_ask() -> TwinModel:
+    """A model whose CPU stressor burns exactly what it asks, over an idle of 0 (2 CPUs)."""
+    cpu = MetricModel(
+        baseline=0.0, average=True, lower=0.0, upper=100.0,
+        terms={"cpu": Term(0.0, 0.0, {"drive": 100.0})},
+    )  # fmt: skip
+    return TwinModel(
+        host={"id": "x"},
+        n_cpus=2,
+        ram_bytes=float(RAM),
+        metrics={"cpu_percent": cpu},
+        kinds={"cpu": {"features": ["drive"], "feature_max": {"drive": 1.0}}},
+        interval_s=0.5,
+    )
+
+
 def test_a_cpu_verify_told_of_the_sweeps_steal_predicts_the_limit_the_sweep_measured() -> None:
     """The hypervisor takes 7.5 % of the CPUs while the sweep runs (0 % at idle, so no
     prediction made before it can know): the workers count their own CPU time, so the steal
     adds to what they burn and the CPUs fill 7.5 points early. The blind prediction misses the
     measured limit by that much; told of the steal the sweep met, it lands on it."""
     from core.model import capacity, capacity_verify
-    from core.schedule import Event
 
-    cpu = MetricModel(
-        baseline=0.0, average=True, lower=0.0, upper=100.0,
-        terms={"cpu": Term(0.0, 0.0, {"drive": 100.0})},
-    )  # fmt: skip
-    model = TwinModel(
-        host={"id": "x"},
-        n_cpus=2,
-        ram_bytes=float(RAM),
-        metrics={"cpu_percent": cpu},
-        kinds={"cpu": {"features": ["drive"], "feature_max": {"drive": 1.0}}},
-    )
+    model = _cpu_at_its_ask()
     idle = {"cpu_percent": 0.0, "mem_used_bytes": 1e9}
     blind = capacity.capacity_of(model, "cpu", baseline=idle)
     assert blind.limit == "cpu_saturated" and blind.value == pytest.approx(98.0, abs=0.1)
-    loads = [49.0, 73.5, 85.0, 92.0, 100.0]
-    events = [
-        Event(f"v{i + 1:02d}", "cpu", {"load_percent": x, "workers": 2}, 3.0 + 9 * i, 6.0)
-        for i, x in enumerate(loads)
-    ]
-    t = np.arange(1, 100) * 0.5
-    busy, steal = np.zeros(t.shape), np.zeros(t.shape)
-    for e, load in zip(events, loads, strict=True):
-        inside = (t > e.start_s) & (t <= e.end_s)
-        busy[inside], steal[inside] = min(load + 7.5, 100.0), 7.5
+    events, t, busy, steal = _cpu_sweep([49.0, 73.5, 85.0, 92.0, 100.0], 100, 7.5, 7.5)
     data = {"cpu_percent": busy, capacity_verify.STEAL_COLUMN: steal}
     _, measured = capacity_verify.measured_limit(
         model,  # type: ignore[arg-type]
@@ -864,18 +867,7 @@ def test_capacity_verify_prints_the_limit_told_of_the_steal_beside_the_blind_one
     from cli.commands import batch
     from cli.commands import capacity as command
 
-    cpu = MetricModel(
-        baseline=0.0, average=True, lower=0.0, upper=100.0,
-        terms={"cpu": Term(0.0, 0.0, {"drive": 100.0})},
-    )  # fmt: skip
-    model = TwinModel(
-        host={"id": "x"},
-        n_cpus=2,
-        ram_bytes=float(RAM),
-        metrics={"cpu_percent": cpu},
-        kinds={"cpu": {"features": ["drive"], "feature_max": {"drive": 1.0}}},
-        interval_s=0.5,
-    )
+    model = _cpu_at_its_ask()
     model_file = tmp_path / "model.json"
     model.save(model_file)
 
