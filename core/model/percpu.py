@@ -4,12 +4,13 @@
 MemAvailable. Kernels from 6.7 tune those lists as allocations come and go (here between 22 and
 224 MiB a CPU), so used memory wanders with nothing in use changing: on the bench VM, 12 holds
 of one stressor settled from 78 MiB under to 4 MiB over idle + size (standard deviation 29.8
-MiB), used minus the lists from 7.6 to 23.8 MiB over it (4.1; `bench/percpu.py`). A plan cannot tell
-the count to come, so the fit learns on levels referred to the training runs' median count
-(`steadied`: the centre a prediction aims at) and the bands add the count's own quantiles
-(`pcp_tails` in a memory metric's fit, `intervals.wander`); a calibrated prediction's idle
-levels are referred the same way (`steady_levels`), so the count at the moment of calibration
-is not carried through the plan.
+MiB), used minus the lists from 7.6 to 23.8 MiB over it (4.1; `bench/percpu.py`). So the fit
+learns on levels referred to the training runs' median count (`steadied`), a calibrated
+prediction's idle levels are referred the same way (`steady_levels`), and a prediction adds
+back what the count the plan will see moves them by (`offsets`: the count drawn from the plan's
+memory events, `core.model.pcp_lists`, from a calibration's own count); the bands add the
+quantiles of the count's departure from that drawing (`pcp_tails` in a memory metric's fit,
+`intervals.wander`). `read_training` reads all of it off the training runs.
 """
 
 from __future__ import annotations
