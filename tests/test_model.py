@@ -915,7 +915,7 @@ def test_a_memory_verify_sweep_lasts_the_fill_and_a_refused_step_bounds_the_limi
     from types import SimpleNamespace
 
     from core.model import capacity, capacity_verify
-    from core.model.fills import FillProfile
+    from core.model.fills import UNSEEN_FILL_MB_S, FillProfile
 
     model = SimpleNamespace(
         ram_bytes=8 * 1024**3, fill_mb_s=500.0, fill=FillProfile(500.0), n_cpus=2, kinds={}
@@ -953,14 +953,11 @@ def test_a_memory_verify_sweep_lasts_the_fill_and_a_refused_step_bounds_the_limi
     # steps far beyond what training filled: the new MiB at the pace of memory the host backs
     # anew (an 11 GiB step planned from 2 GiB training fills at 3843 MiB/s fell short by 40 %)
     big = SimpleNamespace(
-        ram_bytes=24 * 1024**3,
-        fill=FillProfile(3843.0),
-        n_cpus=2,
-        kinds={"memory": {"feature_max": {"size_mb": 2048.0}}},
+        ram_bytes=24 * 1024**3, fill=FillProfile(3843.0, trained_mb=2048.0), n_cpus=2, kinds={}
     )
     sweep = capacity_verify.verify_schedule(big, "memory", 22000.0, 0.5, 24.0 * 1024**3)  # type: ignore[arg-type]
     sizes = [float(e.params["size_mb"]) for e in sweep.events]
-    unseen = capacity_verify.UNSEEN_FILL_MB_S
+    unseen = UNSEEN_FILL_MB_S
     assert sweep.events[0].duration_s >= 2 * (sizes[0] - 2048.0) / unseen
     for before, event, size in zip(sizes, sweep.events[1:], sizes[1:], strict=False):
         assert event.duration_s >= 2 * (size - before) / unseen  # what the step before freed is

@@ -24,10 +24,6 @@ from core.stressors.safety import available_bytes as spare_now
 # 250 MiB between planning a sweep and its top step's start on the bench VM (a 128 MiB margin
 # got that step refused, and the 5 % limit above the step before it was never crossed).
 SPARE_MARGIN_MB = 384.0
-UNSEEN_FILL_MB_S = 500.0
-"""The pace a memory step plans for MiB no training fill and no step before it made resident:
-the host backs them anew (2 GiB training fills ran at 2080-3843 MiB/s on the bench VM, an
-11 GiB verify step after them reached 6816 MiB in 8 s; the slowest fills alone ran at 558)."""
 STEAL_COLUMN = "cpu_steal_percent"  # CPU time the hypervisor gave other guests
 STEAL_NOTED_PERCENT = 5.0  # a verify step that lost this much of the CPUs to steal is noted
 # The dataset column a limit is crossed on; every other limit (CPU, pressure, a tolerance) is
@@ -82,17 +78,14 @@ def memory_spare_mb(model: TwinModel, available_bytes: float | None = None) -> f
 
 
 def _step_length(model: TwinModel, kind: str, value: float, freed_mb: float = 0.0) -> float:
-    """A memory step lasts its fill at the rate this machine fills (learnt; as slow as with
-    nothing freed before it), plus `UNSEEN_FILL_MB_S` for the MiB beyond both what training
-    filled and what the step before it freed (`freed_mb`), and as long again to settle; every
-    other step `STEP_S`."""
+    """A memory step lasts its fill as the model predicts it after the step before it freed
+    `freed_mb` (the MiB beyond what training filled and that at the pace of memory the host
+    backs anew: `fills.UNSEEN_FILL_MB_S`), and as long again to settle; every other step
+    `STEP_S`."""
     fill = model.fill
     if kind != "memory" or fill is None:
         return STEP_S
-    trained = float(model.kinds.get("memory", {}).get("feature_max", {}).get("size_mb", 0.0))
-    unseen = max(0.0, value - max(trained, freed_mb))
-    seconds = fill.seconds(value, freed_mb=0.0) + unseen / UNSEEN_FILL_MB_S
-    return max(STEP_S, round(2.0 * seconds + 2.0, 1))
+    return max(STEP_S, round(2.0 * fill.seconds(value, freed_mb=freed_mb) + 2.0, 1))
 
 
 def _step_value(value: float, whole: bool) -> float:

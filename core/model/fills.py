@@ -13,6 +13,8 @@ them (`contended`: the rate at each share seen, interpolated up to the rate alon
 smallest share seen, in proportion to it). So the memory term rises along that fill curve
 (the pulse's `levels`), and a `memory_fill` pulse (feature `fill`: the cores the filler uses) lasts
 exactly the fill (`with_fills`): its CPU is a transient, not a constant of the event.
+MiB beyond the largest training fill (and what the run freed before) fill at
+`UNSEEN_FILL_MB_S`: no training fill told how fast the host backs them.
 """
 
 from __future__ import annotations
@@ -40,6 +42,10 @@ MIB = 1024.0**2
 # and a fill sharing the cores with CPU events ran 14 % under its fair share. More, when the
 # training fills themselves differ more (`learn_fill_profile`).
 FILL_SPREAD = 0.3
+UNSEEN_FILL_MB_S = 500.0
+"""How fast memory no training fill reached becomes resident, alone: the host may back it anew
+(on the bench VM 2 GiB training fills ran at 2080-3843 MiB/s on a boot where an 11 GiB step
+reached 6816 MiB in 8 s; the slowest fills alone ran at 558)."""
 
 
 @dataclass(frozen=True)
@@ -63,6 +69,9 @@ class FillProfile:
     contended: tuple[tuple[float, float], ...] = ()
     """(cores the filler's threads had, MiB/s of its slow part) of training fills that shared
     the cores with CPU events, by cores; empty: the rate scales with the share."""
+    trained_mb: float | None = None
+    """The largest training fill: MiB beyond it (and beyond what the run freed before) no
+    training fill made resident, and the host may back them anew (`UNSEEN_FILL_MB_S`)."""
 
     def scaled(self, factor: float) -> FillProfile:
         """The same fill at `factor` times its rates (the knee stays where it is)."""
@@ -86,6 +95,9 @@ class FillProfile:
             f"{r:.0f} MiB/s on {c:.2f} cores" for c, r in self.contended
         )
         shared = shared if self.contended else ""
+        if self.trained_mb:
+            shared += f"; beyond the {self.trained_mb:.0f} MiB training filled, "
+            shared += f"{UNSEEN_FILL_MB_S:.0f} MiB/s alone"
         if self.knee_mb is None or not self.slow_mb_s:
             return f"{self.fast_mb_s:.0f} MiB/s{shared}"
         threads = f" ({self.threads} threads)" if self.threads > 1 else ""
@@ -110,21 +122,43 @@ class FillProfile:
         knee = freed_mb if self.knee_backed and freed_mb is not None else self.knee_mb
         return min(size_mb, knee), self.fast_mb_s, self.shared_rate(self.slow_mb_s, share)
 
+    def _segments(
+        self, size_mb: float, share: float | None, freed_mb: float | None
+    ) -> list[tuple[float, float]]:
+        """(MiB, MiB/s) of the fill's parts in order: fast, slow, and the MiB no training fill
+        reached (beyond `trained_mb` and what the run freed before) at `UNSEEN_FILL_MB_S`,
+        shared as the slow part is, never faster than it."""
+        fast, fast_rate, slow_rate = self._parts(size_mb, share, freed_mb)
+        new = 0.0
+        if self.trained_mb:
+            new = max(0.0, size_mb - max(self.trained_mb, freed_mb or 0.0))
+        known = size_mb - new
+        alone = self.slow_mb_s or self.fast_mb_s
+        new_rate = min(slow_rate, UNSEEN_FILL_MB_S * slow_rate / alone) if alone > 0 else slow_rate
+        return [
+            (min(fast, known), fast_rate),
+            (max(known - fast, 0.0), slow_rate),
+            (new, new_rate),
+        ]
+
     def seconds(
         self, size_mb: float, share: float | None = None, freed_mb: float | None = None
     ) -> float:
         """How long `size_mb` takes to become resident."""
-        fast, fast_rate, slow_rate = self._parts(size_mb, share, freed_mb)
-        return fast / fast_rate + max(size_mb - fast, 0.0) / slow_rate
+        return sum(mb / rate for mb, rate in self._segments(size_mb, share, freed_mb) if mb > 0)
 
     def filled(
         self, x: Array, size_mb: float, share: float | None = None, freed_mb: float | None = None
     ) -> Array:
         """MiB resident `x` s after the fill started."""
-        fast, fast_rate, slow_rate = self._parts(size_mb, share, freed_mb)
         x = np.maximum(x, 0.0)
-        knee_s = fast / fast_rate
-        out: Array = np.where(x <= knee_s, x * fast_rate, fast + (x - knee_s) * slow_rate)
+        out: Array = np.zeros_like(x, dtype=float)
+        begun, done = 0.0, 0.0  # seconds and MiB before this part
+        for mb, rate in self._segments(size_mb, share, freed_mb):
+            if mb <= 0:
+                continue
+            out = np.where(x > begun, done + np.minimum(x - begun, mb / rate) * rate, out)
+            begun, done = begun + mb / rate, done + mb
         return np.minimum(out, size_mb)
 
 

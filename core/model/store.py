@@ -144,6 +144,7 @@ class TwinModel:
             self.fill_spread,
             self.fill_knee_backed,
             self.fill_contended,
+            self.kinds.get("memory", {}).get("feature_max", {}).get("size_mb") or None,
         )
 
     @property
